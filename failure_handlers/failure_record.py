@@ -1,0 +1,130 @@
+"""Turn a failure into bounded, readable text: exception names, messages, tracebacks, arguments.
+
+Everything stored in `job.meta` or the DLQ goes through here, so one hostile job (a 10 MB message,
+arguments that cannot be encoded) cannot blow up Redis memory or the failure handler.
+"""
+
+from __future__ import annotations
+
+import json
+import traceback as traceback_module
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any
+
+from .redaction import redact_kwargs
+from .retry_policy import qualified_name
+
+MAX_MESSAGE_CHARS = 2_000
+MAX_TRACEBACK_CHARS = 8_000
+MAX_ARGS_CHARS = 4_000
+MAX_REPR_CHARS = 200
+TRUNCATION_MARK = "…[truncated {count} chars]…"
+
+
+def truncate(text: str, limit: int, keep: str = "head") -> str:
+    """Cut `text` to about `limit` characters, saying how much was dropped.
+
+    `keep="tail"` keeps the end (for tracebacks, whose innermost frame and error line come last)
+    plus the first line.
+    """
+    if len(text) <= limit:
+        return text
+    dropped = len(text) - limit
+    mark = TRUNCATION_MARK.format(count=dropped)
+    if keep == "tail":
+        first_line = text.split("\n", 1)[0][: limit // 4]
+        return f"{first_line}\n{mark}\n{text[len(text) - limit + len(first_line) :]}"
+    return text[:limit] + mark
+
+
+def utc_now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def iso(moment: datetime | None) -> str:
+    """UTC ISO 8601 for a datetime (RQ stores naive UTC datetimes)."""
+    if moment is None:
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    stamp = moment.astimezone(UTC).isoformat(timespec="milliseconds")
+    return stamp.replace("+00:00", "Z")
+
+
+def exception_type_name(exc_type: type[BaseException] | None) -> str:
+    return qualified_name(exc_type) if exc_type is not None else "UnknownError"
+
+
+def exception_message(exc_value: BaseException | None) -> str:
+    """`str(exc)`, bounded, and never raising (a hostile `__str__` is reported, not propagated)."""
+    if exc_value is None:
+        return ""
+    try:
+        text = str(exc_value)
+    except Exception as error:  # noqa: BLE001 - any __str__ may fail
+        text = f"<str() of the exception failed: {type(error).__name__}>"
+    return truncate(text, MAX_MESSAGE_CHARS)
+
+
+def format_traceback(
+    exc_type: type[BaseException] | None,
+    exc_value: BaseException | None,
+    tb: TracebackType | None,
+) -> str:
+    """The formatted traceback, bounded (keeps the innermost frames)."""
+    if exc_type is None:
+        return ""
+    try:
+        text = "".join(traceback_module.format_exception(exc_type, exc_value, tb))
+    except Exception:  # noqa: BLE001 - formatting walks user objects
+        text = f"{exception_type_name(exc_type)}: {exception_message(exc_value)}\n"
+    return truncate(text, MAX_TRACEBACK_CHARS, keep="tail")
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """Collapse whitespace to one line of at most `limit` characters (cut with `…`)."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def safe_json(value: Any, limit: int = MAX_ARGS_CHARS) -> str:
+    """JSON text for job arguments: non-JSON values become a bounded `repr`, never an error."""
+
+    def fallback(obj: Any) -> str:
+        try:
+            return truncate(repr(obj), MAX_REPR_CHARS)
+        except Exception:  # noqa: BLE001 - any __repr__ may fail
+            return f"<unrepresentable {type(obj).__name__}>"
+
+    try:
+        text = json.dumps(value, default=fallback, ensure_ascii=False)
+    except (TypeError, ValueError, RecursionError):
+        text = json.dumps(fallback(value))
+    return truncate(text, limit)
+
+
+def job_arguments(
+    args: Iterable[Any] | None, kwargs: Mapping[str, Any] | None, secret_keys: Iterable[str]
+) -> tuple[str, str]:
+    """`(args_json, kwargs_json)` with secret-looking keyword values replaced by `***`."""
+    return safe_json(list(args or ())), safe_json(redact_kwargs(kwargs or {}, secret_keys))
+
+
+def attempt_record(
+    attempt: int,
+    exc_type: type[BaseException] | None,
+    exc_value: BaseException | None,
+    tb: TracebackType | None,
+    worker: str | None,
+) -> dict[str, Any]:
+    """One entry of `job.meta["failures"]`."""
+    return {
+        "attempt": attempt,
+        "exc_type": exception_type_name(exc_type),
+        "message": exception_message(exc_value),
+        "traceback": format_traceback(exc_type, exc_value, tb),
+        "failed_at": utc_now_iso(),
+        "worker": worker or "",
+    }

@@ -1,0 +1,73 @@
+"""Failure groups: the same bug gets the same short fingerprint, two different bugs get two.
+
+fingerprint = sha1(exception type + normalised message + innermost frame of the project's code)[:12].
+Normalising replaces what varies between occurrences of one bug (numbers, UUIDs, hex ids and
+addresses, quoted values, URLs' hosts and ports) with placeholders. Pure code: no Redis, no RQ.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sysconfig
+import traceback as traceback_module
+from collections.abc import Iterable
+from pathlib import PurePath
+from types import TracebackType
+
+FINGERPRINT_LENGTH = 12
+MAX_NORMALISED_CHARS = 500
+
+_PATTERNS = [
+    (re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"), "<uuid>"),
+    (re.compile(r"\b0x[0-9a-fA-F]+\b"), "<addr>"),
+    (re.compile(r"\b[0-9a-fA-F]{16,}\b"), "<hex>"),
+    (re.compile(r"'[^']*'|\"[^\"]*\""), "<str>"),
+    (re.compile(r"\d+(\.\d+)?"), "<n>"),
+]
+_LIBRARY_DIRS = tuple({sysconfig.get_paths()[name] for name in ("stdlib", "platstdlib", "purelib", "platlib")})
+_LIBRARY_MARKERS = ("site-packages", "dist-packages", "<frozen ")
+
+
+def normalise_message(message: str) -> str:
+    """The message with varying parts replaced, so occurrences of one bug compare equal."""
+    text = message[:MAX_NORMALISED_CHARS]
+    for pattern, placeholder in _PATTERNS:
+        text = pattern.sub(placeholder, text)
+    return " ".join(text.split())
+
+
+def is_project_file(filename: str) -> bool:
+    """True for the application's own files (not the standard library or installed packages)."""
+    if any(marker in filename for marker in _LIBRARY_MARKERS):
+        return False
+    return not any(filename.startswith(directory) for directory in _LIBRARY_DIRS)
+
+
+def innermost_project_frame(frames: Iterable[tuple[str, str]]) -> str:
+    """`file.py:function` of the last (innermost) frame in project code, or '' if there is none.
+
+    Only the file's name is used, so one bug deployed under different paths keeps its group.
+    """
+    origin = ""
+    for filename, function in frames:
+        if is_project_file(filename):
+            origin = f"{PurePath(filename).name}:{function}"
+    return origin
+
+
+def frames_of(tb: TracebackType | None) -> list[tuple[str, str]]:
+    return [(frame.filename, frame.name) for frame in traceback_module.extract_tb(tb)] if tb else []
+
+
+_TRACEBACK_FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line \d+, in (?P<func>\S+)', re.MULTILINE)
+
+
+def frames_from_text(traceback_text: str) -> list[tuple[str, str]]:
+    """Frames parsed from a formatted traceback (for failures known only as text)."""
+    return [(match["file"], match["func"]) for match in _TRACEBACK_FRAME.finditer(traceback_text)]
+
+
+def fingerprint(exc_type: str, message: str, origin: str) -> str:
+    text = "\n".join((exc_type, normalise_message(message), origin))
+    return hashlib.sha1(text.encode("utf-8", errors="replace")).hexdigest()[:FINGERPRINT_LENGTH]
