@@ -1,0 +1,44 @@
+"""What a DLQ entry keeps to rebuild its RQ job after RQ's own job hash has expired or was deleted.
+
+The snapshot is RQ's own job hash fields (as `Job.to_dict` writes them, without meta and result),
+JSON-encoded with bytes in base64, so the job is rebuilt by RQ's `Job.restore`. The payload is
+opaque here: nothing in list/show/stats decodes it; only requeue does, through RQ.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from redis import Redis
+from rq.job import Job
+
+MAX_SNAPSHOT_CHARS = 32_000  # larger jobs are not self-sufficient (their entry says so)
+_DROPPED_FIELDS = ("status", "started_at", "ended_at", "last_heartbeat", "worker_name", "exc_info", "result")
+
+
+def take_snapshot(job: Job) -> str:
+    """JSON text of the job's hash fields, or '' if it would exceed `MAX_SNAPSHOT_CHARS`."""
+    fields = job.to_dict(include_meta=False, include_result=False)
+    encoded = {
+        name: {"b64": base64.b64encode(value).decode("ascii")} if isinstance(value, bytes) else value
+        for name, value in fields.items()
+        if name not in _DROPPED_FIELDS
+    }
+    text = json.dumps(encoded, default=str)
+    return text if len(text) <= MAX_SNAPSHOT_CHARS else ""
+
+
+def rebuild_job(connection: Redis, job_id: str, snapshot: str) -> Job:
+    """A Job object (not yet saved) equal to the snapshotted one; raises ValueError if unusable."""
+    try:
+        encoded = json.loads(snapshot)
+        fields = {
+            name: base64.b64decode(value["b64"]) if isinstance(value, dict) else str(value).encode()
+            for name, value in encoded.items()
+        }
+    except (ValueError, TypeError, KeyError) as error:
+        raise ValueError(f"the job snapshot cannot be read ({type(error).__name__})") from None
+    job = Job(job_id, connection=connection)
+    job.restore(fields)
+    return job
