@@ -1,0 +1,33 @@
+"""Delete dead jobs for good: the DLQ entry and, unless kept, RQ's failed job with it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from redis import Redis
+from rq.job import Job
+from rq.registry import FailedJobRegistry
+from rq.results import Result
+
+from .dead_letter_queue import SCAN_BATCH, DeadLetterQueue
+
+
+def discard(connection: Redis, dlq: DeadLetterQueue, job_ids: Sequence[str], keep_job: bool = False) -> int:
+    """Delete the DLQ entries of `job_ids`; unless `keep_job`, also take each job out of its queue's
+    FailedJobRegistry and delete its RQ hash and results. Returns how many DLQ entries were deleted.
+
+    Batched: two round trips per 1,000 jobs.
+    """
+    deleted = 0
+    for start in range(0, len(job_ids), SCAN_BATCH):
+        chunk = list(job_ids[start : start + SCAN_BATCH])
+        if not keep_job:
+            entries = dlq.get_many(chunk)
+            with connection.pipeline(transaction=False) as pipe:
+                for job_id, entry in zip(chunk, entries, strict=True):
+                    if entry is not None and entry.queue:
+                        pipe.zrem(FailedJobRegistry(entry.queue, connection=connection).key, job_id)
+                    pipe.delete(Job.key_for(job_id), Job.dependents_key_for(job_id), Result.get_key(job_id))
+                pipe.execute()
+        deleted += dlq.delete(chunk)
+    return deleted

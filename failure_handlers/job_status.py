@@ -1,0 +1,17 @@
+"""The status of an RQ job, read without deserializing anything (no pickle is loaded)."""
+
+from __future__ import annotations
+
+from redis import Redis
+from rq.exceptions import InvalidJobOperation
+from rq.job import Job
+
+
+def job_status(connection: Redis, job_id: str) -> str:
+    """`failed`, `queued`, ... or a sentence saying RQ's job hash is gone."""
+    try:
+        return Job(job_id, connection=connection).get_status(refresh=True).value
+    except InvalidJobOperation:
+        return "gone (RQ's job hash expired or was deleted)"
+    except ValueError:
+        return "not a valid RQ job id"

@@ -1,0 +1,163 @@
+"""The edge between operator commands and the library: settings, connection, and errors.
+
+Every error an operator can cause ends here as one line `error: ...` on stderr and exit status 2;
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import click
+from loguru import logger
+from redis import Redis
+from redis.exceptions import RedisError, ResponseError
+
+from . import runtime
+from .config import Settings
+from .dead_letter_queue import DeadLetterQueue
+from .dlq_filters import DlqFilter, parse_duration, parse_time
+from .errors import OperatorError
+from .logging_setup import configure_logging
+from .redaction import redact_url
+
+USAGE_ERROR = 2
+
+
+@dataclass
+class Operator:
+    """What a command needs: validated settings and, on first use, a checked connection."""
+
+    settings: Settings
+
+    @cached_property
+    def connection(self) -> Redis:
+        return runtime.connect(self.settings.redis_url)
+
+    @cached_property
+    def dlq(self) -> DeadLetterQueue:
+        return DeadLetterQueue.from_settings(self.connection, self.settings)
+
+
+def fail(message: str) -> None:
+    """Print one `error: ...` line on stderr (the caller decides the exit status)."""
+    click.echo(f"error: {' '.join(message.split())}", err=True)
+
+
+def run(command: click.Command, args: Sequence[str] | None = None) -> None:
+    """Run a click command; turn every operator-caused error into `error: ...` and exit 2."""
+    try:
+        result = command.main(args=args, standalone_mode=False)
+    except click.UsageError as error:
+        fail(f"{error.format_message()} (see --help)")
+        sys.exit(USAGE_ERROR)
+    except click.Abort:
+        fail("aborted")
+        sys.exit(USAGE_ERROR)
+    except OperatorError as error:
+        fail(str(error))
+        sys.exit(USAGE_ERROR)
+    except ResponseError as error:
+        fail(_explain_response_error(error))
+        sys.exit(USAGE_ERROR)
+    except RedisError as error:
+        fail(f"Redis at {_url()} failed: {error}")
+        sys.exit(USAGE_ERROR)
+    except Exception as error:  # noqa: BLE001 - a bug of ours: still one line, details at DEBUG
+        logger.opt(exception=True).debug("unexpected error")
+        fail(f"unexpected {type(error).__name__}: {error} (run with LOG_LEVEL=DEBUG for details)")
+        sys.exit(1)
+    sys.exit(result if isinstance(result, int) else 0)
+
+
+def _url() -> str:
+    return redact_url(runtime.settings().redis_url or runtime.DEFAULT_REDIS_URL)
+
+
+def _explain_response_error(error: ResponseError) -> str:
+    if "WRONGTYPE" in str(error):
+        prefix = runtime.settings().dlq_prefix
+        return (
+            f"a key under DLQ_PREFIX {prefix!r} at {_url()} has the wrong type ({error}); "
+            "is the prefix shared with something else? Set DLQ_PREFIX to a prefix of its own"
+        )
+    return f"Redis at {_url()} refused a command: {error}"
+
+
+def operator() -> Operator:
+    """Settings for this command (raises `ConfigError`, shown as `error: ...`)."""
+    settings = runtime.settings()
+    configure_logging(settings)
+    return Operator(settings)
+
+
+class TimeParam(click.ParamType):
+    """An ISO 8601 time or a duration ago (`2h`), as epoch seconds."""
+
+    name = "TIME"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, float):
+            return value
+        try:
+            return parse_time(str(value), time.time())
+        except ValueError as error:
+            self.fail(str(error), param, ctx)
+
+
+class DurationParam(click.ParamType):
+    """`90s`, `15m`, `2h`, `7d`, `1w` or seconds."""
+
+    name = "DURATION"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, float):
+            return value
+        try:
+            return parse_duration(str(value))
+        except ValueError as error:
+            self.fail(str(error), param, ctx)
+
+
+def filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The DLQ filters shared by `dlq.py list|purge` and `requeue.py`."""
+    options = [
+        click.option("--queue", help="Only jobs from this queue."),
+        click.option("--func", help="Only this function (dotted path, as `list` shows it)."),
+        click.option("--exc-type", help="Only this exception type (qualified name, as `list` shows it)."),
+        click.option("--group", help="Only this failure group (fingerprint, as `stats` shows it)."),
+        click.option("--since", type=TimeParam(), help="Failed at or after: ISO time or a duration ago (2h)."),
+        click.option("--until", type=TimeParam(), help="Failed at or before: ISO time or a duration ago."),
+        click.option("--search", help="Only messages containing this text (case-insensitive)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def build_filter(op: Operator, **given: Any) -> DlqFilter:
+    """A `DlqFilter` from the filter options; a value the DLQ has never seen is an error (a typo?)."""
+    filters = DlqFilter(
+        queue=given.get("queue"),
+        func=given.get("func"),
+        exc=given.get("exc_type"),
+        group=given.get("group"),
+        since=given.get("since"),
+        until=given.get("until"),
+        search=given.get("search"),
+    )
+    for kind, value in filters.equalities().items():
+        known = op.dlq.known_values(kind)
+        if value not in known:
+            option = OPTION_OF_KIND[kind]
+            listing = ", ".join(known[:8]) + (", ..." if len(known) > 8 else "") if known else "none yet"
+            raise OperatorError(f"no dead job has {option} {value!r} (known: {listing})")
+    return filters
+
+
+OPTION_OF_KIND = {"queue": "--queue", "func": "--func", "exc": "--exc-type", "group": "--group"}

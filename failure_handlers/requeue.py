@@ -1,0 +1,254 @@
+"""Put failed jobs back on their own queues: exactly once, with a fresh retry budget, in failure order.
+
+How one batch goes:
+1. read the DLQ entries and RQ jobs (pipelined);
+2. claim them in one Lua call (`DeadLetterQueue.claim`): the DLQ entry leaves every index and the
+   job leaves RQ's FailedJobRegistry atomically, so of two operators requeueing one job only one
+   gets it;
+3. for each claimed job: RQ 3.0's own requeue keeps `retries_left` (0 after exhaustion), so set a
+   fresh budget; a job whose RQ hash has expired is rebuilt from the entry's snapshot;
+4. one MULTI: enqueue every job and delete its claimed entry. A run that dies between 2 and 4
+   leaves claims that `release_stale_claims` gives back to the DLQ.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from redis import Redis
+from rq import Queue
+from rq.defaults import DEFAULT_FAILURE_TTL
+from rq.exceptions import DeserializationError
+from rq.job import Job, JobStatus, validate_job_id
+from rq.registry import FailedJobRegistry
+
+from .dead_letter_entry import DeadLetterEntry
+from .dead_letter_queue import CLAIMED_ENTRY, CLAIMED_REGISTRY, DeadLetterQueue
+from .failure_record import utc_now_iso
+from .handler import META_MAX_RETRIES
+from .job_snapshot import rebuild_job
+
+META_REQUEUE_COUNT = "requeue_count"
+META_REQUEUED_AT = "requeued_at"
+FAILED_STATES = (JobStatus.FAILED, JobStatus.STOPPED)
+
+
+class Result(StrEnum):
+    REQUEUED = "requeued"
+    WOULD_REQUEUE = "would requeue"
+    SKIPPED = "skipped"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    job_id: str
+    result: Result
+    detail: str  # where it went, or why not
+
+    def line(self) -> str:
+        return f"{self.result.value} {self.job_id}: {self.detail}"
+
+
+@dataclass
+class _Candidate:
+    job_id: str
+    entry: DeadLetterEntry | None
+    job: Job | None
+    problem: str = ""
+    claim: int = 0  # DeadLetterQueue.claim's code
+
+    @property
+    def queue_name(self) -> str:
+        if self.job is not None and self.job.origin:
+            return self.job.origin
+        return self.entry.queue if self.entry is not None else ""
+
+    @property
+    def failed_at(self) -> float:
+        return self.entry.failed_at_epoch if self.entry is not None else 0.0
+
+
+class Requeuer:
+    """Requeue batches of failed jobs with `retries` retries left (`at_front`: ahead of the queue)."""
+
+    def __init__(
+        self,
+        connection: Redis,
+        dlq: DeadLetterQueue,
+        retries: int,
+        intervals: Sequence[int] = (),
+        at_front: bool = False,
+    ) -> None:
+        self.connection = connection
+        self.dlq = dlq
+        self.retries = retries
+        self.intervals = list(intervals)
+        self.at_front = at_front
+        self._queues: dict[str, Queue] = {}
+
+    def plan(self, job_ids: Sequence[str]) -> list[Outcome]:
+        """What `requeue` would do, changing nothing."""
+        outcomes = []
+        for candidate in self._read(job_ids):
+            if refusal := self._refusal(candidate):
+                outcomes.append(refusal)
+            else:
+                outcomes.append(Outcome(candidate.job_id, Result.WOULD_REQUEUE, self._destination(candidate)))
+        return outcomes
+
+    def requeue(self, job_ids: Sequence[str]) -> list[Outcome]:
+        """Requeue one batch; returns one outcome per id (in the order given)."""
+        candidates = self._read(job_ids)
+        outcomes: dict[str, Outcome] = {}
+        ready = []
+        for candidate in candidates:
+            if refusal := self._refusal(candidate):
+                outcomes[candidate.job_id] = refusal
+            else:
+                ready.append(candidate)
+        codes = self.dlq.claim([(c.job_id, self._registry(c.queue_name).key) for c in ready])
+        claimed = []
+        for candidate, code in zip(ready, codes, strict=True):
+            candidate.claim = code
+            if code:
+                claimed.append(candidate)
+            else:
+                outcomes[candidate.job_id] = Outcome(
+                    candidate.job_id, Result.SKIPPED, "already claimed by another requeue"
+                )
+        outcomes.update(self._enqueue(claimed))
+        return [outcomes[job_id] for job_id in dict.fromkeys(job_ids)]
+
+    # -- steps ---------------------------------------------------------------------------------
+
+    def _read(self, job_ids: Sequence[str]) -> list[_Candidate]:
+        ids = list(dict.fromkeys(job_ids))
+        valid = [job_id for job_id in ids if _valid_id(job_id)]
+        entries = dict(zip(valid, self.dlq.get_many(valid), strict=True))
+        jobs = dict(zip(valid, self._fetch_jobs(valid), strict=True))
+        candidates = []
+        for job_id in ids:
+            if job_id not in entries:
+                candidates.append(_Candidate(job_id, None, None, "not a valid RQ job id"))
+                continue
+            entry, job = entries[job_id], jobs[job_id]
+            problem = ""
+            if entry is not None and entry.missing_fields():
+                problem = f"the DLQ entry is malformed (missing {', '.join(entry.missing_fields())})"
+            elif entry is None and job is None:
+                problem = "no such job (not in the DLQ, and RQ has no job with this id)"
+            candidates.append(_Candidate(job_id, entry, job, problem))
+        return candidates
+
+    def _fetch_jobs(self, job_ids: Sequence[str]) -> list[Job | None]:
+        try:
+            return Job.fetch_many(job_ids, connection=self.connection)
+        except DeserializationError:
+            return [self._fetch_one(job_id) for job_id in job_ids]
+
+    def _fetch_one(self, job_id: str) -> Job | None:
+        try:
+            return Job.fetch(job_id, connection=self.connection)
+        except Exception:  # noqa: BLE001 - an unreadable RQ hash: rebuild from the snapshot if we can
+            return None
+
+    def _refusal(self, candidate: _Candidate) -> Outcome | None:
+        """Why this job cannot be requeued (an error, or a skip if another requeue beat us), or None."""
+        job, entry = candidate.job, candidate.entry
+        if candidate.problem:
+            return Outcome(candidate.job_id, Result.ERROR, candidate.problem)
+        if job is not None:
+            status = job.get_status(refresh=False)
+            if status in FAILED_STATES:
+                return None
+            state = status.value if status is not None else "unknown"
+            if META_REQUEUED_AT in job.meta:
+                return Outcome(
+                    candidate.job_id, Result.SKIPPED, f"already requeued at {job.meta[META_REQUEUED_AT]} (now {state})"
+                )
+            return Outcome(
+                candidate.job_id,
+                Result.ERROR,
+                f"the job is {state}, not in the failed registry of queue {job.origin!r}",
+            )
+        if entry is None or not entry.job_snapshot:
+            return Outcome(
+                candidate.job_id, Result.ERROR, "RQ's job hash is gone and the DLQ entry has no snapshot to rebuild it"
+            )
+        return None
+
+    def _destination(self, candidate: _Candidate) -> str:
+        func = candidate.entry.func_name if candidate.entry else candidate.job.func_name  # type: ignore[union-attr]
+        rebuilt = " (rebuilt from the DLQ entry)" if candidate.job is None else ""
+        return f"queue {candidate.queue_name!r}, {func}, {self.retries} retries{rebuilt}"
+
+    def _enqueue(self, claimed: list[_Candidate]) -> dict[str, Outcome]:
+        if not claimed:
+            return {}
+        # Oldest failure first; pushing at the front reverses, so push newest first.
+        ordered = sorted(claimed, key=lambda c: c.failed_at, reverse=self.at_front)
+        prepared = []
+        outcomes = {}
+        for candidate in ordered:
+            try:
+                prepared.append((candidate, self._prepare(candidate)))
+            except ValueError as error:
+                self._give_back(candidate)
+                outcomes[candidate.job_id] = Outcome(candidate.job_id, Result.ERROR, str(error))
+        try:
+            with self.connection.pipeline(transaction=True) as pipe:
+                for candidate, job in prepared:
+                    self._queue(candidate.queue_name)._enqueue_job(job, pipeline=pipe, at_front=self.at_front)
+                    self.dlq.finish_claim(candidate.job_id, pipe)
+                pipe.execute()
+        except Exception:
+            for candidate, _ in prepared:
+                self._give_back(candidate)
+            raise
+        for candidate, _ in prepared:
+            outcomes[candidate.job_id] = Outcome(candidate.job_id, Result.REQUEUED, self._destination(candidate))
+        return outcomes
+
+    def _prepare(self, candidate: _Candidate) -> Job:
+        job = candidate.job
+        if job is None:
+            job = rebuild_job(self.connection, candidate.job_id, candidate.entry.job_snapshot)  # type: ignore[union-attr]
+        job.retries_left = self.retries or None
+        if not job.retry_intervals:
+            job.retry_intervals = self.intervals
+        job.meta[META_MAX_RETRIES] = self.retries
+        job.meta[META_REQUEUE_COUNT] = int(job.meta.get(META_REQUEUE_COUNT, 0)) + 1
+        job.meta[META_REQUEUED_AT] = utc_now_iso()
+        job.started_at = None
+        job.ended_at = None
+        job._exc_info = ""  # as RQ 3.0's FailedJobRegistry.requeue does
+        return job
+
+    def _give_back(self, candidate: _Candidate) -> None:
+        """Undo a claim: the entry returns to the DLQ, the job to RQ's failed registry."""
+        if candidate.claim & CLAIMED_ENTRY and candidate.entry is not None:
+            self.dlq.release([candidate.entry])
+        if candidate.claim & CLAIMED_REGISTRY:
+            # A bare ZADD, scored as RQ scores it: FailedJobRegistry.add would also re-save the job.
+            ttl = (candidate.job.failure_ttl if candidate.job else None) or DEFAULT_FAILURE_TTL
+            self.connection.zadd(self._registry(candidate.queue_name).key, {candidate.job_id: time.time() + ttl})
+
+    def _queue(self, name: str) -> Queue:
+        if name not in self._queues:
+            self._queues[name] = Queue(name, connection=self.connection)
+        return self._queues[name]
+
+    def _registry(self, queue_name: str) -> FailedJobRegistry:
+        return self._queue(queue_name).failed_job_registry
+
+
+def _valid_id(job_id: str) -> bool:
+    try:
+        validate_job_id(job_id)
+    except (ValueError, TypeError):
+        return False
+    return True

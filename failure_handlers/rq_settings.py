@@ -1,0 +1,21 @@
+"""Settings module for RQ's own CLI: `rq worker -c failure_handlers.rq_settings`, `rq info -c ...`.
+
+It makes `rq` use the project's `REDIS_URL` (from `.env` or the environment), sets up logging, and
+stops start-up with one `error: ...` line (exit 2) when the configuration is invalid.
+"""
+
+import sys
+
+from failure_handlers import runtime
+from failure_handlers.errors import ConfigError
+from failure_handlers.logging_setup import configure_logging
+
+try:
+    _settings = runtime.settings()
+except ConfigError as _error:
+    print(f"error: {_error}", file=sys.stderr)
+    raise SystemExit(2) from None
+
+configure_logging(_settings)
+if _settings.redis_url:
+    REDIS_URL = _settings.redis_url

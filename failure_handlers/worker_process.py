@@ -1,0 +1,58 @@
+"""Start and stop real `rq worker` processes (for `make demo` and the integration tests)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import IO
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+STOP_TIMEOUT_SECONDS = 10
+
+
+def rq_command() -> list[str]:
+    """`rq` from this interpreter's environment."""
+    return [sys.executable, "-m", "rq.cli"]
+
+
+def start_worker(
+    redis_url: str,
+    queues: Sequence[str] = ("default",),
+    env: Mapping[str, str] | None = None,
+    extra_args: Sequence[str] = (),
+    output: IO[bytes] | int | None = None,
+) -> subprocess.Popen[bytes]:
+    """`rq worker QUEUES --with-scheduler` on `redis_url`, run from the project root."""
+    command = [
+        *rq_command(),
+        "worker",
+        *queues,
+        "--with-scheduler",
+        "--url",
+        redis_url,
+        "--path",
+        str(PROJECT_ROOT),
+        *extra_args,
+    ]
+    return subprocess.Popen(
+        command,
+        cwd=PROJECT_ROOT,
+        env={**os.environ, **(env or {}), "REDIS_URL": redis_url},
+        stdout=output,
+        stderr=subprocess.STDOUT if output is not None else None,
+    )
+
+
+def stop_worker(process: subprocess.Popen[bytes]) -> int:
+    """Warm shutdown (SIGTERM), then SIGKILL if it does not stop in time; returns the exit code."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            return process.wait(timeout=STOP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    return process.wait()
