@@ -1,0 +1,52 @@
+"""Shared fixtures: settings from the environment, captured logs, fakeredis for unit tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import fakeredis
+import pytest
+from loguru import logger
+
+from failure_handlers import runtime
+
+# What the tests run with; nothing comes from a developer's .env (see `isolated_settings`).
+TEST_ENV = {
+    "RETRY_MAX": "3",
+    "RETRY_INTERVALS": "1",
+    "JOB_TIMEOUT": "30",
+    "DLQ_PREFIX": "test:dlq:",
+    "DLQ_TTL_SECONDS": "3600",
+    "NON_RETRYABLE_EXCEPTIONS": "",
+    "LOG_LEVEL": "DEBUG",
+    "LOG_JSON": "false",
+}
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Run every test from an empty directory (no .env) with `TEST_ENV`, and fresh cached settings."""
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    for name, value in TEST_ENV.items():
+        monkeypatch.setenv(name, value)
+    runtime.settings.cache_clear()
+    runtime.default_connection.cache_clear()
+    yield
+    runtime.settings.cache_clear()
+    runtime.default_connection.cache_clear()
+
+
+@pytest.fixture
+def log_messages() -> Iterator[list[str]]:
+    """loguru messages (`LEVEL message`) emitted during the test."""
+    messages: list[str] = []
+    sink = logger.add(lambda m: messages.append(m.record["level"].name + " " + m.record["message"]), level="DEBUG")
+    yield messages
+    logger.remove(sink)
+
+
+@pytest.fixture
+def fake_redis() -> fakeredis.FakeRedis:
+    """In-process fake Redis (with Lua via lupa) for fast unit tests only."""
+    return fakeredis.FakeRedis()

@@ -1,0 +1,92 @@
+"""A real server (embedded valkey, or TEST_REDIS_URL) and real `rq worker` processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from redis import Redis
+from rq import Worker
+
+from failure_handlers import DeadLetterQueue
+from failure_handlers.embedded_redis import embedded_server
+from failure_handlers.runtime import connect
+from failure_handlers.worker_process import PROJECT_ROOT, start_worker, stop_worker
+from tests.conftest import TEST_ENV
+from tests.polling import wait_for
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """TEST_REDIS_URL (a database the suite may flush) or a private embedded server."""
+    url = os.environ.get("TEST_REDIS_URL")
+    if url:
+        yield url
+        return
+    with embedded_server() as embedded_url:
+        yield embedded_url
+
+
+@pytest.fixture
+def redis(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Redis]:
+    """An empty database for each test; `REDIS_URL` points the scripts at it."""
+    connection = connect(redis_url)
+    connection.flushdb()
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def dlq(redis: Redis) -> DeadLetterQueue:
+    return DeadLetterQueue(redis, TEST_ENV["DLQ_PREFIX"], int(TEST_ENV["DLQ_TTL_SECONDS"]))
+
+
+@pytest.fixture
+def worker(redis: Redis, redis_url: str, tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen]]:
+    """Start `rq worker QUEUE --with-scheduler` processes; all are stopped after the test."""
+    started: list[tuple[subprocess.Popen, Path]] = []
+
+    def start(queue: str = "default", **env: str) -> subprocess.Popen:
+        log_path = tmp_path / f"worker-{len(started)}.log"
+        with open(log_path, "wb") as log:
+            process = start_worker(redis_url, [queue], env={**TEST_ENV, **env}, output=log)
+        started.append((process, log_path))
+        wait_for(lambda: process.poll() is not None or Worker.all(connection=redis), 20, "the worker to register")
+        assert process.poll() is None, log_path.read_text()
+        return process
+
+    yield start
+    for process, log_path in started:
+        stop_worker(process)
+        sys.stderr.write(
+            f"--- {log_path.name} (last lines) ---\n" + "".join(log_path.read_text().splitlines(True)[-15:])
+        )
+
+
+def run_script(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`python scripts/<args>` from the project root, like an operator would."""
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
+    """Exit 2, no traceback, and exactly one `error: ...` line containing every fragment."""
+    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr + result.stdout
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in errors[0], errors[0]

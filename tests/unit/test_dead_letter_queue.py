@@ -1,0 +1,247 @@
+import time
+
+import pytest
+
+from failure_handlers.dead_letter_entry import DeadLetterEntry
+from failure_handlers.dead_letter_queue import CLAIMED_ENTRY, CLAIMED_REGISTRY, DeadLetterQueue
+from failure_handlers.dlq_filters import DlqFilter
+from tests.factories import dead_entry
+
+TTL = 3600
+
+
+def make_dlq(fake_redis, prefix="t:dlq:"):
+    return DeadLetterQueue(fake_redis, prefix, TTL)
+
+
+def test_add_then_get_round_trips_every_field(fake_redis):
+    dlq = make_dlq(fake_redis)
+    entry = dead_entry("a")
+    dlq.add(entry)
+    assert dlq.get("a") == entry
+
+
+def test_entry_and_index_use_the_documented_keys_and_ttl(fake_redis):
+    make_dlq(fake_redis).add(dead_entry("a"))
+    assert fake_redis.type("t:dlq:entry:a") == b"hash"
+    assert fake_redis.zscore("t:dlq:index", "a") is not None
+    assert 0 < fake_redis.ttl("t:dlq:entry:a") <= TTL + 1
+    assert 0 < fake_redis.ttl("t:dlq:index") <= TTL
+
+
+def test_index_score_is_failure_time(fake_redis):
+    entry = dead_entry("a", minutes_ago=10)
+    make_dlq(fake_redis).add(entry)
+    assert abs(fake_redis.zscore("t:dlq:index", "a") - entry.failed_at_epoch) < 0.001
+
+
+def test_get_unknown_returns_none(fake_redis):
+    assert make_dlq(fake_redis).get("nope") is None
+
+
+def test_list_is_newest_first_and_paginated(fake_redis):
+    dlq = make_dlq(fake_redis)
+    for minutes in range(10):
+        dlq.add(dead_entry(f"job-{minutes}", minutes_ago=minutes))
+    assert [e.job_id for e in dlq.list(limit=3)] == ["job-0", "job-1", "job-2"]
+    assert [e.job_id for e in dlq.list(offset=3, limit=3)] == ["job-3", "job-4", "job-5"]
+    assert [e.job_id for e in dlq.list(offset=9, limit=3)] == ["job-9"]
+    assert dlq.list(offset=20) == []
+
+
+def test_expired_entries_are_pruned_from_the_index_on_read(fake_redis):
+    dlq = make_dlq(fake_redis)
+    for minutes in range(5):
+        dlq.add(dead_entry(f"job-{minutes}", minutes_ago=minutes))
+    fake_redis.delete("t:dlq:entry:job-1", "t:dlq:entry:job-2")  # as if their TTL ran out
+    assert [e.job_id for e in dlq.list(limit=3)] == ["job-0", "job-3", "job-4"]
+    assert fake_redis.zcard("t:dlq:index") == 3
+    assert dlq.count() == 3
+
+
+def test_count_drops_index_members_older_than_the_ttl(fake_redis):
+    dlq = make_dlq(fake_redis)
+    dlq.add(dead_entry("fresh"))
+    fake_redis.zadd("t:dlq:index", {"ancient": 1.0})
+    assert dlq.count() == 1
+
+
+def test_adding_the_same_job_again_replaces_its_entry(fake_redis):
+    dlq = make_dlq(fake_redis)
+    dlq.add(dead_entry("a", exc_message="first", reason="old reason"))
+    dlq.add(dead_entry("a", exc_message="second", reason=""))
+    entry = dlq.get("a")
+    assert entry.exc_message == "second" and entry.reason == ""
+    assert dlq.count() == 1
+
+
+def test_delete_removes_entry_and_index_member(fake_redis):
+    dlq = make_dlq(fake_redis)
+    dlq.add(dead_entry("a"))
+    dlq.add(dead_entry("b"))
+    assert dlq.delete(["a", "unknown"]) == 1
+    assert dlq.get("a") is None and dlq.count() == 1
+    assert dlq.delete([]) == 0
+
+
+def test_stats_counts_by_function_and_exception(fake_redis):
+    dlq = make_dlq(fake_redis)
+    dlq.add(dead_entry("a"))
+    dlq.add(dead_entry("b"))
+    dlq.add(dead_entry("c", func_name="tasks.other", exc_type="KeyError"))
+    stats = dlq.stats()
+    assert stats.total == 3
+    assert dict(stats.by_function) == {"worker_tasks.example_tasks.import_invoice": 2, "tasks.other": 1}
+    assert stats.by_exception[0] == ("worker_tasks.example_tasks.InvoiceRejected", 2)
+
+
+def test_iter_all_walks_every_page(fake_redis):
+    dlq = make_dlq(fake_redis)
+    for n in range(7):
+        dlq.add(dead_entry(f"j{n}", minutes_ago=n))
+    assert [e.job_id for e in dlq.iter_all(batch=3)] == [f"j{n}" for n in range(7)]
+
+
+def test_prefixes_keep_queues_apart(fake_redis):
+    make_dlq(fake_redis, "one:").add(dead_entry("a"))
+    assert make_dlq(fake_redis, "two:").count() == 0
+
+
+def test_partial_hash_reads_without_error():
+    entry = DeadLetterEntry.from_hash({b"job_id": b"x", b"attempts": b"not-a-number", b"exc_message": b"\xff\xfe"})
+    assert entry.job_id == "x" and entry.attempts == 0 and entry.func_name == ""
+    assert entry.exc_message == "\ufffd\ufffd" and entry.attempt_history() == []
+
+
+def fill(dlq):
+    """Six entries over three queues, two functions, two exception types, three groups."""
+    rows = [
+        ("a", "default", "tasks.mail", "KeyError", "g1", "missing sku 1"),
+        ("b", "default", "tasks.mail", "KeyError", "g1", "missing sku 2"),
+        ("c", "billing", "tasks.charge", "ValueError", "g2", "bad amount"),
+        ("d", "billing", "tasks.charge", "KeyError", "g3", "missing customer"),
+        ("e", "mail", "tasks.mail", "ValueError", "g2", "bad amount"),
+        ("f", "default", "tasks.charge", "KeyError", "g3", "missing customer"),
+    ]
+    for minutes, (job_id, queue, func, exc, group, message) in enumerate(rows):
+        dlq.add(
+            dead_entry(
+                job_id,
+                minutes_ago=50 - minutes,
+                queue=queue,
+                func_name=func,
+                exc_type=exc,
+                fingerprint=group,
+                exc_message=message,
+            )
+        )
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        (DlqFilter(queue="default"), ["f", "b", "a"]),
+        (DlqFilter(func="tasks.charge"), ["f", "d", "c"]),
+        (DlqFilter(exc="ValueError"), ["e", "c"]),
+        (DlqFilter(group="g3"), ["f", "d"]),
+        (DlqFilter(queue="default", exc="KeyError", func="tasks.mail"), ["b", "a"]),
+        (DlqFilter(search="CUSTOMER"), ["f", "d"]),
+        (DlqFilter(queue="billing", search="amount"), ["c"]),
+        (DlqFilter(queue="nowhere"), []),
+    ],
+)
+def test_filters_select_matching_entries_newest_first(fake_redis, filters, expected):
+    dlq = make_dlq(fake_redis)
+    fill(dlq)
+    assert [e.job_id for e in dlq.list(filters=filters)] == expected
+    assert dlq.count(filters) == len(expected)
+
+
+def test_time_window_filters(fake_redis):
+    dlq = make_dlq(fake_redis)
+    fill(dlq)  # failed 50, 49, ... 45 minutes ago
+    now = time.time()
+    assert [e.job_id for e in dlq.list(filters=DlqFilter(since=now - 47.5 * 60))] == ["f", "e", "d"]
+    assert [e.job_id for e in dlq.list(filters=DlqFilter(until=now - 48.5 * 60))] == ["b", "a"]
+
+
+def test_filtered_pages_do_not_overlap(fake_redis):
+    dlq = make_dlq(fake_redis)
+    fill(dlq)
+    filters = DlqFilter(exc="KeyError", search="missing")
+    pages = [[e.job_id for e in dlq.list(offset=offset, limit=2, filters=filters)] for offset in (0, 2, 4)]
+    assert pages == [["f", "d"], ["b", "a"], []]
+
+
+def test_select_ids_oldest_first_for_requeue_order(fake_redis):
+    dlq = make_dlq(fake_redis)
+    fill(dlq)
+    assert dlq.select_ids(DlqFilter()) == ["a", "b", "c", "d", "e", "f"]
+
+
+def test_delete_removes_from_every_index(fake_redis):
+    dlq = make_dlq(fake_redis)
+    fill(dlq)
+    assert dlq.delete(["a", "c"]) == 2
+    assert [e.job_id for e in dlq.list(filters=DlqFilter(queue="default"))] == ["f", "b"]
+    assert [e.job_id for e in dlq.list(filters=DlqFilter(group="g2"))] == ["e"]
+
+
+def test_max_entries_drops_the_oldest_and_counts_them(fake_redis):
+    dlq = DeadLetterQueue(fake_redis, "t:dlq:", TTL, max_entries=3)
+    dropped = [dlq.add(dead_entry(f"j{n}", minutes_ago=10 - n)) for n in range(5)]
+    assert dropped == [0, 0, 0, 1, 1]
+    assert [e.job_id for e in dlq.list()] == ["j4", "j3", "j2"]
+    assert dlq.dropped() == 2 and dlq.stats().dropped == 2
+    assert not fake_redis.exists("t:dlq:entry:j0")
+
+
+def test_stats_counts_ages_and_groups(fake_redis):
+    dlq = make_dlq(fake_redis)
+    fill(dlq)
+    stats = dlq.stats()
+    assert stats.total == 6
+    assert dict(stats.by_kind["queue"]) == {"default": 3, "billing": 2, "mail": 1}
+    assert stats.by_exception == [("KeyError", 4), ("ValueError", 2)]
+    assert 49 * 60 < time.time() - stats.oldest < 51 * 60
+    assert [(g.fingerprint, g.count) for g in stats.groups] == [("g1", 2), ("g2", 2), ("g3", 2)]
+    g3 = stats.groups[2]
+    assert g3.first_seen < g3.last_seen and g3.sample_message == "missing customer" and g3.exc_type == "KeyError"
+
+
+def test_known_values(fake_redis):
+    dlq = make_dlq(fake_redis)
+    fill(dlq)
+    assert set(dlq.known_values("queue")) == {"default", "billing", "mail"}
+
+
+def test_claim_is_exclusive_and_release_restores(fake_redis):
+    dlq = make_dlq(fake_redis)
+    fill(dlq)
+    fake_redis.zadd("rq:registry:failed:x", {"no-entry": 1})
+    pairs = [("a", "rq:registry:failed:x"), ("no-entry", "rq:registry:failed:x"), ("nothing", "rq:registry:failed:x")]
+    assert dlq.claim(pairs) == [CLAIMED_ENTRY, CLAIMED_REGISTRY, 0]
+    assert dlq.claim(pairs) == [0, 0, 0]  # a second claimer gets nothing
+    assert "a" not in [e.job_id for e in dlq.list(filters=DlqFilter(queue="default"))]
+    assert dlq.release([dlq.get("a")]) == 1
+    assert [e.job_id for e in dlq.list(filters=DlqFilter(queue="default"))] == ["f", "b", "a"]
+
+
+def test_stale_claims_are_released(fake_redis):
+    dlq = make_dlq(fake_redis)
+    fill(dlq)
+    dlq.claim([("a", "r"), ("b", "r")])
+    assert dlq.release_stale_claims(older_than=3600) == 0
+    assert dlq.release_stale_claims(older_than=-1) == 2
+    assert dlq.count() == 6 and fake_redis.zcard("t:dlq:claims") == 0
+
+
+def test_add_many_equals_adding_one_by_one(fake_redis):
+    many = DeadLetterQueue(fake_redis, "many:", TTL, max_entries=4)
+    one = DeadLetterQueue(fake_redis, "one:", TTL, max_entries=4)
+    entries = [dead_entry(f"j{n}", minutes_ago=10 - n) for n in range(6)]
+    assert many.add_many(entries, batch=4) == 2
+    for entry in entries:
+        one.add(entry)
+    assert [e.job_id for e in many.list()] == [e.job_id for e in one.list()] == ["j5", "j4", "j3", "j2"]
+    assert many.dropped() == one.dropped() == 2

@@ -1,0 +1,139 @@
+"""The failure handler inside a real RQ worker loop (in-process SimpleWorker on fakeredis).
+
+Retries use interval 0 here so no scheduler is needed; the integration tests cover intervals.
+"""
+
+import pytest
+import requests
+from rq import Queue, Retry, SimpleWorker
+from rq.job import JobStatus
+from rq.registry import FailedJobRegistry
+
+from failure_handlers import DeadLetterQueue, PermanentError
+from failure_handlers.handler import MAX_RECORDED_FAILURES
+from worker_tasks import enqueue
+
+IMMEDIATE_RETRIES = Retry(max=3, interval=0)
+
+
+def always_fails():
+    raise ConnectionError("upstream down")
+
+
+def fails_with_status(status):
+    response = requests.Response()
+    response.status_code = status
+    raise requests.HTTPError(f"{status} for url", response=response)
+
+
+def raises_value_error():
+    raise ValueError("bad amount")
+
+
+def raises_permanent():
+    raise PermanentError("cannot ever work")
+
+
+def fails_twice_then_succeeds():
+    from rq import get_current_job
+
+    if len(get_current_job().meta.get("failures", [])) < 2:
+        raise TimeoutError("slow upstream")
+    return "ok"
+
+
+@pytest.fixture
+def queue(fake_redis):
+    return Queue("unit", connection=fake_redis)
+
+
+@pytest.fixture
+def dlq(fake_redis):
+    return DeadLetterQueue(fake_redis, "test:dlq:", 3600)
+
+
+def run(queue, func, *args, retry=IMMEDIATE_RETRIES, **kwargs):
+    job = enqueue(func, *args, queue=queue.name, connection=queue.connection, retry=retry, **kwargs)
+    SimpleWorker([queue], connection=queue.connection).work(burst=True)
+    job.refresh()
+    return job
+
+
+def test_every_attempt_is_recorded_and_the_final_one_dead_lettered(queue, dlq):
+    job = run(queue, always_fails)
+    assert job.get_status() == JobStatus.FAILED
+    failures = job.meta["failures"]
+    assert [f["attempt"] for f in failures] == [1, 2, 3, 4]
+    assert all(f["exc_type"] == "ConnectionError" and f["message"] == "upstream down" for f in failures)
+    assert all("Traceback" in f["traceback"] and f["failed_at"].endswith("Z") and f["worker"] for f in failures)
+    assert job.id in FailedJobRegistry("unit", connection=queue.connection)
+    entry = dlq.get(job.id)
+    assert entry.attempts == 4 and entry.max_retries == 3 and entry.reason == "retries exhausted"
+    assert entry.func_name.endswith("always_fails") and entry.queue == "unit"
+    assert "ConnectionError: upstream down" in entry.traceback
+    assert len(entry.attempt_history()) == 4 and dlq.count() == 1
+
+
+def test_success_after_transient_failures_leaves_no_dlq_entry(queue, dlq):
+    job = run(queue, fails_twice_then_succeeds)
+    assert job.get_status() == JobStatus.FINISHED
+    assert len(job.meta["failures"]) == 2
+    assert dlq.count() == 0
+
+
+def test_permanent_error_skips_remaining_retries(queue, dlq):
+    job = run(queue, raises_permanent)
+    assert job.get_status() == JobStatus.FAILED
+    assert len(job.meta["failures"]) == 1
+    entry = dlq.get(job.id)
+    assert entry.attempts == 1 and entry.reason.startswith("permanent")
+
+
+@pytest.mark.parametrize(("status", "runs"), [(404, 1), (400, 1), (429, 4), (503, 4)])
+def test_http_status_decides_retries(queue, dlq, status, runs):
+    job = run(queue, fails_with_status, status)
+    assert len(job.meta["failures"]) == runs
+    assert dlq.get(job.id).attempts == runs
+
+
+def test_non_retryable_exceptions_from_config(queue, dlq, monkeypatch):
+    monkeypatch.setenv("NON_RETRYABLE_EXCEPTIONS", "ValueError")
+    job = run(queue, raises_value_error)
+    assert len(job.meta["failures"]) == 1 and "NON_RETRYABLE_EXCEPTIONS" in dlq.get(job.id).reason
+
+
+def test_job_without_retry_is_dead_lettered_after_one_run(queue, dlq):
+    job = run(queue, always_fails, retry=None)
+    assert dlq.get(job.id).attempts == 1
+    assert dlq.get(job.id).reason == "no retries configured"
+
+
+def test_log_lines_name_attempt_delay_and_dlq(queue, log_messages):
+    job = run(queue, always_fails, retry=Retry(max=1, interval=0))
+    assert (
+        f"WARNING Job {job.id} failed (attempt 1/2), will retry in 0s: ConnectionError: upstream down" in log_messages
+    )
+    assert f"ERROR Job {job.id} failed after 2 attempts, moved to DLQ: ConnectionError: upstream down" in log_messages
+
+
+def test_secret_kwargs_are_redacted_in_the_dlq(queue, dlq):
+    job = run(queue, fails_with_status, status=404, api_key="sk-live-123")
+    assert "sk-live-123" not in dlq.get(job.id).kwargs
+    assert '"api_key": "***"' in dlq.get(job.id).kwargs
+
+
+def test_handler_error_is_swallowed_and_the_job_keeps_its_own_traceback(queue, fake_redis, log_messages):
+    fake_redis.set("test:dlq:index", "not a sorted set")  # the DLQ write will fail with WRONGTYPE
+    job = run(queue, raises_permanent)
+    assert job.get_status() == JobStatus.FAILED
+    exc_string = job.latest_result().exc_string
+    assert "PermanentError: cannot ever work" in exc_string and "WRONGTYPE" not in exc_string
+    assert any(m.startswith("ERROR Failure handler could not write the DLQ entry") for m in log_messages)
+    assert len(job.meta["failures"]) == 1  # the other steps still ran
+
+
+def test_meta_history_is_bounded(queue):
+    job = run(queue, always_fails, retry=Retry(max=MAX_RECORDED_FAILURES + 5, interval=0))
+    assert len(job.meta["failures"]) == MAX_RECORDED_FAILURES
+    assert job.meta["failures_dropped"] == 6
+    assert job.meta["failures"][-1]["attempt"] == MAX_RECORDED_FAILURES + 6
