@@ -6,7 +6,7 @@ RQ := $(PY) -m rq.cli
 RQ_CONFIG := -c failure_handlers.rq_settings
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo worker test lint info dlq-list dlq-show dlq-stats dlq-delete dlq-purge dlq-check requeue \
+.PHONY: setup demo worker test lint info dlq-list dlq-show dlq-stats dlq-delete dlq-purge dlq-check dlq-reconcile reconciler chaos requeue \
 	bench-dlq clean
 
 setup: $(STAMP)
@@ -52,6 +52,15 @@ dlq-purge: setup  ## e.g. make dlq-purge ARGS="--queue billing --dry-run"
 
 dlq-check: setup  ## exit 0/1/2 = OK/WARNING/CRITICAL
 	$(PY) scripts/dlq.py check $(ARGS)
+
+dlq-reconcile: setup  ## a full pass: failed jobs without a DLQ entry get one (ARGS=--watch keeps running)
+	$(PY) scripts/dlq.py reconcile $(ARGS)
+
+reconciler: setup  ## what the Procfile's `reconciler` process runs
+	$(PY) scripts/dlq.py reconcile --watch
+
+chaos: setup  ## the chaos experiment, e.g. make chaos ARGS="--jobs 10000"
+	$(PY) scripts/chaos.py $(ARGS)
 
 requeue: setup  ## make requeue ID="<id> <id>", or make requeue ARGS="--all" / ARGS="--exc-type KeyError"
 	@test -n "$(ID)$(ARGS)" || { echo "error: give job ids (ID=...) or a selection (ARGS=--all)" >&2; exit 2; }

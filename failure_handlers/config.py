@@ -29,6 +29,7 @@ DEFAULT_DLQ_MAX_AGE_SECONDS = 24 * 3600
 DEFAULT_REDACT_KEYS = ("password", "token", "secret", "authorization", "api_key")
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
+SERIALIZER_ALIASES = ("pickle", "json")
 
 _DOTTED_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _TRUE = {"1", "true", "yes", "on"}
@@ -53,6 +54,7 @@ class Settings:
     redact_keys: tuple[str, ...] = DEFAULT_REDACT_KEYS
     log_level: str = "INFO"
     log_json: bool = False
+    serializer: str = "pickle"  # RQ's job serializer: pickle, json, or a dotted path (rq's -S)
 
 
 def parse_settings(values: Mapping[str, str | None]) -> Settings:
@@ -79,6 +81,7 @@ def parse_settings(values: Mapping[str, str | None]) -> Settings:
         redact_keys=_redact_keys(get("REDACT_KEYS")),
         log_level=_log_level(get("LOG_LEVEL")),
         log_json=_boolean("LOG_JSON", get("LOG_JSON")),
+        serializer=_serializer(get("RQ_SERIALIZER")),
     )
 
 
@@ -155,6 +158,14 @@ def _log_level(text: str | None) -> str:
     if text.upper() not in LOG_LEVELS:
         raise ConfigError(f"LOG_LEVEL={text!r}: expected one of {', '.join(LOG_LEVELS)}")
     return text.upper()
+
+
+def _serializer(text: str | None) -> str:
+    if text is None:
+        return "pickle"
+    if text in SERIALIZER_ALIASES or _DOTTED_NAME.match(text):
+        return text
+    raise ConfigError(f"RQ_SERIALIZER={text!r}: expected pickle, json or a dotted path like 'myapp.ser.Msgpack'")
 
 
 def _boolean(name: str, text: str | None) -> bool:

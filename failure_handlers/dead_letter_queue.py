@@ -89,18 +89,26 @@ class DeadLetterQueue:
         """
         return int(self._add(args=self._add_args(entry)))
 
-    def add_many(self, entries: Iterable[DeadLetterEntry], batch: int = SCAN_BATCH) -> int:
-        """`add` for many entries, `batch` scripts per pipelined round trip; returns the drops."""
-        dropped = 0
+    def add_many(
+        self, entries: Iterable[DeadLetterEntry], batch: int = SCAN_BATCH, only_if_in: Sequence[str] = ()
+    ) -> list[int]:
+        """`add` for many entries, `batch` scripts per pipelined round trip.
+
+        `only_if_in[n]`, when given, names a sorted set (RQ's failed registry) that must still hold
+        the n-th job at write time, else that entry is not written. Returns per entry the count of
+        old entries dropped, or -1 if it was not written.
+        """
         pending = list(entries)
+        guards = list(only_if_in) or [""] * len(pending)
+        results: list[int] = []
         for start in range(0, len(pending), batch):
             with self.connection.pipeline(transaction=False) as pipe:
-                for entry in pending[start : start + batch]:
-                    self._add(args=self._add_args(entry), client=pipe)
-                dropped += sum(int(result) for result in pipe.execute())
-        return dropped
+                for entry, guard in zip(pending[start : start + batch], guards[start : start + batch], strict=True):
+                    self._add(args=self._add_args(entry, guard), client=pipe)
+                results.extend(int(result) for result in pipe.execute())
+        return results
 
-    def _add_args(self, entry: DeadLetterEntry) -> list[str | float | int]:
+    def _add_args(self, entry: DeadLetterEntry, guard: str = "") -> list[str | float | int]:
         sample = json.dumps(
             {
                 "exc_type": entry.exc_type,
@@ -112,7 +120,7 @@ class DeadLetterQueue:
         )
         mapping = [item for pair in entry.to_hash().items() for item in pair]
         head = [self.keys.prefix, entry.job_id, entry.failed_at_epoch, self.ttl_seconds, self.max_entries]
-        return [*head, time.time(), sample, *mapping]
+        return [*head, time.time(), sample, guard, *mapping]
 
     def delete(self, job_ids: Iterable[str]) -> int:
         """Remove entries from the DLQ and every index; returns how many were indexed."""
@@ -187,6 +195,36 @@ class DeadLetterQueue:
             if len(ids) < want:
                 break
         return selected if limit is None else selected[:limit]
+
+    def absent(self, job_ids: Sequence[str]) -> list[tuple[str, float | None]]:
+        """The ids without an entry, each with when it was dismissed (`delete --keep-job`) or None."""
+        with self.connection.pipeline(transaction=False) as pipe:
+            for job_id in job_ids:
+                pipe.exists(self.keys.entry(job_id))
+                pipe.zscore(self.keys.dismissed, job_id)
+            replies = pipe.execute()
+        return [(job_id, replies[2 * n + 1]) for n, job_id in enumerate(job_ids) if not replies[2 * n]]
+
+    def dismiss(self, job_ids: Sequence[str]) -> None:
+        """Remember that these jobs' entries were deleted on purpose while RQ keeps the jobs."""
+        if job_ids:
+            now = time.time()
+            self.connection.zadd(self.keys.dismissed, dict.fromkeys(job_ids, now))
+
+    def dismissed_ids(self) -> list[str]:
+        return _text_list(self.connection.zrange(self.keys.dismissed, 0, -1))
+
+    def forget_dismissed(self, job_ids: Sequence[str]) -> None:
+        if job_ids:
+            self.connection.zrem(self.keys.dismissed, *job_ids)
+
+    def oldest_if_full(self) -> float | None:
+        """The oldest entry's failure time when the DLQ holds `max_entries` (older adds are trimmed)."""
+        with self.connection.pipeline(transaction=False) as pipe:
+            pipe.zcard(self.keys.index)
+            pipe.zrange(self.keys.index, 0, 0, withscores=True)
+            size, oldest = pipe.execute()
+        return oldest[0][1] if size >= self.max_entries and oldest else None
 
     def known_values(self, kind: str) -> list[str]:
         """Values seen for an index kind (queue, func, exc, group), most recent first."""

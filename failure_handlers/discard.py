@@ -29,5 +29,7 @@ def discard(connection: Redis, dlq: DeadLetterQueue, job_ids: Sequence[str], kee
                         pipe.zrem(FailedJobRegistry(entry.queue, connection=connection).key, job_id)
                     pipe.delete(Job.key_for(job_id), Job.dependents_key_for(job_id), Result.get_key(job_id))
                 pipe.execute()
+        else:
+            dlq.dismiss(chunk)  # the reconciler must not bring these back from the failed registry
         deleted += dlq.delete(chunk)
     return deleted

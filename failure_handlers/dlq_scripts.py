@@ -42,8 +42,9 @@ local function reindex(member, score, ttl)
 end
 """
 
-# ARGV: prefix, job_id, score, ttl, max_entries, now, group_sample, field1, value1, ...
-# Returns how many old entries were dropped to stay under max_entries.
+# ARGV: prefix, job_id, score, ttl, max_entries, now, group_sample, guard, field1, value1, ...
+# `guard`: '' or a sorted set (RQ's failed registry) that must still hold the job, else nothing is
+# written and -1 returned. Returns how many old entries were dropped to stay under max_entries.
 ADD = (
     _PRELUDE
     + """
@@ -53,11 +54,13 @@ local ttl = tonumber(ARGV[4])
 local cap = tonumber(ARGV[5])
 local now = tonumber(ARGV[6])
 local key = prefix .. 'entry:' .. id
+if ARGV[8] ~= '' and not redis.call('ZSCORE', ARGV[8], id) then return -1 end
+redis.call('ZREM', prefix .. 'dismissed', id)
 
 unindex(id)
 redis.call('DEL', key)
 local mapping = {}
-for i = 8, #ARGV do mapping[#mapping + 1] = ARGV[i] end
+for i = 9, #ARGV do mapping[#mapping + 1] = ARGV[i] end
 redis.call('HSET', key, unpack(mapping))
 redis.call('EXPIREAT', key, math.ceil(score + ttl))
 reindex(id, score, ttl)

@@ -8,28 +8,20 @@ errors are logged and swallowed.
 
 from __future__ import annotations
 
-import json
 from types import TracebackType
 from typing import Any
 
 from loguru import logger
 from redis import Redis
+from rq.exceptions import AbandonedJobError
 from rq.job import Job
 
 from . import runtime
-from .config import Settings
-from .dead_letter_entry import DeadLetterEntry
 from .dead_letter_queue import DeadLetterQueue
-from .failure_record import (
-    attempt_record,
-    exception_message,
-    exception_type_name,
-    iso,
-    job_arguments,
-    one_line,
-)
-from .fingerprint import fingerprint, frames_of, innermost_project_frame
-from .job_snapshot import take_snapshot
+from .entry_builder import build_entry
+from .failure_cause import cause_of
+from .failure_record import attempt_record, exception_message, exception_type_name, one_line
+from .fingerprint import frames_of, innermost_project_frame
 from .retry_policy import Attempt, Verdict, attempt_of, classify, retry_delay
 
 MAX_RECORDED_FAILURES = 25  # job.meta keeps the newest ones; older are counted as dropped
@@ -65,6 +57,8 @@ def _handle(
     settings = runtime.settings()
     attempt = attempt_of(job.meta.get(META_MAX_RETRIES), job.retries_left)
     record = attempt_record(attempt.number, exc_type, exc_value, traceback, job.worker_name)
+    if exc_type is AbandonedJobError and not record["message"]:  # RQ's cleanup passes a bare AbandonedJobError()
+        record["message"] = cause_of("AbandonedJobError", "").message
     _guarded("record the attempt in job.meta", job.id, _record_attempt, job, record)
 
     verdict = classify(exc_type, exc_value, settings.non_retryable_exceptions)
@@ -74,7 +68,16 @@ def _handle(
 
     if verdict.permanent or not job.retries_left:
         dlq = DeadLetterQueue.from_settings(connection, settings)
-        entry = _dead_letter_entry(job, attempt, verdict, record, frames_of(traceback), settings)
+        entry = build_entry(
+            job,
+            record=record,
+            history=job.meta.get(META_FAILURES) or [record],
+            attempts=attempt.number,
+            max_retries=attempt.total - 1,
+            reason=_reason(verdict, attempt),
+            origin=innermost_project_frame(frames_of(traceback)),
+            settings=settings,
+        )
         if _guarded("write the DLQ entry", job.id, dlq.add, entry):
             logger.bind(job_id=job.id, reason=entry.reason).error(
                 "Job {} failed after {} attempts, moved to DLQ: {}", job.id, attempt.number, summary
@@ -102,55 +105,10 @@ def _record_attempt(job: Job, record: dict[str, Any]) -> None:
     job.save_meta()
 
 
-def _dead_letter_entry(
-    job: Job,
-    attempt: Attempt,
-    verdict: Verdict,
-    record: dict[str, Any],
-    frames: list[tuple[str, str]],
-    settings: Settings,
-) -> DeadLetterEntry:
-    args, kwargs = job_arguments(_safe(lambda: job.args), _safe(lambda: job.kwargs), settings.redact_keys)
-    origin = innermost_project_frame(frames)
-    history = [
-        {key: failure.get(key) for key in ("attempt", "exc_type", "message", "failed_at", "worker")}
-        for failure in job.meta.get(META_FAILURES, [record])
-    ]
-    return DeadLetterEntry(
-        job_id=job.id,
-        func_name=_safe(lambda: job.func_name) or "",
-        queue=job.origin or "",
-        args=args,
-        kwargs=kwargs,
-        exc_type=record["exc_type"],
-        exc_message=record["message"],
-        traceback=record["traceback"],
-        attempts=attempt.number,
-        max_retries=attempt.total - 1,
-        enqueued_at=iso(job.enqueued_at),
-        failed_at=record["failed_at"],
-        worker=record["worker"],
-        reason=_reason(verdict, attempt),
-        failures=json.dumps(history, ensure_ascii=False),
-        fingerprint=fingerprint(record["exc_type"], record["message"], origin),
-        origin=origin,
-        job_snapshot=_safe(lambda: take_snapshot(job)) or "",
-    )
-
-
 def _reason(verdict: Verdict, attempt: Attempt) -> str:
     if verdict.permanent:
         return f"permanent: {verdict.reason}"
     return "retries exhausted" if attempt.total > 1 else "no retries configured"
-
-
-def _safe(read: Any) -> Any:
-    """Job attributes that deserialize user data may fail; the DLQ entry is still written."""
-    try:
-        return read()
-    except Exception as error:  # noqa: BLE001
-        logger.warning("Could not read job data for the DLQ entry: {}", type(error).__name__)
-        return None
 
 
 def _guarded(step: str, job_id: str, action: Any, *args: Any) -> bool:

@@ -12,6 +12,7 @@ import json
 
 from redis import Redis
 from rq.job import Job
+from rq.serializers import Serializer
 
 MAX_SNAPSHOT_CHARS = 32_000  # larger jobs are not self-sufficient (their entry says so)
 _DROPPED_FIELDS = ("status", "started_at", "ended_at", "last_heartbeat", "worker_name", "exc_info", "result")
@@ -29,7 +30,7 @@ def take_snapshot(job: Job) -> str:
     return text if len(text) <= MAX_SNAPSHOT_CHARS else ""
 
 
-def rebuild_job(connection: Redis, job_id: str, snapshot: str) -> Job:
+def rebuild_job(connection: Redis, job_id: str, snapshot: str, serializer: Serializer | None = None) -> Job:
     """A Job object (not yet saved) equal to the snapshotted one; raises ValueError if unusable."""
     try:
         encoded = json.loads(snapshot)
@@ -39,6 +40,6 @@ def rebuild_job(connection: Redis, job_id: str, snapshot: str) -> Job:
         }
     except (ValueError, TypeError, KeyError) as error:
         raise ValueError(f"the job snapshot cannot be read ({type(error).__name__})") from None
-    job = Job(job_id, connection=connection)
+    job = Job(job_id, connection=connection, serializer=serializer)
     job.restore(fields)
     return job

@@ -17,6 +17,7 @@ import click
 from loguru import logger
 from redis import Redis
 from redis.exceptions import RedisError, ResponseError
+from rq.serializers import Serializer
 
 from . import runtime
 from .config import Settings
@@ -24,6 +25,7 @@ from .dead_letter_queue import DeadLetterQueue
 from .dlq_filters import DlqFilter, parse_duration, parse_time
 from .errors import OperatorError
 from .logging_setup import configure_logging
+from .reconciler import Reconciler
 from .redaction import redact_url
 
 USAGE_ERROR = 2
@@ -31,17 +33,35 @@ USAGE_ERROR = 2
 
 @dataclass
 class Operator:
-    """What a command needs: validated settings and, on first use, a checked connection."""
+    """What a command needs: validated settings and, on first use, a checked connection.
+
+    The first use of `dlq` runs an incremental reconciliation pass (see `reconciler.py`), so that a
+    job RQ failed without our handler (killed work-horse, stopped, abandoned) shows up in every
+    command; `reconcile_first=False` skips it (`--dry-run` must change nothing).
+    """
 
     settings: Settings
+    reconcile_first: bool = True
 
     @cached_property
     def connection(self) -> Redis:
         return runtime.connect(self.settings.redis_url)
 
     @cached_property
+    def serializer(self) -> Serializer:
+        return runtime.serializer()
+
+    @cached_property
     def dlq(self) -> DeadLetterQueue:
-        return DeadLetterQueue.from_settings(self.connection, self.settings)
+        dlq = DeadLetterQueue.from_settings(self.connection, self.settings)
+        if self.reconcile_first:
+            report = self.reconciler(dlq).run(full=False)
+            if report.changed:
+                logger.info("{}", report.line())
+        return dlq
+
+    def reconciler(self, dlq: DeadLetterQueue | None = None) -> Reconciler:
+        return Reconciler(self.connection, dlq or self.dlq, self.settings, self.serializer)
 
 
 def fail(message: str) -> None:
@@ -89,11 +109,11 @@ def _explain_response_error(error: ResponseError) -> str:
     return f"Redis at {_url()} refused a command: {error}"
 
 
-def operator() -> Operator:
+def operator(reconcile: bool = True) -> Operator:
     """Settings for this command (raises `ConfigError`, shown as `error: ...`)."""
     settings = runtime.settings()
     configure_logging(settings)
-    return Operator(settings)
+    return Operator(settings, reconcile_first=reconcile)
 
 
 class TimeParam(click.ParamType):

@@ -8,6 +8,8 @@ Under `DLQ_PREFIX` (default `rq:dlq:`):
 - `<prefix>groups`             hash: fingerprint -> JSON sample (exc_type, message, func_name, origin)
 - `<prefix>dropped`            counter: entries trimmed because DLQ_MAX_ENTRIES was passed
 - `<prefix>claims`             sorted set: job ids being requeued right now, scored by claim time
+- `<prefix>dismissed`          sorted set: job ids deleted from the DLQ but kept in RQ (`delete --keep-job`),
+                               scored by deletion time; the reconciler does not bring them back
 RQ's own keys (`rq:job:*`, `rq:registry:*`) are reached through RQ's classes, never built here.
 The Lua scripts in `dlq_scripts.py` build the same names from the prefix; keep them in step.
 """
@@ -48,3 +50,7 @@ class DlqKeys:
     @property
     def claims(self) -> str:
         return f"{self.prefix}claims"
+
+    @property
+    def dismissed(self) -> str:
+        return f"{self.prefix}dismissed"

@@ -24,6 +24,7 @@ from rq.defaults import DEFAULT_FAILURE_TTL
 from rq.exceptions import DeserializationError
 from rq.job import Job, JobStatus, validate_job_id
 from rq.registry import FailedJobRegistry
+from rq.serializers import Serializer
 
 from .dead_letter_entry import DeadLetterEntry
 from .dead_letter_queue import CLAIMED_ENTRY, CLAIMED_REGISTRY, DeadLetterQueue
@@ -82,8 +83,10 @@ class Requeuer:
         retries: int,
         intervals: Sequence[int] = (),
         at_front: bool = False,
+        serializer: Serializer | None = None,
     ) -> None:
         self.connection = connection
+        self.serializer = serializer
         self.dlq = dlq
         self.retries = retries
         self.intervals = list(intervals)
@@ -146,13 +149,13 @@ class Requeuer:
 
     def _fetch_jobs(self, job_ids: Sequence[str]) -> list[Job | None]:
         try:
-            return Job.fetch_many(job_ids, connection=self.connection)
+            return Job.fetch_many(job_ids, connection=self.connection, serializer=self.serializer)
         except DeserializationError:
             return [self._fetch_one(job_id) for job_id in job_ids]
 
     def _fetch_one(self, job_id: str) -> Job | None:
         try:
-            return Job.fetch(job_id, connection=self.connection)
+            return Job.fetch(job_id, connection=self.connection, serializer=self.serializer)
         except Exception:  # noqa: BLE001 - an unreadable RQ hash: rebuild from the snapshot if we can
             return None
 
@@ -216,7 +219,7 @@ class Requeuer:
     def _prepare(self, candidate: _Candidate) -> Job:
         job = candidate.job
         if job is None:
-            job = rebuild_job(self.connection, candidate.job_id, candidate.entry.job_snapshot)  # type: ignore[union-attr]
+            job = rebuild_job(self.connection, candidate.job_id, candidate.entry.job_snapshot, self.serializer)  # type: ignore[union-attr]
         job.retries_left = self.retries or None
         if not job.retry_intervals:
             job.retry_intervals = self.intervals
@@ -239,7 +242,7 @@ class Requeuer:
 
     def _queue(self, name: str) -> Queue:
         if name not in self._queues:
-            self._queues[name] = Queue(name, connection=self.connection)
+            self._queues[name] = Queue(name, connection=self.connection, serializer=self.serializer)
         return self._queues[name]
 
     def _registry(self, queue_name: str) -> FailedJobRegistry:

@@ -6,9 +6,10 @@ from functools import lru_cache
 
 from redis import Redis
 from redis.exceptions import AuthenticationError, RedisError
+from rq.serializers import Serializer, resolve_serializer
 
 from .config import Settings, load_settings
-from .errors import RedisUnavailable
+from .errors import ConfigError, RedisUnavailable
 from .redaction import redact_url
 
 DEFAULT_REDIS_URL = "redis://localhost:6379/0"
@@ -35,6 +36,16 @@ def connect(url: str | None) -> Redis:
         reason = redact_url(str(error)) if "://" in str(error) else str(error)
         raise RedisUnavailable(f"cannot reach Redis at {redact_url(target)}: {reason}") from None
     return connection
+
+
+@lru_cache(maxsize=1)
+def serializer() -> Serializer:
+    """RQ's serializer named by `RQ_SERIALIZER`; raises `ConfigError` if it cannot be loaded."""
+    name = settings().serializer
+    try:
+        return resolve_serializer(name)
+    except (ImportError, AttributeError, ValueError, NotImplementedError) as error:
+        raise ConfigError(f"RQ_SERIALIZER={name!r} cannot be used: {error}") from None
 
 
 @lru_cache(maxsize=1)

@@ -47,6 +47,24 @@ def start_worker(
     )
 
 
+def descendants(pid: int) -> list[int]:
+    """Child processes of `pid`, recursively (read from /proc; Linux only)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
 def stop_worker(process: subprocess.Popen[bytes]) -> int:
     """Warm shutdown (SIGTERM), then SIGKILL if it does not stop in time; returns the exit code."""
     if process.poll() is None:

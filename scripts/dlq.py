@@ -24,6 +24,7 @@ from failure_handlers.operator_cli import (
     operator,
     run,
 )
+from failure_handlers.reconciler import run_forever
 
 
 @click.group()
@@ -86,7 +87,7 @@ def stats(top: int, as_json: bool) -> None:
 @click.option("--dry-run", is_flag=True, help="Print what would be deleted; change nothing.")
 def delete(job_ids: tuple[str, ...], keep_job: bool, dry_run: bool) -> int:
     """Delete dead jobs by id (and their RQ failed jobs, unless --keep-job)."""
-    op = operator()
+    op = operator(reconcile=not dry_run)
     ids = list(dict.fromkeys(job_ids))
     found = [job_id for job_id, entry in zip(ids, op.dlq.get_many(ids), strict=True) if entry is not None]
     for job_id in ids:
@@ -107,7 +108,7 @@ def delete(job_ids: tuple[str, ...], keep_job: bool, dry_run: bool) -> int:
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def purge(keep_job: bool, dry_run: bool, yes: bool, **filters: object) -> None:
     """Delete every dead job matching the filters (all of them without filters)."""
-    op = operator()
+    op = operator(reconcile=not dry_run)
     selection = build_filter(op, **filters)
     ids = op.dlq.select_ids(selection)
     what = "every dead job" if selection.is_empty() else "the dead jobs matching the filters"
@@ -137,6 +138,21 @@ def check(warn_size: int | None, crit_size: int | None, max_age: float | None) -
     health, line = assess(figures.total, oldest_age, figures.dropped, limits)
     click.echo(line)
     return int(health)
+
+
+@cli.command()
+@click.option("--watch", is_flag=True, help="Keep running (the Procfile's `reconciler` process).")
+@click.option("--interval", type=DurationParam(), default="5s", show_default=True, help="Between passes with --watch.")
+@click.option("--full-every", type=click.IntRange(min=1), default=60, show_default=True, help="Every Nth pass is full.")
+@click.option("--incremental", is_flag=True, help="Look only at the newest jobs and entries (what commands run first).")
+def reconcile(watch: bool, interval: float, full_every: int, incremental: bool) -> None:
+    """Make RQ's failed registries and the DLQ agree: dead-letter what RQ failed without our handler
+    (killed work-horses, stopped and abandoned jobs); drop entries of jobs requeued by other tools."""
+    op = operator(reconcile=False)
+    if watch:
+        run_forever(op.reconciler(), interval, full_every, op.settings.redis_url)
+    else:
+        click.echo(op.reconciler().run(full=not incremental).line())
 
 
 if __name__ == "__main__":

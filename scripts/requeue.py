@@ -48,7 +48,7 @@ def cli(
     Each job goes back to its own queue with a fresh retry budget; its DLQ entry is removed.
     A job whose RQ hash has expired is rebuilt from its DLQ entry.
     """
-    op = operator()
+    op = operator(reconcile=not dry_run)
     chosen_filters = any(value is not None for value in filters.values())
     if bool(job_ids) == (everything or chosen_filters):
         raise click.UsageError("give job ids, or --all and/or filters (not both)")
@@ -65,6 +65,7 @@ def cli(
         op.settings.retry_max if retries is None else retries,
         op.settings.retry_intervals,
         at_front=front,
+        serializer=op.serializer,
     )
     per_job_lines = bool(job_ids) or dry_run
     batch = min(batch, max(1, int(rate))) if rate else batch

@@ -28,13 +28,17 @@ def isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.
     """Run every test from an empty directory (no .env) with `TEST_ENV`, and fresh cached settings."""
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
     monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.delenv("RQ_SERIALIZER", raising=False)
     for name, value in TEST_ENV.items():
         monkeypatch.setenv(name, value)
-    runtime.settings.cache_clear()
-    runtime.default_connection.cache_clear()
+    _clear_runtime_caches()
     yield
-    runtime.settings.cache_clear()
-    runtime.default_connection.cache_clear()
+    _clear_runtime_caches()
+
+
+def _clear_runtime_caches() -> None:
+    for cached in (runtime.settings, runtime.serializer, runtime.default_connection):
+        cached.cache_clear()
 
 
 @pytest.fixture

@@ -85,7 +85,7 @@ def enqueue(
     timeout = job_timeout or task_options.job_timeout or settings.job_timeout
     meta = dict(options.pop("meta", None) or {})
     meta[META_MAX_RETRIES] = retry.max if retry is not None else 0
-    rq_queue = Queue(queue, connection=connection or runtime.default_connection())
+    rq_queue = Queue(queue, connection=connection or runtime.default_connection(), serializer=runtime.serializer())
     return rq_queue.enqueue(
         func,
         *args,

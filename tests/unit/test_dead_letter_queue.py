@@ -240,8 +240,16 @@ def test_add_many_equals_adding_one_by_one(fake_redis):
     many = DeadLetterQueue(fake_redis, "many:", TTL, max_entries=4)
     one = DeadLetterQueue(fake_redis, "one:", TTL, max_entries=4)
     entries = [dead_entry(f"j{n}", minutes_ago=10 - n) for n in range(6)]
-    assert many.add_many(entries, batch=4) == 2
+    assert sum(many.add_many(entries, batch=4)) == 2
     for entry in entries:
         one.add(entry)
     assert [e.job_id for e in many.list()] == [e.job_id for e in one.list()] == ["j5", "j4", "j3", "j2"]
     assert many.dropped() == one.dropped() == 2
+
+
+def test_add_many_writes_only_jobs_still_in_their_guard_set(fake_redis):
+    dlq = make_dlq(fake_redis)
+    fake_redis.zadd("rq:failed:default", {"kept": 1})
+    entries = [dead_entry("kept"), dead_entry("requeued-meanwhile")]
+    assert dlq.add_many(entries, only_if_in=["rq:failed:default"] * 2) == [0, -1]
+    assert [e.job_id for e in dlq.list()] == ["kept"]

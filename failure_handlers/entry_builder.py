@@ -1,0 +1,63 @@
+"""Build a job's DLQ entry: by the failure handler at the final failure, and by the reconciler
+for failures the handler never saw."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from loguru import logger
+from rq.job import Job
+
+from .config import Settings
+from .dead_letter_entry import DeadLetterEntry
+from .failure_record import iso, job_arguments
+from .fingerprint import fingerprint
+from .job_snapshot import take_snapshot
+
+HISTORY_FIELDS = ("attempt", "exc_type", "message", "failed_at", "worker")
+
+
+def build_entry(
+    job: Job,
+    *,
+    record: dict[str, Any],
+    history: Sequence[dict[str, Any]],
+    attempts: int,
+    max_retries: int,
+    reason: str,
+    origin: str,
+    settings: Settings,
+) -> DeadLetterEntry:
+    """The entry for `job`, whose last failure is `record` (a `failure_record.attempt_record`)."""
+    args, kwargs = job_arguments(_safe(lambda: job.args), _safe(lambda: job.kwargs), settings.redact_keys)
+    return DeadLetterEntry(
+        job_id=job.id,
+        func_name=_safe(lambda: job.func_name) or "",
+        queue=job.origin or "",
+        args=args,
+        kwargs=kwargs,
+        exc_type=record["exc_type"],
+        exc_message=record["message"],
+        traceback=record["traceback"],
+        attempts=attempts,
+        max_retries=max_retries,
+        enqueued_at=iso(job.enqueued_at),
+        failed_at=record["failed_at"],
+        worker=record["worker"],
+        reason=reason,
+        failures=json.dumps([{key: item.get(key) for key in HISTORY_FIELDS} for item in history], ensure_ascii=False),
+        fingerprint=fingerprint(record["exc_type"], record["message"], origin),
+        origin=origin,
+        job_snapshot=_safe(lambda: take_snapshot(job)) or "",
+    )
+
+
+def _safe(read: Callable[[], Any]) -> Any:
+    """Job attributes that deserialize user data may fail; the DLQ entry is still written."""
+    try:
+        return read()
+    except Exception as error:  # noqa: BLE001
+        logger.warning("Could not read job data for the DLQ entry: {}", type(error).__name__)
+        return None

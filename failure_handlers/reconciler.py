@@ -1,0 +1,260 @@
+"""Make RQ's failed registries and the DLQ agree: nothing that failed may be missing from the DLQ.
+
+The failure handler writes the DLQ entry in the common case. RQ fails some jobs without calling
+it: a killed work-horse (SIGKILL, OOM), a job stopped by an operator, an abandoned job cleaned up
+by a process that cannot import the handler. A pass of the reconciler, for every queue:
+
+1. runs RQ's cleanup of abandoned jobs (jobs whose worker stopped heart-beating), which calls our
+   handler in this process, so they are retried or dead-lettered now rather than ~10 min later;
+2. gives every job in the FailedJobRegistry without a DLQ entry one, built from the job hash and
+   its latest result (`failure_cause.cause_of`), unless an operator dismissed it;
+3. removes the entries of jobs that are live again (requeued by `rq requeue`, rq-dashboard...).
+
+A pass is idempotent and safe to run from many processes at once: an entry is written only if the
+job is still in its failed registry at that moment (checked inside the write script), and writing
+the same entry twice stores it once. An incremental pass looks at the newest `window` jobs per
+failed registry and the newest `window` entries; a full pass looks at everything, in batches.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from loguru import logger
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Queue
+from rq.job import Job, JobStatus
+from rq.registry import StartedJobRegistry
+from rq.results import Result
+from rq.serializers import Serializer
+
+from .config import Settings
+from .dead_letter_entry import DeadLetterEntry
+from .dead_letter_queue import SCAN_BATCH, DeadLetterQueue
+from .dlq_filters import DlqFilter
+from .entry_builder import build_entry
+from .failure_cause import cause_of
+from .failure_record import MAX_MESSAGE_CHARS, MAX_TRACEBACK_CHARS, iso, truncate, utc_now_iso
+from .handler import META_FAILURES, META_MAX_RETRIES
+from .redaction import redact_url
+
+INCREMENTAL_WINDOW = 200
+LIVE_STATUSES = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED, JobStatus.FINISHED, JobStatus.CANCELED}
+DEAD_STATUSES = {JobStatus.FAILED, JobStatus.STOPPED}
+
+
+@dataclass
+class ReconcileReport:
+    queues: int = 0
+    checked: int = 0  # failed jobs looked at
+    added: int = 0  # DLQ entries written for failed jobs that had none
+    removed: int = 0  # DLQ entries of jobs that are live again
+
+    def line(self) -> str:
+        return (
+            f"reconciled {self.queues} queues: {self.checked} failed jobs checked, "
+            f"{self.added} DLQ entries added, {self.removed} entries of requeued jobs removed"
+        )
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.removed)
+
+
+class Reconciler:
+    def __init__(
+        self,
+        connection: Redis,
+        dlq: DeadLetterQueue,
+        settings: Settings,
+        serializer: Serializer | None = None,
+        window: int = INCREMENTAL_WINDOW,
+    ) -> None:
+        self.connection = connection
+        self.dlq = dlq
+        self.settings = settings
+        self.serializer = serializer
+        self.window = window
+
+    def run(self, full: bool = False) -> ReconcileReport:
+        """One pass over every queue (see the module docstring); returns what it did."""
+        report = ReconcileReport()
+        for queue in Queue.all(connection=self.connection, serializer=self.serializer):
+            report.queues += 1
+            self._clean_abandoned(queue)
+            registry = queue.failed_job_registry
+            for job_ids in self._failed_pages(registry.key, full):
+                report.checked += len(job_ids)
+                report.added += self._add_missing(job_ids, registry.key)
+        report.removed = self._remove_live_entries(full)
+        if full:
+            self._prune_dismissed()
+        return report
+
+    # -- 1. abandoned jobs ---------------------------------------------------------------------
+
+    def _clean_abandoned(self, queue: Queue) -> None:
+        try:
+            StartedJobRegistry(queue=queue).cleanup()
+        except Exception:  # noqa: BLE001 - one queue's bad job must not stop the pass
+            logger.opt(exception=True).warning("Cleanup of abandoned jobs in queue {!r} failed", queue.name)
+
+    # -- 2. failed jobs without an entry -------------------------------------------------------
+
+    def _failed_pages(self, registry_key: str, full: bool) -> Iterator[list[str]]:
+        if not full:
+            yield _texts(self.connection.zrevrange(registry_key, 0, self.window - 1))
+            return
+        position = 0
+        while page := _texts(self.connection.zrange(registry_key, position, position + SCAN_BATCH - 1)):
+            yield page
+            position += len(page)
+
+    def _add_missing(self, job_ids: Sequence[str], registry_key: str) -> int:
+        absent = self.dlq.absent(job_ids)
+        if not absent:
+            return 0
+        dismissed_at = dict(absent)
+        jobs = Job.fetch_many([job_id for job_id, _ in absent], connection=self.connection, serializer=self.serializer)
+        oldest_kept = self.dlq.oldest_if_full()
+        cutoff = time.time() - self.dlq.ttl_seconds
+        entries = []
+        for job in jobs:
+            if job is None or job.get_status(refresh=False) not in DEAD_STATUSES:
+                continue
+            failed_at = job.ended_at.timestamp() if job.ended_at else time.time()
+            dismissed = dismissed_at[job.id]
+            if (dismissed is not None and failed_at <= dismissed) or failed_at < cutoff:
+                continue  # dismissed by an operator, or already past the DLQ's retention
+            if oldest_kept is not None and failed_at <= oldest_kept:
+                continue  # the DLQ is full of newer failures: this one was (or would be) trimmed
+            entries.append(self._recovered_entry(job))
+        written = self.dlq.add_many(entries, only_if_in=[registry_key] * len(entries))
+        for entry, result in zip(entries, written, strict=True):
+            if result >= 0:
+                logger.bind(job_id=entry.job_id, reason=entry.reason).error(
+                    "Job {} failed without the failure handler ({}), moved to DLQ: {}: {}",
+                    entry.job_id,
+                    entry.reason,
+                    entry.exc_type,
+                    entry.exc_message,
+                )
+        return sum(1 for result in written if result >= 0)
+
+    def _recovered_entry(self, job: Job) -> DeadLetterEntry:
+        result = _latest_result(job)
+        exc_string = (result.exc_string or "") if result is not None else ""
+        cause = cause_of(exc_string, job.get_status(refresh=False).value)
+        max_retries = _int(job.meta.get(META_MAX_RETRIES))
+        attempts = max_retries - _int(job.retries_left) + 1 if max_retries else 1
+        history = list(job.meta.get(META_FAILURES) or [])
+        handled = next((item for item in history if item.get("attempt") == attempts), None)
+        record = handled or {
+            "attempt": attempts,
+            "exc_type": cause.exc_type,
+            "message": truncate(cause.message, MAX_MESSAGE_CHARS),
+            "traceback": truncate(exc_string, MAX_TRACEBACK_CHARS, keep="tail"),
+            "failed_at": iso(job.ended_at) or utc_now_iso(),
+            "worker": job.worker_name or "",
+        }
+        if handled is None:
+            history.append(record)
+        return build_entry(
+            job,
+            record=record,
+            history=history,
+            attempts=attempts,
+            max_retries=max_retries,
+            reason=cause.reason if handled is None else "failed; the failure handler could not write the DLQ",
+            origin=_safe_func_name(job),
+            settings=self.settings,
+        )
+
+    # -- 3. entries of jobs that are live again ------------------------------------------------
+
+    def _remove_live_entries(self, full: bool) -> int:
+        removed = 0
+        limit = None if full else self.window
+        ids = self.dlq.select_ids(DlqFilter(), newest_first=True, limit=limit)
+        for start in range(0, len(ids), SCAN_BATCH):
+            chunk = ids[start : start + SCAN_BATCH]
+            live = [
+                job_id for job_id, status in zip(chunk, self._statuses(chunk), strict=True) if status in LIVE_STATUSES
+            ]
+            if live:
+                removed += self.dlq.delete(live)
+                logger.info("Removed {} DLQ entries whose jobs were requeued by another tool: {}", len(live), live)
+        return removed
+
+    def _statuses(self, job_ids: Sequence[str]) -> list[str | None]:
+        with self.connection.pipeline(transaction=False) as pipe:
+            for job_id in job_ids:
+                pipe.hget(Job.key_for(job_id), "status")
+            return [value.decode() if value else None for value in pipe.execute()]
+
+    def _prune_dismissed(self) -> None:
+        """Forget dismissals of jobs that are no longer failed (deleted, expired or requeued)."""
+        ids = self.dlq.dismissed_ids()
+        for start in range(0, len(ids), SCAN_BATCH):
+            chunk = ids[start : start + SCAN_BATCH]
+            gone = [
+                job_id
+                for job_id, status in zip(chunk, self._statuses(chunk), strict=True)
+                if status not in DEAD_STATUSES
+            ]
+            self.dlq.forget_dismissed(gone)
+
+
+def run_forever(reconciler: Reconciler, interval: float, full_every: int, redis_url: str | None) -> None:
+    """Reconcile every `interval` seconds (every `full_every`-th pass is full) until SIGTERM/SIGINT.
+
+    Redis errors (a restart, an outage) are logged with the URL redacted and the loop goes on;
+    redis-py reconnects on the next command.
+    """
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    url = redact_url(redis_url)
+    logger.info("Reconciler started: a pass every {}s, a full one every {} passes", interval, full_every)
+    passes = 0
+    while not stopping.is_set():
+        try:
+            report = reconciler.run(full=passes % full_every == 0)
+        except RedisError as error:
+            logger.warning("Reconciliation pass failed, Redis at {} unavailable ({}); retrying", url, error)
+        else:
+            passes += 1
+            if report.changed:
+                logger.info("{}", report.line())
+        stopping.wait(interval)
+    logger.info("Reconciler stopped")
+
+
+def _latest_result(job: Job) -> Result | None:
+    try:
+        return job.latest_result()
+    except Exception:  # noqa: BLE001 - an unreadable result stream still gets an entry
+        return None
+
+
+def _safe_func_name(job: Job) -> str:
+    try:
+        return job.func_name or ""
+    except Exception:  # noqa: BLE001
+        return ""
+
+
+def _int(value: object) -> int:
+    try:
+        return int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 0
+
+
+def _texts(raw: Sequence[bytes]) -> list[str]:
+    return [item.decode() for item in raw]

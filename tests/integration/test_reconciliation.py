@@ -1,0 +1,156 @@
+"""Failures RQ records without calling our handler reach the DLQ anyway (real workers, real server)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+from rq import Queue, Retry, SimpleWorker
+from rq.command import send_stop_job_command
+from rq.registry import FailedJobRegistry, StartedJobRegistry
+
+from failure_handlers.worker_process import PROJECT_ROOT, descendants, rq_command
+from tests.conftest import TEST_ENV
+from tests.integration.conftest import run_script
+from tests.polling import wait_for
+from worker_tasks import enqueue
+from worker_tasks.chaos_tasks import chaos_job
+
+
+def failed(redis, job, queue="default"):
+    return job.id in FailedJobRegistry(queue, connection=redis)
+
+
+def listed_ids():
+    result = run_script("scripts/dlq.py", "list", "--json")
+    assert result.returncode == 0, result.stderr
+    return {entry["job_id"]: entry for entry in json.loads(result.stdout)}
+
+
+def test_killed_work_horse_shows_up_in_dlq_list_without_running_anything_special(redis, dlq, worker):
+    worker()
+    job = enqueue(chaos_job, "sigkill", connection=redis, retry=Retry(max=1, interval=1))
+    wait_for(lambda: failed(redis, job), 30, "the killed job to be failed by RQ (2 runs)")
+    assert dlq.get(job.id) is None  # RQ called no callback: nothing wrote an entry yet
+
+    entry = listed_ids()[job.id]  # what `make dlq-list` runs
+
+    assert entry["exc_type"] == "WorkHorseKilled" and "signal 9" in entry["exc_message"]
+    assert entry["reason"] == "work-horse killed" and entry["attempts"] == 2 and entry["max_retries"] == 1
+    assert entry["func_name"] == "worker_tasks.chaos_tasks.chaos_job" and entry["self_sufficient"]
+
+
+def test_reconciler_process_dead_letters_killed_jobs_continuously(redis, dlq, worker, redis_url):
+    watcher = subprocess.Popen(
+        [sys.executable, "scripts/dlq.py", "reconcile", "--watch", "--interval", "0.2"],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "REDIS_URL": redis_url},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        worker()
+        job = enqueue(chaos_job, "sigkill", connection=redis, retry=None)
+        entry = wait_for(lambda: dlq.get(job.id), 30, "the reconciler process to write the entry")
+        assert entry.exc_type == "WorkHorseKilled" and entry.attempts == 1
+    finally:
+        watcher.send_signal(signal.SIGTERM)
+        _, log = watcher.communicate(timeout=10)
+    assert watcher.returncode == 0, log
+    assert "moved to DLQ: WorkHorseKilled" in log and "Reconciler stopped" in log
+
+
+def test_stopped_job_is_recorded_with_its_cause(redis, dlq, worker):
+    worker()
+    job = enqueue(chaos_job, "ok", 60, connection=redis)
+    wait_for(lambda: job.get_status(refresh=True) == "started", 20, "the job to start")
+    send_stop_job_command(redis, job.id)
+    wait_for(lambda: failed(redis, job), 20, "the stopped job to reach the failed registry")
+
+    result = run_script("scripts/dlq.py", "reconcile")
+
+    assert result.returncode == 0 and "1 DLQ entries added" in result.stdout, result.stdout + result.stderr
+    entry = dlq.get(job.id)
+    assert (entry.exc_type, entry.reason) == ("JobStopped", "stopped")
+
+
+def test_timeout_is_recorded_by_the_handler_with_its_cause(redis, dlq, worker):
+    worker()
+    job = enqueue(chaos_job, "timeout", connection=redis, retry=None, job_timeout=1)
+    entry = wait_for(lambda: dlq.get(job.id), 30, "the timed-out job's entry")
+    assert entry.exc_type == "rq.timeouts.JobTimeoutException"
+    assert "maximum timeout value (1 seconds)" in entry.exc_message and "JobTimeoutException" in entry.traceback
+
+
+def test_abandoned_job_of_a_killed_worker_is_dead_lettered(redis, dlq, worker):
+    process = worker()
+    job = enqueue(chaos_job, "ok", 60, connection=redis, retry=None)
+    wait_for(lambda: job.get_status(refresh=True) == "started", 20, "the job to start")
+    for pid in [*descendants(process.pid), process.pid]:
+        os.kill(pid, signal.SIGKILL)  # the whole machine is gone: worker and work-horse
+    process.wait()
+    # RQ notices only when the execution's heartbeat expires (>= 60 s); move that moment to now.
+    started = StartedJobRegistry("default", connection=redis)
+    redis.zadd(started.key, dict.fromkeys(redis.zrange(started.key, 0, -1), 1))
+
+    result = run_script("scripts/dlq.py", "list", "--json")
+
+    assert result.returncode == 0, result.stderr
+    entry = dlq.get(job.id)
+    assert entry is not None and entry.exc_type == "rq.exceptions.AbandonedJobError"
+    assert "heartbeats" in entry.exc_message and job.get_status(refresh=True) == "failed"
+
+
+def test_entry_of_a_job_requeued_by_rq_itself_is_removed(redis, dlq, redis_url):
+    job = enqueue(chaos_job, "permanent", connection=redis, queue="billing")
+    SimpleWorker([Queue("billing", connection=redis)], connection=redis).work(burst=True)
+    assert dlq.get(job.id) is not None
+
+    requeued = subprocess.run(
+        [*rq_command(), "requeue", "--queue", "billing", "--url", redis_url, job.id],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert requeued.returncode == 0, requeued.stderr
+
+    assert job.id not in listed_ids()
+    assert dlq.get(job.id) is None and job.get_status(refresh=True) == "queued"
+
+
+def test_parallel_reconcilers_write_each_missing_entry_once(redis, dlq):
+    jobs = [enqueue(chaos_job, "permanent", connection=redis) for _ in range(40)]
+    SimpleWorker([Queue(connection=redis)], connection=redis).work(burst=True)
+    dlq.delete([job.id for job in jobs])  # as if the handler had never run for them
+
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "scripts/dlq.py", "reconcile"],
+            cwd=PROJECT_ROOT,
+            env=os.environ,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(6)
+    ]
+    outputs = [run.communicate(timeout=60) for run in runs]
+
+    assert all(run.returncode == 0 for run in runs), outputs
+    assert dlq.count() == 40 and {entry.job_id for entry in dlq.iter_all()} == {job.id for job in jobs}
+    assert len(list(redis.scan_iter(match=TEST_ENV["DLQ_PREFIX"] + "entry:*"))) == 40
+    assert all(entry.exc_type == "worker_tasks.chaos_tasks.ChaosPermanentError" for entry in dlq.iter_all())
+    again = run_script("scripts/dlq.py", "reconcile")
+    assert "0 DLQ entries added" in again.stdout and dlq.count() == 40
+
+
+def test_reconciler_keeps_entries_an_operator_dismissed_out(redis, dlq):
+    job = enqueue(chaos_job, "permanent", connection=redis)
+    SimpleWorker([Queue(connection=redis)], connection=redis).work(burst=True)
+    assert run_script("scripts/dlq.py", "delete", "--keep-job", job.id).returncode == 0
+
+    assert "0 DLQ entries added" in run_script("scripts/dlq.py", "reconcile").stdout
+    assert dlq.get(job.id) is None and failed(redis, job)
