@@ -6,11 +6,16 @@ The field names below are the DLQ contract other tools read (see README, "The DL
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime
 from typing import Any
 
+from .failure_record import utf8_text as _utf8
+
 INT_FIELDS = ("attempts", "max_retries")
+MAX_ENTRY_BYTES = 48_000  # hard cap on an entry's field bytes (MEMORY USAGE stays under 64 KB)
+SHRINK_ORDER = ("job_snapshot", "failures", "traceback", "args", "kwargs", "exc_message")
+SHRUNK_MARK = "…[cut to fit the DLQ entry size cap]"
 
 
 @dataclass(frozen=True)
@@ -41,7 +46,26 @@ class DeadLetterEntry:
         return [name for name in self.REQUIRED if not getattr(self, name)]
 
     def to_hash(self) -> dict[str, str]:
-        return {name: str(value) for name, value in asdict(self).items()}
+        """Field texts, valid UTF-8 (lone surrogates from undecodable bytes become `\\udcXX`)."""
+        return {name: _utf8(str(value)) for name, value in asdict(self).items()}
+
+    def size(self) -> int:
+        return sum(len(name) + len(value.encode()) for name, value in self.to_hash().items())
+
+    def bounded(self, max_bytes: int = MAX_ENTRY_BYTES) -> DeadLetterEntry:
+        """This entry, its biggest fields cut (snapshot first, then history, traceback...) to fit
+        `max_bytes`; each cut is marked. Fields are already bounded one by one; this bounds the sum
+        for hostile input (multi-byte text at every limit)."""
+        entry = self
+        for name in SHRINK_ORDER:
+            excess = entry.size() - max_bytes
+            if excess <= 0:
+                break
+            value = _utf8(getattr(entry, name))
+            keep = 0 if name == "job_snapshot" else max(0, len(value.encode()) - excess - len(SHRUNK_MARK.encode()))
+            cut = value.encode()[:keep].decode(errors="ignore") + (SHRUNK_MARK if name != "job_snapshot" else "")
+            entry = replace(entry, **{name: cut})
+        return entry
 
     @classmethod
     def from_hash(cls, raw: dict[bytes, bytes] | dict[str, str]) -> DeadLetterEntry:

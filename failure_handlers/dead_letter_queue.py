@@ -109,17 +109,18 @@ class DeadLetterQueue:
         return results
 
     def _add_args(self, entry: DeadLetterEntry, guard: str = "") -> list[str | float | int]:
+        fields = entry.to_hash()
         sample = json.dumps(
             {
-                "exc_type": entry.exc_type,
-                "func_name": entry.func_name,
-                "origin": entry.origin,
-                "message": entry.exc_message[:300],
+                "exc_type": fields["exc_type"],
+                "func_name": fields["func_name"],
+                "origin": fields["origin"],
+                "message": fields["exc_message"][:300],
             },
             ensure_ascii=False,
         )
-        mapping = [item for pair in entry.to_hash().items() for item in pair]
-        head = [self.keys.prefix, entry.job_id, entry.failed_at_epoch, self.ttl_seconds, self.max_entries]
+        mapping = [item for pair in fields.items() for item in pair]
+        head = [self.keys.prefix, fields["job_id"], entry.failed_at_epoch, self.ttl_seconds, self.max_entries]
         return [*head, time.time(), sample, guard, *mapping]
 
     def delete(self, job_ids: Iterable[str]) -> int:

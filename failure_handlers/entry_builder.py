@@ -12,11 +12,12 @@ from rq.job import Job
 
 from .config import Settings
 from .dead_letter_entry import DeadLetterEntry
-from .failure_record import iso, job_arguments
+from .failure_record import iso, job_arguments, one_line
 from .fingerprint import fingerprint
 from .job_snapshot import take_snapshot
 
 HISTORY_FIELDS = ("attempt", "exc_type", "message", "failed_at", "worker")
+MAX_HISTORY = 25
 
 
 def build_entry(
@@ -47,11 +48,18 @@ def build_entry(
         failed_at=record["failed_at"],
         worker=record["worker"],
         reason=reason,
-        failures=json.dumps([{key: item.get(key) for key in HISTORY_FIELDS} for item in history], ensure_ascii=False),
+        failures=json.dumps([_history_item(item) for item in history[-MAX_HISTORY:]], ensure_ascii=False),
         fingerprint=fingerprint(record["exc_type"], record["message"], origin),
         origin=origin,
         job_snapshot=_safe(lambda: take_snapshot(job)) or "",
-    )
+    ).bounded()
+
+
+def _history_item(item: dict[str, Any]) -> dict[str, Any]:
+    """One attempt for the entry's history; the full message and traceback are the entry's own."""
+    summary = {key: item.get(key) for key in HISTORY_FIELDS}
+    summary["message"] = one_line(str(summary.get("message") or ""))
+    return summary
 
 
 def _safe(read: Callable[[], Any]) -> Any:

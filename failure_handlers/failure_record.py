@@ -23,6 +23,11 @@ MAX_REPR_CHARS = 200
 TRUNCATION_MARK = "…[truncated {count} chars]…"
 
 
+def utf8_text(text: str) -> str:
+    """`text` made valid UTF-8: lone surrogates (bytes that were not UTF-8) become `\\udcXX`."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def truncate(text: str, limit: int, keep: str = "head") -> str:
     """Cut `text` to about `limit` characters, saying how much was dropped.
 
@@ -65,7 +70,7 @@ def exception_message(exc_value: BaseException | None) -> str:
         text = str(exc_value)
     except Exception as error:  # noqa: BLE001 - any __str__ may fail
         text = f"<str() of the exception failed: {type(error).__name__}>"
-    return truncate(text, MAX_MESSAGE_CHARS)
+    return truncate(utf8_text(text), MAX_MESSAGE_CHARS)
 
 
 def format_traceback(
@@ -80,7 +85,7 @@ def format_traceback(
         text = "".join(traceback_module.format_exception(exc_type, exc_value, tb))
     except Exception:  # noqa: BLE001 - formatting walks user objects
         text = f"{exception_type_name(exc_type)}: {exception_message(exc_value)}\n"
-    return truncate(text, MAX_TRACEBACK_CHARS, keep="tail")
+    return truncate(utf8_text(text), MAX_TRACEBACK_CHARS, keep="tail")
 
 
 def one_line(text: str, limit: int = 300) -> str:
@@ -102,7 +107,7 @@ def safe_json(value: Any, limit: int = MAX_ARGS_CHARS) -> str:
         text = json.dumps(value, default=fallback, ensure_ascii=False)
     except (TypeError, ValueError, RecursionError):
         text = json.dumps(fallback(value))
-    return truncate(text, limit)
+    return truncate(utf8_text(text), limit)
 
 
 def job_arguments(

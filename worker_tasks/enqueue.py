@@ -13,7 +13,7 @@ from typing import Any
 from redis import Redis
 from rq import Callback, Queue, Retry
 from rq.job import Job
-from rq.utils import import_attribute
+from rq.utils import get_call_string, import_attribute
 
 from failure_handlers import runtime
 from failure_handlers.config import Settings
@@ -86,6 +86,7 @@ def enqueue(
     meta = dict(options.pop("meta", None) or {})
     meta[META_MAX_RETRIES] = retry.max if retry is not None else 0
     rq_queue = Queue(queue, connection=connection or runtime.default_connection(), serializer=runtime.serializer())
+    options.setdefault("description", _description(func, args, options))
     return rq_queue.enqueue(
         func,
         *args,
@@ -95,6 +96,17 @@ def enqueue(
         meta=meta,
         **options,
     )
+
+
+def _description(func: Callable[..., Any] | str, args: tuple[Any, ...], options: dict[str, Any]) -> str:
+    """RQ's own description (`module.func(args)`), or a safe one when an argument's `repr` raises
+    (RQ would raise from inside `enqueue`)."""
+    name = func if isinstance(func, str) else f"{func.__module__}.{func.__qualname__}"
+    *_, task_args, task_kwargs, _webhooks = Queue.parse_args(func, *args, **options)
+    try:
+        return get_call_string(name, task_args, task_kwargs)
+    except Exception:  # noqa: BLE001 - any __repr__ may fail
+        return f"{name}(<arguments whose repr failed>)"
 
 
 def _task_options(func: Callable[..., Any] | str) -> TaskOptions:

@@ -253,3 +253,23 @@ def test_add_many_writes_only_jobs_still_in_their_guard_set(fake_redis):
     entries = [dead_entry("kept"), dead_entry("requeued-meanwhile")]
     assert dlq.add_many(entries, only_if_in=["rq:failed:default"] * 2) == [0, -1]
     assert [e.job_id for e in dlq.list()] == ["kept"]
+
+
+def test_hostile_entry_is_cut_to_the_size_cap_with_marks_and_stored_as_utf8(fake_redis):
+    from dataclasses import replace
+
+    from failure_handlers.dead_letter_entry import MAX_ENTRY_BYTES, SHRUNK_MARK
+
+    huge = replace(
+        dead_entry("hostile"),
+        exc_message="\udce9" * 2000,  # a lone surrogate: bytes that were not UTF-8
+        traceback="☃" * 8000,
+        args="é" * 4000,
+        kwargs="é" * 4000,
+        job_snapshot="a" * 32000,
+    )
+    bounded = huge.bounded()
+    assert huge.size() > MAX_ENTRY_BYTES >= bounded.size()
+    assert bounded.job_snapshot == "" and bounded.traceback.endswith(SHRUNK_MARK)
+    make_dlq(fake_redis).add(bounded)
+    assert make_dlq(fake_redis).get("hostile").exc_message.startswith("\\udce9")

@@ -1,0 +1,32 @@
+"""The chaos experiment at 2,000 jobs: kills and a Redis restart, then nothing may be lost.
+
+It owns its server (a valkey-server with AOF that it SIGKILLs and restarts), so it runs once, in
+the embedded pass, not again against TEST_REDIS_URL. Bigger runs: `python scripts/chaos.py --jobs 10000`.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from chaos.experiment import ChaosConfig, run
+
+pytestmark = pytest.mark.skipif(
+    bool(os.environ.get("TEST_REDIS_URL")), reason="owns its own server; runs in the embedded pass"
+)
+
+
+def test_every_job_is_finished_or_dead_lettered_through_kills_and_a_redis_restart(tmp_path, capsys):
+    lines: list[str] = []
+    figures = run(ChaosConfig(jobs=2_000), tmp_path, say=lines.append)
+
+    with capsys.disabled():
+        print("\nchaos: " + "\nchaos: ".join(lines))
+        print(f"chaos: dead by cause {dict(figures.dead_by_cause.most_common())}")
+        print(f"chaos: {figures.summary()}")
+    assert figures.horse_kills >= 1 and figures.worker_kills == 3 and figures.redis_restarts == 1
+    assert figures.finished + figures.dead == figures.jobs
+    assert figures.lost == [] and figures.both == [] and figures.causeless == []
+    assert figures.duplicate_entries == 0 and figures.unindexed_entries == 0
+    assert figures.dead >= figures.fates["permanent"] + figures.fates["sigkill"] + figures.fates["timeout"]
