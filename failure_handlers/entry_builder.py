@@ -4,7 +4,8 @@ for failures the handler never saw."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from loguru import logger
@@ -14,14 +15,13 @@ from .config import Settings
 from .dead_letter_entry import DeadLetterEntry
 from .failure_record import iso, job_arguments, one_line
 from .fingerprint import fingerprint
-from .job_snapshot import take_snapshot
+from .job_snapshot import MAX_SNAPSHOT_CHARS, take_snapshot
 
 HISTORY_FIELDS = ("attempt", "exc_type", "message", "failed_at", "worker")
 MAX_HISTORY = 25
 
 
 def build_entry(
-    job: Job,
     *,
     record: dict[str, Any],
     history: Sequence[dict[str, Any]],
@@ -30,29 +30,52 @@ def build_entry(
     reason: str,
     origin: str,
     settings: Settings,
+    job_id: str,
+    func_name: str,
+    queue: str,
+    args: Sequence[Any] | None,
+    kwargs: Mapping[str, Any] | None,
+    enqueued_at: datetime | None,
+    snapshot: str,
 ) -> DeadLetterEntry:
-    """The entry for `job`, whose last failure is `record` (a `failure_record.attempt_record`)."""
-    args, kwargs = job_arguments(_safe(lambda: job.args), _safe(lambda: job.kwargs), settings.redact_keys)
+    """A job's entry; its last failure is `record` (a `failure_record.attempt_record`).
+
+    The job's own fields come from `fields_of(job)` (the handler) or `safe_job_reader` (the reconciler).
+    """
+    args_json, kwargs_json = job_arguments(args, kwargs, settings.redact_keys)
     return DeadLetterEntry(
-        job_id=job.id,
-        func_name=_safe(lambda: job.func_name) or "",
-        queue=job.origin or "",
-        args=args,
-        kwargs=kwargs,
+        job_id=job_id,
+        func_name=func_name,
+        queue=queue,
+        args=args_json,
+        kwargs=kwargs_json,
         exc_type=record["exc_type"],
         exc_message=record["message"],
         traceback=record["traceback"],
         attempts=attempts,
         max_retries=max_retries,
-        enqueued_at=iso(job.enqueued_at),
+        enqueued_at=iso(enqueued_at),
         failed_at=record["failed_at"],
         worker=record["worker"],
         reason=reason,
         failures=json.dumps([_history_item(item) for item in history[-MAX_HISTORY:]], ensure_ascii=False),
         fingerprint=fingerprint(record["exc_type"], record["message"], origin),
         origin=origin,
-        job_snapshot=_safe(lambda: take_snapshot(job)) or "",
+        job_snapshot=snapshot if len(snapshot) <= MAX_SNAPSHOT_CHARS else "",
     ).bounded()
+
+
+def fields_of(job: Job) -> dict[str, Any]:
+    """The job fields `build_entry` needs, from a live RQ job (reading user data may fail: then None)."""
+    return {
+        "job_id": job.id,
+        "func_name": _safe(lambda: job.func_name) or "",
+        "queue": job.origin or "",
+        "args": _safe(lambda: job.args),
+        "kwargs": _safe(lambda: job.kwargs),
+        "enqueued_at": job.enqueued_at,
+        "snapshot": _safe(lambda: take_snapshot(job)) or "",
+    }
 
 
 def _history_item(item: dict[str, Any]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from rq.job import Job
 
 from . import runtime
 from .dead_letter_queue import DeadLetterQueue
-from .entry_builder import build_entry
+from .entry_builder import build_entry, fields_of
 from .failure_cause import cause_of
 from .failure_record import attempt_record, exception_message, exception_type_name, one_line
 from .fingerprint import frames_of, innermost_project_frame
@@ -69,7 +69,7 @@ def _handle(
     if verdict.permanent or not job.retries_left:
         dlq = DeadLetterQueue.from_settings(connection, settings)
         entry = build_entry(
-            job,
+            **fields_of(job),
             record=record,
             history=job.meta.get(META_FAILURES) or [record],
             attempts=attempt.number,

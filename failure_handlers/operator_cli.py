@@ -36,8 +36,9 @@ class Operator:
     """What a command needs: validated settings and, on first use, a checked connection.
 
     The first use of `dlq` runs an incremental reconciliation pass (see `reconciler.py`), so that a
-    job RQ failed without our handler (killed work-horse, stopped, abandoned) shows up in every
-    command; `reconcile_first=False` skips it (`--dry-run` must change nothing).
+    job RQ failed without our handler (killed work-horse, stopped) shows up in every command; it
+    never runs code from Redis (`safe_job_reader`). `reconcile_first=False` skips it (`--dry-run`
+    must change nothing).
     """
 
     settings: Settings
@@ -55,13 +56,17 @@ class Operator:
     def dlq(self) -> DeadLetterQueue:
         dlq = DeadLetterQueue.from_settings(self.connection, self.settings)
         if self.reconcile_first:
-            report = self.reconciler(dlq).run(full=False)
+            report = self.reconciler(dlq, clean_abandoned=False).run(full=False)
             if report.changed:
                 logger.info("{}", report.line())
         return dlq
 
-    def reconciler(self, dlq: DeadLetterQueue | None = None) -> Reconciler:
-        return Reconciler(self.connection, dlq or self.dlq, self.settings, self.serializer)
+    def reconciler(self, dlq: DeadLetterQueue | None = None, clean_abandoned: bool = True) -> Reconciler:
+        """`clean_abandoned` runs RQ's cleanup, which fetches (unpickles) jobs and runs callbacks:
+        only for the `reconcile` command, a process as trusted as a worker."""
+        return Reconciler(
+            self.connection, dlq or self.dlq, self.settings, self.serializer, clean_abandoned=clean_abandoned
+        )
 
 
 def fail(message: str) -> None:

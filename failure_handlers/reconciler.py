@@ -30,7 +30,6 @@ from redis.exceptions import RedisError
 from rq import Queue
 from rq.job import Job, JobStatus
 from rq.registry import StartedJobRegistry
-from rq.results import Result
 from rq.serializers import Serializer
 
 from .config import Settings
@@ -42,6 +41,7 @@ from .failure_cause import cause_of
 from .failure_record import MAX_MESSAGE_CHARS, MAX_TRACEBACK_CHARS, iso, truncate, utc_now_iso
 from .handler import META_FAILURES, META_MAX_RETRIES
 from .redaction import redact_url
+from .safe_job_reader import UNDECODED, StoredJob, read_jobs
 
 INCREMENTAL_WINDOW = 200
 LIVE_STATUSES = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED, JobStatus.FINISHED, JobStatus.CANCELED}
@@ -74,19 +74,22 @@ class Reconciler:
         settings: Settings,
         serializer: Serializer | None = None,
         window: int = INCREMENTAL_WINDOW,
+        clean_abandoned: bool = True,
     ) -> None:
         self.connection = connection
         self.dlq = dlq
         self.settings = settings
         self.serializer = serializer
         self.window = window
+        self.clean_abandoned = clean_abandoned
 
     def run(self, full: bool = False) -> ReconcileReport:
         """One pass over every queue (see the module docstring); returns what it did."""
         report = ReconcileReport()
         for queue in Queue.all(connection=self.connection, serializer=self.serializer):
             report.queues += 1
-            self._clean_abandoned(queue)
+            if self.clean_abandoned:
+                self._clean_abandoned(queue)
             registry = queue.failed_job_registry
             for job_ids in self._failed_pages(registry.key, full):
                 report.checked += len(job_ids)
@@ -120,12 +123,12 @@ class Reconciler:
         if not absent:
             return 0
         dismissed_at = dict(absent)
-        jobs = Job.fetch_many([job_id for job_id, _ in absent], connection=self.connection, serializer=self.serializer)
+        jobs = read_jobs(self.connection, [job_id for job_id, _ in absent], self.settings.serializer)
         oldest_kept = self.dlq.oldest_if_full()
         cutoff = time.time() - self.dlq.ttl_seconds
         entries = []
         for job in jobs:
-            if job is None or job.get_status(refresh=False) not in DEAD_STATUSES:
+            if job is None or job.status not in DEAD_STATUSES:
                 continue
             failed_at = job.ended_at.timestamp() if job.ended_at else time.time()
             dismissed = dismissed_at[job.id]
@@ -146,33 +149,40 @@ class Reconciler:
                 )
         return sum(1 for result in written if result >= 0)
 
-    def _recovered_entry(self, job: Job) -> DeadLetterEntry:
-        result = _latest_result(job)
-        exc_string = (result.exc_string or "") if result is not None else ""
-        cause = cause_of(exc_string, job.get_status(refresh=False).value)
+    def _recovered_entry(self, job: StoredJob) -> DeadLetterEntry:
+        cause = cause_of(job.exc_string, job.status)
         max_retries = _int(job.meta.get(META_MAX_RETRIES))
         attempts = max_retries - _int(job.retries_left) + 1 if max_retries else 1
-        history = list(job.meta.get(META_FAILURES) or [])
+        history = [item for item in job.meta.get(META_FAILURES) or [] if isinstance(item, dict)]
         handled = next((item for item in history if item.get("attempt") == attempts), None)
         record = handled or {
             "attempt": attempts,
             "exc_type": cause.exc_type,
             "message": truncate(cause.message, MAX_MESSAGE_CHARS),
-            "traceback": truncate(exc_string, MAX_TRACEBACK_CHARS, keep="tail"),
+            "traceback": truncate(job.exc_string, MAX_TRACEBACK_CHARS, keep="tail"),
             "failed_at": iso(job.ended_at) or utc_now_iso(),
-            "worker": job.worker_name or "",
+            "worker": job.worker_name,
         }
         if handled is None:
             history.append(record)
+        undecoded = job.args is UNDECODED
         return build_entry(
-            job,
             record=record,
             history=history,
             attempts=attempts,
             max_retries=max_retries,
             reason=cause.reason if handled is None else "failed; the failure handler could not write the DLQ",
-            origin=_safe_func_name(job),
+            origin=job.func_name,
             settings=self.settings,
+            job_id=job.id,
+            func_name=job.func_name,
+            queue=job.origin,
+            args=[f"<not decoded without running code; RQ's description: {job.description}>"]
+            if undecoded
+            else job.args,
+            kwargs={} if undecoded else job.kwargs,
+            enqueued_at=job.ended_at if job.enqueued_at is None else job.enqueued_at,
+            snapshot=job.snapshot,
         )
 
     # -- 3. entries of jobs that are live again ------------------------------------------------
@@ -233,20 +243,6 @@ def run_forever(reconciler: Reconciler, interval: float, full_every: int, redis_
                 logger.info("{}", report.line())
         stopping.wait(interval)
     logger.info("Reconciler stopped")
-
-
-def _latest_result(job: Job) -> Result | None:
-    try:
-        return job.latest_result()
-    except Exception:  # noqa: BLE001 - an unreadable result stream still gets an entry
-        return None
-
-
-def _safe_func_name(job: Job) -> str:
-    try:
-        return job.func_name or ""
-    except Exception:  # noqa: BLE001
-        return ""
 
 
 def _int(value: object) -> int:

@@ -18,6 +18,7 @@ from rq.utils import get_call_string, import_attribute
 from failure_handlers import runtime
 from failure_handlers.config import Settings
 from failure_handlers.handler import META_MAX_RETRIES, on_failure
+from failure_handlers.redaction import redact_kwargs
 
 TASK_OPTIONS_ATTRIBUTE = "__rq_task_options__"
 FAILURE_CALLBACK_TIMEOUT = 30  # seconds; the handler does a few Redis writes at most
@@ -86,7 +87,7 @@ def enqueue(
     meta = dict(options.pop("meta", None) or {})
     meta[META_MAX_RETRIES] = retry.max if retry is not None else 0
     rq_queue = Queue(queue, connection=connection or runtime.default_connection(), serializer=runtime.serializer())
-    options.setdefault("description", _description(func, args, options))
+    options.setdefault("description", _description(func, args, options, settings))
     return rq_queue.enqueue(
         func,
         *args,
@@ -98,13 +99,15 @@ def enqueue(
     )
 
 
-def _description(func: Callable[..., Any] | str, args: tuple[Any, ...], options: dict[str, Any]) -> str:
-    """RQ's own description (`module.func(args)`), or a safe one when an argument's `repr` raises
-    (RQ would raise from inside `enqueue`)."""
+def _description(
+    func: Callable[..., Any] | str, args: tuple[Any, ...], options: dict[str, Any], settings: Settings
+) -> str:
+    """RQ's description (`module.func(args)`, which RQ's worker logs), with secret-looking keyword
+    values as `***`; a safe one when an argument's `repr` raises (RQ would raise from `enqueue`)."""
     name = func if isinstance(func, str) else f"{func.__module__}.{func.__qualname__}"
     *_, task_args, task_kwargs, _webhooks = Queue.parse_args(func, *args, **options)
     try:
-        return get_call_string(name, task_args, task_kwargs)
+        return get_call_string(name, task_args, redact_kwargs(task_kwargs, settings.redact_keys))
     except Exception:  # noqa: BLE001 - any __repr__ may fail
         return f"{name}(<arguments whose repr failed>)"
 

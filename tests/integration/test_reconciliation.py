@@ -96,7 +96,9 @@ def test_abandoned_job_of_a_killed_worker_is_dead_lettered(redis, dlq, worker):
     started = StartedJobRegistry("default", connection=redis)
     redis.zadd(started.key, dict.fromkeys(redis.zrange(started.key, 0, -1), 1))
 
-    result = run_script("scripts/dlq.py", "list", "--json")
+    assert run_script("scripts/dlq.py", "list").returncode == 0 and dlq.get(job.id) is None  # list runs no cleanup
+
+    result = run_script("scripts/dlq.py", "reconcile")  # what the Procfile's reconciler process runs
 
     assert result.returncode == 0, result.stderr
     entry = dlq.get(job.id)
