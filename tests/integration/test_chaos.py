@@ -17,6 +17,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+@pytest.mark.timeout(900)
 def test_every_job_is_finished_or_dead_lettered_through_kills_and_a_redis_restart(tmp_path, capsys):
     lines: list[str] = []
     figures = run(ChaosConfig(jobs=2_000), tmp_path, say=lines.append)
