@@ -27,7 +27,7 @@ def test_every_job_is_finished_or_dead_lettered_through_kills_and_a_redis_restar
         print(f"chaos: dead by cause {dict(figures.dead_by_cause.most_common())}")
         print(f"chaos: {figures.summary()}")
     assert figures.horse_kills >= 1 and figures.worker_kills == 3 and figures.redis_restarts == 1
-    assert figures.finished + figures.dead == figures.jobs
+    assert figures.unfinished == 0 and figures.finished + figures.dead == figures.jobs
     assert figures.lost == [] and figures.both == [] and figures.causeless == []
     assert figures.duplicate_entries == 0 and figures.unindexed_entries == 0
     assert figures.dead >= figures.fates["permanent"] + figures.fates["sigkill"] + figures.fates["timeout"]
