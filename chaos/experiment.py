@@ -35,6 +35,7 @@ from worker_tasks import enqueue
 from worker_tasks.chaos_tasks import chaos_job
 
 QUEUE = "chaos"
+RESULT_TTL = 24 * 3600  # RQ deletes a finished job's hash after 500 s by default: keep it to count it
 TERMINAL = {b"finished", b"failed", b"stopped"}
 # Share of jobs per fate: about 30 % fail at least once.
 FATE_WEIGHTS = {"ok": 70, "transient": 12, "permanent": 9, "sigkill": 6, "timeout": 3}
@@ -273,6 +274,7 @@ def _enqueue_all(
             connection=connection,
             settings=settings,
             job_id=f"chaos-{n:05d}-{fate}",
+            result_ttl=RESULT_TTL,
             **options,
         )
         ids.append(job.id)
