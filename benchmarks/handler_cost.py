@@ -1,0 +1,120 @@
+"""Item 3: the retry path. Jobs that fail 3 times then succeed, run by an in-process `SimpleWorker`.
+
+The handler's own time per failed attempt is measured by wrapping `failure_handlers.handler.on_failure`
+(RQ 3.0 resolves the callback by its dotted name on every job, so the wrapper is what runs).
+The same jobs enqueued with plain RQ (same `Retry`, no callback) give the baseline: executions per
+second over the whole burst, ours vs plain. Retries use `interval=0` so RQ requeues at once and
+no scheduler is needed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from loguru import logger
+from redis import Redis
+from rq import Queue, Retry, SimpleWorker
+
+from benchmarks import tasks
+from benchmarks.figures import Figure, median, microseconds, per_second, percentile, runs
+from benchmarks.server import BenchServer
+from failure_handlers import handler
+from worker_tasks import enqueue
+
+QUEUE = "default"
+RETRIES = 3
+EXECUTIONS_PER_JOB = RETRIES + 1
+
+
+@contextmanager
+def timed_handler() -> Iterator[list[float]]:
+    """Replace `on_failure` (by its dotted name) with a wrapper recording each call's seconds."""
+    original = handler.on_failure
+    samples: list[float] = []
+
+    def timed(*args: Any) -> None:
+        started = time.perf_counter()
+        original(*args)
+        samples.append(time.perf_counter() - started)
+
+    handler.on_failure = timed
+    try:
+        yield samples
+    finally:
+        handler.on_failure = original
+
+
+@contextmanager
+def quiet_logs(log_dir: Path) -> Iterator[None]:
+    """Send the handler's (loguru) and RQ's (logging) lines to files, as a deployed worker would."""
+    rq_logger = logging.getLogger("rq")  # rq.worker and rq.job log through it
+    file_handler = logging.FileHandler(log_dir / "rq.log")
+    rq_logger.addHandler(file_handler)
+    rq_logger.propagate = False
+    logger.remove()
+    sink = logger.add(log_dir / "handler.log", level="INFO", backtrace=False, diagnose=False)
+    try:
+        yield
+    finally:
+        logger.remove(sink)
+        rq_logger.removeHandler(file_handler)
+        file_handler.close()
+        rq_logger.propagate = True
+
+
+def enqueue_flaky(connection: Redis, count: int, ours: bool) -> None:
+    retry = Retry(max=RETRIES, interval=0)
+    queue = Queue(QUEUE, connection=connection)
+    with connection.pipeline() as pipe:
+        for n in range(count):
+            if ours:
+                enqueue(tasks.fails_until_last_retry, n, connection=connection, pipeline=pipe, retry=retry)
+            else:
+                queue.enqueue(tasks.fails_until_last_retry, n, pipeline=pipe, retry=retry)
+        pipe.execute()
+
+
+def burst(connection: Redis) -> float:
+    """Run the queue empty in this process; seconds taken."""
+    worker = SimpleWorker([Queue(QUEUE, connection=connection)], connection=connection)
+    started = time.perf_counter()
+    worker.work(burst=True, logging_level="INFO")
+    return time.perf_counter() - started
+
+
+def figures(server: BenchServer, jobs: int, repeat: int, log_dir: Path) -> list[Figure]:
+    samples: list[float] = []
+    rates: dict[bool, list[float]] = {True: [], False: []}
+    with quiet_logs(log_dir):
+        for run in range(repeat):
+            for ours in (True, False) if run % 2 == 0 else (False, True):
+                connection = server.fresh()
+                enqueue_flaky(connection, jobs, ours)
+                with timed_handler() as calls:
+                    seconds = burst(connection)
+                if ours and len(calls) != jobs * RETRIES:
+                    raise RuntimeError(f"expected {jobs * RETRIES} handler calls, saw {len(calls)}")
+                samples.extend(calls)
+                rates[ours].append(jobs * EXECUTIONS_PER_JOB / seconds)
+    ratio = median(rates[True]) / median(rates[False])
+    section = "3. Retry path"
+    return [
+        Figure(
+            section,
+            f"handler time per failed attempt, median ({len(samples):,} attempts)",
+            microseconds(median(samples)),
+        ),
+        Figure(section, "handler time per failed attempt, p99", microseconds(percentile(samples, 0.99))),
+        Figure(
+            section,
+            f"in-process `SimpleWorker`, {jobs:,} jobs failing 3 times then succeeding (executions/s)",
+            runs(rates[True], per_second),
+            runs(rates[False], per_second),
+            ratio,
+        ),
+    ]
