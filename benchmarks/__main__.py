@@ -1,7 +1,7 @@
 """`python -m benchmarks [--quick] [--output FILE]`: the whole suite, one server, one report.
 
-Full run (about 8 minutes on 2 cores): figures are medians of 3 runs at the issue's sizes, written
-to BENCHMARKS.md. `--quick` (under a minute) runs every benchmark once at small sizes: a smoke test
+Full run (about 8 minutes on 2 cores): figures are medians of 3 runs, written to BENCHMARKS.md.
+`--quick` (under a minute) runs every benchmark once at small sizes: a smoke test
 that the benchmark code works (CI runs it); it asserts nothing about speed and, unless `--output`
 is given, writes no file.
 """
@@ -23,6 +23,7 @@ from benchmarks import (  # noqa: E402
     dlq_at_scale,
     entry_memory,
     handler_cost,
+    log_files,
     report,
     round_trips,
     server_limit,
@@ -35,7 +36,8 @@ from benchmarks.server import BenchConfigError, BenchServer, apply_bench_setting
 @dataclass(frozen=True)
 class Sizes:
     repeat: int = 3
-    worker_jobs: int = 2_000
+    worker_jobs: int = 2_000  # SimpleWorker runs
+    forking_jobs: int = 1_000  # forking Worker runs: ~15 ms a job, 2,000 would take ~400 s of the budget
     retry_jobs: int = 200
     typical_entries: int = 50
     huge_bytes: int = 10_000_000
@@ -47,6 +49,7 @@ class Sizes:
 QUICK = Sizes(
     repeat=1,
     worker_jobs=100,
+    forking_jobs=100,
     retry_jobs=20,
     typical_entries=5,
     huge_bytes=1_000_000,
@@ -58,22 +61,26 @@ QUICK = Sizes(
 
 def suite(server: BenchServer, sizes: Sizes, log_dir: Path) -> list[Figure]:
     steps: list[tuple[str, Callable[[], list[Figure]]]] = [
-        ("1-2 worker throughput", lambda: worker_throughput.figures(server, sizes.worker_jobs, sizes.repeat)),
+        (
+            "1-2 worker throughput",
+            lambda: worker_throughput.figures(server, sizes.worker_jobs, sizes.forking_jobs, sizes.repeat),
+        ),
         ("2 handler round trips", lambda: round_trips.figures(server)),
-        ("3 retry path", lambda: handler_cost.figures(server, sizes.retry_jobs, sizes.repeat, log_dir)),
+        ("3 retry path", lambda: handler_cost.figures(server, sizes.retry_jobs, sizes.repeat)),
         ("4 DLQ at scale", lambda: dlq_at_scale.dlq_figures(server, sizes.dlq_entries, sizes.repeat)),
         ("5 bulk requeue", lambda: dlq_at_scale.requeue_figures(server, sizes.requeue_jobs, sizes.repeat)),
-        (
-            "6 entry memory",
-            lambda: entry_memory.figures(server, sizes.huge_bytes, sizes.typical_entries, log_dir),
-        ),
+        ("6 entry memory", lambda: entry_memory.figures(server, sizes.huge_bytes, sizes.typical_entries)),
         ("7 server limit", lambda: server_limit.figures(server, sizes.limit_ops, sizes.repeat)),
     ]
     figures: list[Figure] = []
-    for name, step in steps:
-        started = time.perf_counter()
-        figures += step()
-        print(f"  {name}: {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+    with log_files.logs_to_files(log_dir):
+        for name, step in steps:
+            started = time.perf_counter()
+            rows = step()
+            figures += rows
+            # Each step's rows as soon as they exist, so a later crash loses nothing.
+            print(f"== {name}: {time.perf_counter() - started:.0f} s", file=sys.stderr)
+            print(report.table(rows).split("\n", 2)[2], file=sys.stderr, flush=True)
     return sorted(figures, key=lambda figure: figure.section.split(".")[0].zfill(2))
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from redis import Redis
@@ -19,7 +18,7 @@ from rq import Queue, Retry
 
 from benchmarks import tasks
 from benchmarks.figures import Figure, kilobytes, median
-from benchmarks.handler_cost import burst, quiet_logs
+from benchmarks.handler_cost import burst
 from benchmarks.server import BenchServer
 from failure_handlers.dead_letter_queue import DeadLetterQueue
 from failure_handlers.dlq_filters import DlqFilter
@@ -109,23 +108,22 @@ def measure_case(server: BenchServer, case: Case) -> list[tuple[int, dict[str, i
     return sizes
 
 
-def figures(server: BenchServer, huge_bytes: int, typical_jobs: int, log_dir: Path) -> list[Figure]:
+def figures(server: BenchServer, huge_bytes: int, typical_jobs: int) -> list[Figure]:
     rows = []
-    with quiet_logs(log_dir):
-        for case in cases(huge_bytes, typical_jobs):
-            sizes = measure_case(server, case)
-            usage = median([size for size, _ in sizes]) if not case.hostile else max(size for size, _ in sizes)
-            limit = HARD_CAP_BYTES if case.hostile else TYPICAL_TARGET_BYTES
-            largest = sorted(max(sizes)[1].items(), key=lambda item: -item[1])[:3]
-            statistic = "max" if case.hostile else "median"
-            fields = ", ".join(f"`{name}` {kilobytes(length)}" for name, length in largest)
-            rows.append(
-                Figure(
-                    "6. Memory per DLQ entry",
-                    f"{case.label}: MEMORY USAGE, {statistic} of {case.jobs} (largest fields)",
-                    f"{kilobytes(usage)} ({fields})",
-                    target=f"<= {kilobytes(limit)}" + (" (hard cap)" if case.hostile else " (median)"),
-                    met=usage <= limit,
-                )
+    for case in cases(huge_bytes, typical_jobs):
+        sizes = measure_case(server, case)
+        usage = median([size for size, _ in sizes]) if not case.hostile else max(size for size, _ in sizes)
+        limit = HARD_CAP_BYTES if case.hostile else TYPICAL_TARGET_BYTES
+        largest = sorted(max(sizes, key=lambda size: size[0])[1].items(), key=lambda item: -item[1])[:3]
+        statistic = "max" if case.hostile else "median"
+        fields = ", ".join(f"`{name}` {kilobytes(length)}" for name, length in largest)
+        rows.append(
+            Figure(
+                "6. Memory per DLQ entry",
+                f"{case.label}: MEMORY USAGE, {statistic} of {case.jobs} (largest fields)",
+                f"{kilobytes(usage)} ({fields})",
+                target=f"<= {kilobytes(limit)}" + (" (hard cap)" if case.hostile else " (median)"),
+                met=usage <= limit,
             )
+        )
     return rows

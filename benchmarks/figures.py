@@ -73,4 +73,4 @@ def seconds_text(seconds: float) -> str:
 
 
 def kilobytes(size: float) -> str:
-    return f"{size / 1024:,.1f} KB"
+    return f"{size / 1024:,.2f} KB"

@@ -4,19 +4,16 @@ The handler's own time per failed attempt is measured by wrapping `failure_handl
 (RQ 3.0 resolves the callback by its dotted name on every job, so the wrapper is what runs).
 The same jobs enqueued with plain RQ (same `Retry`, no callback) give the baseline: executions per
 second over the whole burst, ours vs plain. Retries use `interval=0` so RQ requeues at once and
-no scheduler is needed.
+no scheduler is needed. Call it inside `log_files.logs_to_files` (the worker logs every attempt).
 """
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
-from loguru import logger
 from redis import Redis
 from rq import Queue, Retry, SimpleWorker
 
@@ -49,24 +46,6 @@ def timed_handler() -> Iterator[list[float]]:
         handler.on_failure = original
 
 
-@contextmanager
-def quiet_logs(log_dir: Path) -> Iterator[None]:
-    """Send the handler's (loguru) and RQ's (logging) lines to files, as a deployed worker would."""
-    rq_logger = logging.getLogger("rq")  # rq.worker and rq.job log through it
-    file_handler = logging.FileHandler(log_dir / "rq.log")
-    rq_logger.addHandler(file_handler)
-    rq_logger.propagate = False
-    logger.remove()
-    sink = logger.add(log_dir / "handler.log", level="INFO", backtrace=False, diagnose=False)
-    try:
-        yield
-    finally:
-        logger.remove(sink)
-        rq_logger.removeHandler(file_handler)
-        file_handler.close()
-        rq_logger.propagate = True
-
-
 def enqueue_flaky(connection: Redis, count: int, ours: bool) -> None:
     retry = Retry(max=RETRIES, interval=0)
     queue = Queue(QUEUE, connection=connection)
@@ -87,20 +66,19 @@ def burst(connection: Redis) -> float:
     return time.perf_counter() - started
 
 
-def figures(server: BenchServer, jobs: int, repeat: int, log_dir: Path) -> list[Figure]:
+def figures(server: BenchServer, jobs: int, repeat: int) -> list[Figure]:
     samples: list[float] = []
     rates: dict[bool, list[float]] = {True: [], False: []}
-    with quiet_logs(log_dir):
-        for run in range(repeat):
-            for ours in (True, False) if run % 2 == 0 else (False, True):
-                connection = server.fresh()
-                enqueue_flaky(connection, jobs, ours)
-                with timed_handler() as calls:
-                    seconds = burst(connection)
-                if ours and len(calls) != jobs * RETRIES:
-                    raise RuntimeError(f"expected {jobs * RETRIES} handler calls, saw {len(calls)}")
-                samples.extend(calls)
-                rates[ours].append(jobs * EXECUTIONS_PER_JOB / seconds)
+    for run in range(repeat):
+        for ours in (True, False) if run % 2 == 0 else (False, True):
+            connection = server.fresh()
+            enqueue_flaky(connection, jobs, ours)
+            with timed_handler() as calls:
+                seconds = burst(connection)
+            if ours and len(calls) != jobs * RETRIES:
+                raise RuntimeError(f"expected {jobs * RETRIES} handler calls, saw {len(calls)}")
+            samples.extend(calls)
+            rates[ours].append(jobs * EXECUTIONS_PER_JOB / seconds)
     ratio = median(rates[True]) / median(rates[False])
     section = "3. Retry path"
     return [

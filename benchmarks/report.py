@@ -61,9 +61,9 @@ def summary(figures: Sequence[Figure]) -> str:
     judged = [figure for figure in figures if figure.met is not None]
     missed = [figure for figure in judged if not figure.met]
     lines = [f"{len(judged) - len(missed)} of {len(judged)} targets met in this run."]
-    lines += [
-        f"- missed: {figure.section}: {figure.metric}: {figure.ours} (target {figure.target})" for figure in missed
-    ]
+    for figure in missed:
+        value = f"ratio {figure.ratio:.3f}" if figure.ratio is not None else figure.ours
+        lines.append(f"- missed: {figure.section}: {figure.metric}: {value} (target {figure.target})")
     return "\n".join(lines)
 
 

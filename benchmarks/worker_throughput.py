@@ -145,12 +145,15 @@ def compare(server: BenchServer, path: JobPath, worker_class: str | None, jobs: 
     return comparison
 
 
-def figures(server: BenchServer, jobs: int, repeat: int) -> list[Figure]:
-    """Items 1 and 2, both worker classes."""
+def figures(server: BenchServer, simple_jobs: int, forking_jobs: int, repeat: int) -> list[Figure]:
+    """Items 1 and 2, both worker classes (the forking one, ~15 ms a job, on fewer jobs to fit the time budget)."""
     rows = []
     for path, target in ((JobPath.SUCCESS, SUCCESS_TARGET), (JobPath.FAILURE, FAILURE_TARGET)):
         section = "1. Success path" if path is JobPath.SUCCESS else "2. Failure path"
-        for worker_class, label in ((None, "forking `Worker`"), (SIMPLE_WORKER, "`SimpleWorker`")):
+        for worker_class, label, jobs in (
+            (None, "forking `Worker`", forking_jobs),
+            (SIMPLE_WORKER, "`SimpleWorker`", simple_jobs),
+        ):
             comparison = compare(server, path, worker_class, jobs, repeat)
             what = "no-op jobs" if path is JobPath.SUCCESS else "always-failing jobs, no retries"
             rows.append(
