@@ -39,6 +39,7 @@ class Sizes:
     worker_jobs: int = 2_000  # SimpleWorker runs
     forking_jobs: int = 1_000  # forking Worker runs: ~15 ms a job, 2,000 would take ~400 s of the budget
     retry_jobs: int = 200
+    final_jobs: int = 500
     typical_entries: int = 50
     huge_bytes: int = 10_000_000
     dlq_entries: int = 100_000
@@ -51,6 +52,7 @@ QUICK = Sizes(
     worker_jobs=100,
     forking_jobs=100,
     retry_jobs=20,
+    final_jobs=20,
     typical_entries=5,
     huge_bytes=1_000_000,
     dlq_entries=2_000,
@@ -66,6 +68,7 @@ def suite(server: BenchServer, sizes: Sizes, log_dir: Path) -> list[Figure]:
             lambda: worker_throughput.figures(server, sizes.worker_jobs, sizes.forking_jobs, sizes.repeat),
         ),
         ("2 handler round trips", lambda: round_trips.figures(server)),
+        ("2 handler time", lambda: handler_cost.final_failure_figures(server, sizes.final_jobs, sizes.repeat)),
         ("3 retry path", lambda: handler_cost.figures(server, sizes.retry_jobs, sizes.repeat)),
         ("4 DLQ at scale", lambda: dlq_at_scale.dlq_figures(server, sizes.dlq_entries, sizes.repeat)),
         ("5 bulk requeue", lambda: dlq_at_scale.requeue_figures(server, sizes.requeue_jobs, sizes.repeat)),
