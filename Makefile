@@ -6,8 +6,8 @@ RQ := $(PY) -m rq.cli
 RQ_CONFIG := -c failure_handlers.rq_settings
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo worker test lint info dlq-list dlq-show dlq-stats dlq-delete dlq-purge dlq-check dlq-reconcile reconciler chaos requeue \
-	bench-dlq clean
+.PHONY: setup demo worker test lint info dlq-list dlq-show dlq-stats dlq-delete dlq-purge dlq-check dlq-reconcile reconciler \
+	chaos requeue bench bench-quick bench-dlq clean
 
 setup: $(STAMP)
 
@@ -66,7 +66,13 @@ requeue: setup  ## make requeue ID="<id> <id>", or make requeue ARGS="--all" / A
 	@test -n "$(ID)$(ARGS)" || { echo "error: give job ids (ID=...) or a selection (ARGS=--all)" >&2; exit 2; }
 	$(PY) scripts/requeue.py $(ID) $(ARGS)
 
-bench-dlq: setup  ## the DLQ at 100,000 entries, and bulk requeue vs rq requeue --all (a few minutes)
+bench: setup  ## the benchmark suite vs plain RQ in the same run; writes BENCHMARKS.md (under 10 min); ARGS=--quick
+	$(PY) -m benchmarks $(ARGS)
+
+bench-quick: setup  ## the same suite at small sizes, once each: a smoke test (under 1 min), writes no file
+	$(PY) -m benchmarks --quick $(ARGS)
+
+bench-dlq: setup  ## only items 4-5: the DLQ at 100,000 entries, and bulk requeue vs rq requeue --all
 	$(PY) benchmarks/dlq_at_scale.py $(ARGS)
 
 clean:

@@ -78,14 +78,35 @@ def format_traceback(
     exc_value: BaseException | None,
     tb: TracebackType | None,
 ) -> str:
-    """The formatted traceback, bounded (keeps the innermost frames)."""
+    """The formatted traceback, bounded (keeps the innermost frames).
+
+    As `traceback.format_exception` prints it, without the `^^^^` lines under each frame: Python 3.11
+    finds their columns by parsing every frame's source line with `ast`, over half the cost of
+    formatting, paid on every failed attempt (measured in benchmarks/, see BENCHMARKS.md).
+    """
     if exc_type is None:
         return ""
     try:
-        text = "".join(traceback_module.format_exception(exc_type, exc_value, tb))
+        exception = traceback_module.TracebackException(
+            type(exc_value) if exc_value is not None else exc_type, exc_value, tb, compact=True
+        )
+        _drop_columns(exception, set())
+        text = "".join(exception.format())
     except Exception:  # noqa: BLE001 - formatting walks user objects
         text = f"{exception_type_name(exc_type)}: {exception_message(exc_value)}\n"
     return truncate(utf8_text(text), MAX_TRACEBACK_CHARS, keep="tail")
+
+
+def _drop_columns(exception: traceback_module.TracebackException, seen: set[int]) -> None:
+    """Forget column positions in the whole chain (causes, contexts, groups): no caret lines."""
+    if id(exception) in seen:
+        return
+    seen.add(id(exception))
+    for frame in exception.stack:
+        frame.colno = frame.end_colno = None
+    for nested in (exception.__cause__, exception.__context__, *(getattr(exception, "exceptions", None) or ())):
+        if nested is not None:
+            _drop_columns(nested, seen)
 
 
 def one_line(text: str, limit: int = 300) -> str:

@@ -7,6 +7,7 @@ addresses, quoted values, URLs' hosts and ports) with placeholders. Pure code: n
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import sysconfig
@@ -37,11 +38,15 @@ def normalise_message(message: str) -> str:
     return " ".join(text.split())
 
 
+@functools.lru_cache(maxsize=4096)
 def is_project_file(filename: str) -> bool:
-    """True for the application's own files (not the standard library or installed packages)."""
+    """True for the application's own files (not the standard library or installed packages).
+
+    Cached: a worker sees the same few files in every traceback (the handler's hot path).
+    """
     if any(marker in filename for marker in _LIBRARY_MARKERS):
         return False
-    return not any(filename.startswith(directory) for directory in _LIBRARY_DIRS)
+    return not filename.startswith(_LIBRARY_DIRS)
 
 
 def innermost_project_frame(frames: Iterable[tuple[str, str]]) -> str:
@@ -57,7 +62,12 @@ def innermost_project_frame(frames: Iterable[tuple[str, str]]) -> str:
 
 
 def frames_of(tb: TracebackType | None) -> list[tuple[str, str]]:
-    return [(frame.filename, frame.name) for frame in traceback_module.extract_tb(tb)] if tb else []
+    """(file, function) per frame, outermost first, as `traceback.extract_tb` names them.
+
+    Walks the frames' code objects directly: no source lines are read (extract_tb would stat and
+    read every file again, after the handler has just formatted the same traceback).
+    """
+    return [(frame.f_code.co_filename, frame.f_code.co_name) for frame, _ in traceback_module.walk_tb(tb)]
 
 
 _TRACEBACK_FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line \d+, in (?P<func>\S+)', re.MULTILINE)

@@ -25,13 +25,17 @@ def start_worker(
     env: Mapping[str, str] | None = None,
     extra_args: Sequence[str] = (),
     output: IO[bytes] | int | None = None,
+    with_scheduler: bool = True,
 ) -> subprocess.Popen[bytes]:
-    """`rq worker QUEUES --with-scheduler` on `redis_url`, run from the project root."""
+    """`rq worker QUEUES --with-scheduler` on `redis_url`, run from the project root.
+
+    `with_scheduler=False` for a worker that must not run scheduled retries (the benchmarks).
+    """
     command = [
         *rq_command(),
         "worker",
         *queues,
-        "--with-scheduler",
+        *(["--with-scheduler"] if with_scheduler else []),
         "--url",
         redis_url,
         "--path",

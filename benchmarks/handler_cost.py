@@ -1,0 +1,150 @@
+"""Item 3: the retry path. Jobs that fail 3 times then succeed, run by an in-process `SimpleWorker`.
+Also, for item 2, the handler's own time on a final failure inside the same kind of worker.
+
+The handler's own time per failed attempt is measured by wrapping `failure_handlers.handler.on_failure`
+(RQ 3.0 resolves the callback by its dotted name on every job, so the wrapper is what runs).
+The same jobs enqueued with plain RQ (same `Retry`, no callback) give the baseline: executions per
+second over the whole burst, ours vs plain. Retries use `interval=0` so RQ requeues at once and
+no scheduler is needed. Call it inside `log_files.logs_to_files` (the worker logs every attempt).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from redis import Redis
+from rq import Queue, Retry, SimpleWorker
+from rq.job import JobStatus
+
+from benchmarks import tasks
+from benchmarks.figures import Figure, median, microseconds, per_second, percentile, runs
+from benchmarks.server import BenchServer
+from benchmarks.worker_throughput import JobPath, enqueue_jobs, processing_window
+from failure_handlers import handler
+from worker_tasks import enqueue
+
+QUEUE = "default"
+RETRIES = 3
+EXECUTIONS_PER_JOB = RETRIES + 1
+
+
+@contextmanager
+def timed_handler() -> Iterator[list[float]]:
+    """Replace `on_failure` (by its dotted name) with a wrapper recording each call's seconds."""
+    original = handler.on_failure
+    samples: list[float] = []
+
+    def timed(*args: Any) -> None:
+        started = time.perf_counter()
+        original(*args)
+        samples.append(time.perf_counter() - started)
+
+    handler.on_failure = timed
+    try:
+        yield samples
+    finally:
+        handler.on_failure = original
+
+
+def enqueue_flaky(connection: Redis, count: int, ours: bool) -> None:
+    retry = Retry(max=RETRIES, interval=0)
+    queue = Queue(QUEUE, connection=connection)
+    with connection.pipeline() as pipe:
+        for n in range(count):
+            if ours:
+                enqueue(tasks.fails_until_last_retry, n, connection=connection, pipeline=pipe, retry=retry)
+            else:
+                queue.enqueue(tasks.fails_until_last_retry, n, pipeline=pipe, retry=retry)
+        pipe.execute()
+
+
+def burst(connection: Redis) -> float:
+    """Run the queue empty in this process; seconds taken (including ~1 s of worker start and stop)."""
+    worker = SimpleWorker([Queue(QUEUE, connection=connection)], connection=connection)
+    started = time.perf_counter()
+    worker.work(burst=True, logging_level="INFO")
+    return time.perf_counter() - started
+
+
+def burst_overhead(server: BenchServer) -> float:
+    """Seconds an in-process burst takes on an empty queue (worker start and stop): median of 3."""
+    return median([burst(server.fresh()) for _ in range(3)])
+
+
+def figures(server: BenchServer, jobs: int, repeat: int) -> list[Figure]:
+    samples: list[float] = []
+    rates: dict[bool, list[float]] = {True: [], False: []}
+    overhead = burst_overhead(server)
+    for run in range(repeat):
+        for ours in (True, False) if run % 2 == 0 else (False, True):
+            connection = server.fresh()
+            enqueue_flaky(connection, jobs, ours)
+            with timed_handler() as calls:
+                seconds = burst(connection)
+            if ours and len(calls) != jobs * RETRIES:
+                raise RuntimeError(f"expected {jobs * RETRIES} handler calls, saw {len(calls)}")
+            samples.extend(calls)
+            rates[ours].append(jobs * EXECUTIONS_PER_JOB / (seconds - overhead))
+    ratio = median(rates[True]) / median(rates[False])
+    section = "3. Retry path"
+    return [
+        Figure(
+            section,
+            f"handler time per failed attempt, median ({len(samples):,} attempts)",
+            microseconds(median(samples)),
+        ),
+        Figure(section, "handler time per failed attempt, p99", microseconds(percentile(samples, 0.99))),
+        Figure(
+            section,
+            f"in-process `SimpleWorker`, {jobs:,} jobs failing 3 times then succeeding (executions/s, "
+            "worker start/stop subtracted)",
+            runs(rates[True], per_second),
+            runs(rates[False], per_second),
+            ratio,
+        ),
+    ]
+
+
+def final_failure_figures(server: BenchServer, jobs: int, repeat: int) -> list[Figure]:
+    """Item 2's gap explained: always-failing jobs (no retries), ours vs plain, in an in-process SimpleWorker.
+
+    The gap per job (ours minus plain) next to the handler's own mean time says how much of the
+    failure-path cost is the handler's work itself.
+    """
+    samples: list[float] = []
+    per_job: dict[bool, list[float]] = {True: [], False: []}
+    for ours in (True, False):  # untimed warm-up: first imports, script load, log files opened
+        connection = server.fresh()
+        enqueue_jobs(connection, JobPath.FAILURE, 5, ours)
+        burst(connection)
+    for run in range(repeat):
+        for ours in (True, False) if run % 2 == 0 else (False, True):
+            connection = server.fresh()
+            job_ids = enqueue_jobs(connection, JobPath.FAILURE, jobs, ours)
+            with timed_handler() as calls:
+                burst(connection)
+            per_job[ours].append(processing_window(connection, job_ids, JobStatus.FAILED) / (jobs - 1))
+            samples.extend(calls)
+    gap = median(per_job[True]) - median(per_job[False])
+    section = "2. Failure path"
+    return [
+        Figure(
+            section,
+            f"handler time per final failure in an in-process `SimpleWorker` ({len(samples):,} failures): "
+            "median / mean / p99",
+            " / ".join(
+                microseconds(value) for value in (median(samples), statistics.mean(samples), percentile(samples, 0.99))
+            ),
+        ),
+        Figure(
+            section,
+            f"in-process `SimpleWorker`, {jobs:,} always-failing jobs: time per job (gap = ours - plain)",
+            f"{runs(per_job[True], microseconds)}; gap {microseconds(gap)}",
+            runs(per_job[False], microseconds),
+            median(per_job[False]) / median(per_job[True]),
+        ),
+    ]

@@ -1,0 +1,124 @@
+"""Item 2: how many Redis round trips (and server commands) the failure handler itself makes.
+
+The handler is called exactly as RQ calls it, `on_failure(job, connection, *exc_info)`, on a job
+fetched from the server through a connection that counts its writes: redis-py sends one packed
+write per round trip (a whole pipeline is one), so writes = round trips. The server's own count
+(INFO commandstats delta, which includes the commands a Lua script runs) says what they carry.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from redis import ConnectionPool, Redis
+from rq import Retry
+from rq.job import Job
+
+from benchmarks import tasks
+from benchmarks.figures import Figure
+from benchmarks.server import BenchServer
+from failure_handlers.handler import on_failure
+from worker_tasks import enqueue
+
+ROUND_TRIP_TARGET = 2
+
+
+@dataclass(frozen=True)
+class HandlerCall:
+    round_trips: int
+    commands: dict[str, int]  # server command -> calls, for this one handler call
+
+    def describe(self) -> str:
+        return ", ".join(f"{name} {count}" for name, count in sorted(self.commands.items(), key=lambda kv: -kv[1]))
+
+
+class _WriteCounter:
+    writes = 0
+
+
+def counting_connection(url: str) -> Redis:
+    """A client whose every round trip (one packed write) increments `_WriteCounter.writes`."""
+    pool = ConnectionPool.from_url(url)
+    base = pool.connection_class
+
+    def send_packed_command(self: Any, command: Any, check_health: bool = True) -> None:
+        _WriteCounter.writes += 1
+        base.send_packed_command(self, command, check_health)
+
+    pool.connection_class = type(f"Counting{base.__name__}", (base,), {"send_packed_command": send_packed_command})
+    return Redis(connection_pool=pool)
+
+
+def command_calls(connection: Redis) -> dict[str, int]:
+    stats = connection.info("commandstats")
+    return {name.removeprefix("cmdstat_"): int(value["calls"]) for name, value in stats.items()}
+
+
+def measure_call(server: BenchServer, retry: Retry | None, retries_left: int | None) -> HandlerCall:
+    """One handler call on a fresh job whose RQ state says `retries_left` (None: enqueued without Retry)."""
+    observer = server.connect()
+    client = counting_connection(server.url)
+    job_id = enqueue(tasks.always_fails, 7, connection=client, retry=retry).id
+    job = Job.fetch(job_id, connection=client)
+    job.worker_name = "bench-worker"
+    job.retries_left = retries_left
+    try:
+        tasks.always_fails(7)
+    except tasks.BenchmarkFailure:
+        exc_info = sys.exc_info()
+    before_commands = command_calls(observer)
+    before_writes = _WriteCounter.writes
+    on_failure(job, client, *exc_info)
+    writes = _WriteCounter.writes - before_writes
+    after = command_calls(observer)
+    commands = {name: after[name] - before_commands.get(name, 0) for name in after}
+    commands["info"] = commands.get("info", 0) - 1  # the observer's own INFO after the call
+    client.close()
+    return HandlerCall(writes, {name: count for name, count in commands.items() if count > 0})
+
+
+def figures(server: BenchServer) -> list[Figure]:
+    server.fresh()
+    cold = None
+    if server.private:  # SCRIPT FLUSH is server-wide: never on a shared BENCH_REDIS_URL server
+        server.connect().script_flush()
+        cold = measure_call(server, None, None)  # the first call after the server started: scripts not loaded
+    final = measure_call(server, None, None)
+    retried = measure_call(server, Retry(max=3, interval=0), 2)
+    exhausted = measure_call(server, Retry(max=3, interval=0), 0)
+    section = "2. Failure path"
+    return [
+        Figure(
+            section,
+            "handler round trips, final failure without retries (counted client writes)",
+            f"{final.round_trips} ({final.describe()})",
+            target=f"<= {ROUND_TRIP_TARGET}",
+            met=final.round_trips <= ROUND_TRIP_TARGET,
+        ),
+        Figure(
+            section,
+            "handler round trips, final failure after 3 retries",
+            f"{exhausted.round_trips}",
+            target=f"<= {ROUND_TRIP_TARGET}",
+            met=exhausted.round_trips <= ROUND_TRIP_TARGET,
+        ),
+        Figure(
+            section,
+            "handler round trips, a failure that will be retried",
+            f"{retried.round_trips} ({retried.describe()})",
+        ),
+        Figure(
+            section,
+            "handler round trips, first final failure after the server started (script not cached)",
+            f"{cold.round_trips} ({cold.describe()})"
+            if cold
+            else "not measured on a shared server (needs SCRIPT FLUSH)",
+        ),
+        Figure(
+            section,
+            "server commands per final failure (INFO commandstats, incl. those the Lua script runs)",
+            f"{sum(final.commands.values())}",
+        ),
+    ]
