@@ -23,9 +23,8 @@ def test_every_job_is_finished_or_dead_lettered_through_kills_and_a_redis_restar
     figures = run(ChaosConfig(jobs=2_000), tmp_path, say=lines.append)
 
     with capsys.disabled():
-        print("\nchaos: " + "\nchaos: ".join(lines))
-        print(f"chaos: dead by cause {dict(figures.dead_by_cause.most_common())}")
-        print(f"chaos: {figures.summary()}")
+        for line in ["", *lines, f"dead by cause {dict(figures.dead_by_cause.most_common())}", figures.summary()]:
+            print(f"[chaos] {line}")
     assert figures.horse_kills >= 1 and figures.worker_kills == 3 and figures.redis_restarts == 1
     assert figures.unfinished == 0 and figures.finished + figures.dead == figures.jobs
     assert figures.lost == [] and figures.both == [] and figures.causeless == []
