@@ -25,10 +25,10 @@ from redis import Redis
 from redis.exceptions import RedisError
 from rq import Retry, Worker
 from rq.command import send_kill_horse_command
-from rq.job import Job
 
 from failure_handlers.config import parse_settings
 from failure_handlers.dead_letter_queue import DeadLetterQueue
+from failure_handlers.job_status import job_statuses
 from failure_handlers.reconciler import Reconciler
 from failure_handlers.worker_process import PROJECT_ROOT, descendants, start_worker, stop_worker
 from worker_tasks import enqueue
@@ -36,7 +36,7 @@ from worker_tasks.chaos_tasks import chaos_job
 
 QUEUE = "chaos"
 RESULT_TTL = 24 * 3600  # RQ deletes a finished job's hash after 500 s by default: keep it to count it
-TERMINAL = {b"finished", b"failed", b"stopped"}
+TERMINAL = {"finished", "failed", "stopped"}
 # Share of jobs per fate: about 30 % fail at least once.
 FATE_WEIGHTS = {"ok": 70, "transient": 12, "permanent": 9, "sigkill": 6, "timeout": 3}
 
@@ -310,11 +310,7 @@ def _act(
 
 def _terminal_count(server: AofServer, ids: list[str]) -> int:
     try:
-        connection = server.connect()
-        with connection.pipeline(transaction=False) as pipe:
-            for job_id in ids:
-                pipe.hget(Job.key_for(job_id), "status")
-            return sum(1 for status in pipe.execute() if status in TERMINAL)
+        return sum(1 for status in job_statuses(server.connect(), ids) if status in TERMINAL)
     except RedisError:
         return 0
 
@@ -330,17 +326,14 @@ def _drained(server: AofServer) -> bool:
 
 
 def _account(connection: Redis, dlq: DeadLetterQueue, ids: list[str], figures: ChaosFigures) -> None:
-    with connection.pipeline(transaction=False) as pipe:
-        for job_id in ids:
-            pipe.hget(Job.key_for(job_id), "status")
-        statuses = dict(zip(ids, pipe.execute(), strict=True))
+    statuses = dict(zip(ids, job_statuses(connection, ids), strict=True))
     entries = {entry.job_id: entry for entry in dlq.iter_all()}
     entry_keys = list(connection.scan_iter(match=dlq.keys.entry("*"), count=1000))
     with connection.pipeline(transaction=False) as pipe:
         for key in entry_keys:
             pipe.hget(key, "job_id")
         stored_ids = Counter(pipe.execute())
-    finished = {job_id for job_id, status in statuses.items() if status == b"finished"}
+    finished = {job_id for job_id, status in statuses.items() if status == "finished"}
     dead = set(entries) & set(ids)
     figures.finished, figures.dead = len(finished), len(dead)
     figures.lost = sorted(set(ids) - finished - dead)

@@ -15,7 +15,7 @@ from .config import Settings
 from .dead_letter_entry import DeadLetterEntry
 from .failure_record import iso, job_arguments, one_line
 from .fingerprint import fingerprint
-from .job_snapshot import MAX_SNAPSHOT_CHARS, take_snapshot
+from .job_snapshot import take_snapshot
 
 HISTORY_FIELDS = ("attempt", "exc_type", "message", "failed_at", "worker")
 MAX_HISTORY = 25
@@ -61,7 +61,7 @@ def build_entry(
         failures=json.dumps([_history_item(item) for item in history[-MAX_HISTORY:]], ensure_ascii=False),
         fingerprint=fingerprint(record["exc_type"], record["message"], origin),
         origin=origin,
-        job_snapshot=snapshot if len(snapshot) <= MAX_SNAPSHOT_CHARS else "",
+        job_snapshot=snapshot,
     ).bounded()
 
 

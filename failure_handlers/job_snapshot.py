@@ -9,18 +9,28 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Mapping
 
 from redis import Redis
 from rq.job import Job
 from rq.serializers import Serializer
 
 MAX_SNAPSHOT_CHARS = 32_000  # larger jobs are not self-sufficient (their entry says so)
-_DROPPED_FIELDS = ("status", "started_at", "ended_at", "last_heartbeat", "worker_name", "exc_info", "result")
+_DROPPED_FIELDS = frozenset(
+    ("status", "started_at", "ended_at", "last_heartbeat", "worker_name", "exc_info", "result", "meta")
+)
 
 
 def take_snapshot(job: Job) -> str:
-    """JSON text of the job's hash fields, or '' if it would exceed `MAX_SNAPSHOT_CHARS`."""
-    fields = job.to_dict(include_meta=False, include_result=False)
+    """The snapshot of a live job (its fields as `Job.to_dict` writes them)."""
+    return snapshot_of(job.to_dict(include_meta=False, include_result=False))
+
+
+def snapshot_of(fields: Mapping[str, object]) -> str:
+    """JSON text of job hash fields (bytes in base64), or '' if it would exceed `MAX_SNAPSHOT_CHARS`.
+
+    Takes `Job.to_dict` output or a raw HGETALL of the job hash (keys decoded): both restore alike.
+    """
     encoded = {
         name: {"b64": base64.b64encode(value).decode("ascii")} if isinstance(value, bytes) else value
         for name, value in fields.items()

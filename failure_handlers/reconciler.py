@@ -28,7 +28,7 @@ from loguru import logger
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue
-from rq.job import Job, JobStatus
+from rq.job import JobStatus
 from rq.registry import StartedJobRegistry
 from rq.serializers import Serializer
 
@@ -40,6 +40,7 @@ from .entry_builder import build_entry
 from .failure_cause import cause_of
 from .failure_record import MAX_MESSAGE_CHARS, MAX_TRACEBACK_CHARS, iso, truncate, utc_now_iso
 from .handler import META_FAILURES, META_MAX_RETRIES
+from .job_status import job_statuses
 from .redaction import redact_url
 from .safe_job_reader import UNDECODED, StoredJob, read_jobs
 
@@ -181,7 +182,7 @@ class Reconciler:
             if undecoded
             else job.args,
             kwargs={} if undecoded else job.kwargs,
-            enqueued_at=job.ended_at if job.enqueued_at is None else job.enqueued_at,
+            enqueued_at=job.enqueued_at,
             snapshot=job.snapshot,
         )
 
@@ -194,18 +195,14 @@ class Reconciler:
         for start in range(0, len(ids), SCAN_BATCH):
             chunk = ids[start : start + SCAN_BATCH]
             live = [
-                job_id for job_id, status in zip(chunk, self._statuses(chunk), strict=True) if status in LIVE_STATUSES
+                job_id
+                for job_id, status in zip(chunk, job_statuses(self.connection, chunk), strict=True)
+                if status in LIVE_STATUSES
             ]
             if live:
                 removed += self.dlq.delete(live)
                 logger.info("Removed {} DLQ entries whose jobs were requeued by another tool: {}", len(live), live)
         return removed
-
-    def _statuses(self, job_ids: Sequence[str]) -> list[str | None]:
-        with self.connection.pipeline(transaction=False) as pipe:
-            for job_id in job_ids:
-                pipe.hget(Job.key_for(job_id), "status")
-            return [value.decode() if value else None for value in pipe.execute()]
 
     def _prune_dismissed(self) -> None:
         """Forget dismissals of jobs that are no longer failed (deleted, expired or requeued)."""
@@ -214,7 +211,7 @@ class Reconciler:
             chunk = ids[start : start + SCAN_BATCH]
             gone = [
                 job_id
-                for job_id, status in zip(chunk, self._statuses(chunk), strict=True)
+                for job_id, status in zip(chunk, job_statuses(self.connection, chunk), strict=True)
                 if status not in DEAD_STATUSES
             ]
             self.dlq.forget_dismissed(gone)

@@ -24,11 +24,12 @@ from redis import Redis
 from rq.job import Job
 from rq.results import Result
 
+from .job_snapshot import snapshot_of
+
 _SAFE_GLOBALS = {
     ("builtins", name)
     for name in ("dict", "list", "tuple", "set", "frozenset", "str", "bytes", "int", "float", "bool", "complex")
 } | {("datetime", "datetime"), ("datetime", "date"), ("datetime", "timedelta"), ("datetime", "timezone")}
-_SNAPSHOT_DROPPED = {b"status", b"started_at", b"ended_at", b"last_heartbeat", b"worker_name", b"meta", b"result"}
 UNDECODED = object()
 
 
@@ -103,7 +104,7 @@ def _stored_job(job_id: str, raw: dict[bytes, bytes], results: list, serializer:
         args=args,
         kwargs=kwargs,
         exc_string=_exc_string(results),
-        snapshot=_snapshot(raw),
+        snapshot=snapshot_of({key.decode(): value for key, value in raw.items()}),
     )
 
 
@@ -130,15 +131,6 @@ def _exc_string(results: list) -> str:
         return zlib.decompress(base64.b64decode(encoded)).decode("utf-8", "replace")
     except (ValueError, zlib.error):
         return ""
-
-
-def _snapshot(raw: dict[bytes, bytes]) -> str:
-    encoded = {
-        key.decode(): {"b64": base64.b64encode(value).decode("ascii")}
-        for key, value in raw.items()
-        if key not in _SNAPSHOT_DROPPED
-    }
-    return json.dumps(encoded)
 
 
 def _time(text: str | None) -> datetime | None:

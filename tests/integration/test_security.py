@@ -67,30 +67,30 @@ def test_acl_user_works_and_its_password_is_never_printed(acl_url, tmp_path):
 
 
 def test_scripts_and_reconciler_survive_an_outage_and_redact_the_url(tmp_path):
-    port_server = embedded_server()
-    url = port_server.__enter__()
-    admin = runtime.connect(url)
-    admin.config_set("requirepass", PASSWORD)
-    secret_url = url.replace("redis://", f"redis://:{PASSWORD}@")
     log_path = tmp_path / "reconciler.log"
-    with open(log_path, "w") as log_file:
-        watcher = subprocess.Popen(
-            [sys.executable, "scripts/dlq.py", "reconcile", "--watch", "--interval", "0.2"],
-            cwd=PROJECT_ROOT,
-            env={**os.environ, "REDIS_URL": secret_url},
-            stderr=log_file,
-        )
+    watcher = None
     try:
-        wait_for(lambda: "Reconciler started" in log_path.read_text(), 10, "the reconciler to start")
-        port_server.__exit__(None, None, None)  # Redis goes away
+        with embedded_server() as url:
+            runtime.connect(url).config_set("requirepass", PASSWORD)
+            secret_url = url.replace("redis://", f"redis://:{PASSWORD}@")
+            with open(log_path, "w") as log_file:
+                watcher = subprocess.Popen(
+                    [sys.executable, "scripts/dlq.py", "reconcile", "--watch", "--interval", "0.2"],
+                    cwd=PROJECT_ROOT,
+                    env={**os.environ, "REDIS_URL": secret_url},
+                    stderr=log_file,
+                )
+            wait_for(lambda: "Reconciler started" in log_path.read_text(), 10, "the reconciler to start")
+        # Redis has gone away
         down = run_script("scripts/dlq.py", "list", env={"REDIS_URL": secret_url})
         assert_one_line_error(down, "cannot reach Redis at redis://:***@127.0.0.1:")
         assert PASSWORD not in down.stderr
         wait_for(lambda: "unavailable" in log_path.read_text(), 10, "the reconciler to report the outage")
         assert watcher.poll() is None, "the reconciler must keep running through an outage"
     finally:
-        watcher.send_signal(signal.SIGTERM)
-        watcher.wait(timeout=15)
+        if watcher is not None:
+            watcher.send_signal(signal.SIGTERM)
+            watcher.wait(timeout=15)
     log = log_path.read_text()
     assert watcher.returncode == 0, log
     assert "unavailable" in log and ":***@" in log and PASSWORD not in log
