@@ -35,9 +35,9 @@ from benchmarks.figures import (  # noqa: E402
 )
 from benchmarks.server import BenchServer, bench_server  # noqa: E402
 from benchmarks.synthetic import make_entries, make_failed_jobs  # noqa: E402
-from failure_handlers.dead_letter_queue import DeadLetterQueue  # noqa: E402
-from failure_handlers.dlq_filters import DlqFilter  # noqa: E402
-from failure_handlers.job_status import job_status  # noqa: E402
+from failure_handlers.dlq.filters import DlqFilter  # noqa: E402
+from failure_handlers.dlq.store import DeadLetterQueue  # noqa: E402
+from failure_handlers.jobs.status import job_status  # noqa: E402
 
 PREFIX = "bench:dlq:"
 TTL = 7 * 86400

@@ -20,8 +20,8 @@ from benchmarks import tasks
 from benchmarks.figures import Figure, kilobytes, median
 from benchmarks.handler_cost import burst
 from benchmarks.server import BenchServer
-from failure_handlers.dead_letter_queue import DeadLetterQueue
-from failure_handlers.dlq_filters import DlqFilter
+from failure_handlers.dlq.filters import DlqFilter
+from failure_handlers.dlq.store import DeadLetterQueue
 from failure_handlers.runtime import settings
 from worker_tasks import enqueue
 

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from redis import Redis
 
 from failure_handlers import runtime
-from failure_handlers.embedded_redis import embedded_server
+from failure_handlers.dev.embedded_redis import embedded_server
 from failure_handlers.redaction import redact_url
 from failure_handlers.runtime import connect
 

@@ -22,7 +22,7 @@ from redis import Redis
 from benchmarks.figures import Figure, median, per_second, runs
 from benchmarks.server import BenchServer
 from benchmarks.synthetic import make_entries
-from failure_handlers.dead_letter_queue import DeadLetterQueue
+from failure_handlers.dlq.store import DeadLetterQueue
 
 PREFIX = "bench:limit:"
 TTL = 7 * 86400

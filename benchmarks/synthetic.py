@@ -10,12 +10,12 @@ from redis import Redis
 from rq import Callback, Queue
 from rq.job import Job, JobStatus
 
-from failure_handlers.dead_letter_entry import DeadLetterEntry
-from failure_handlers.dead_letter_queue import DeadLetterQueue
-from failure_handlers.failure_record import iso
-from failure_handlers.fingerprint import fingerprint
+from failure_handlers.dlq.entry import DeadLetterEntry
+from failure_handlers.dlq.store import DeadLetterQueue
 from failure_handlers.handler import on_failure
-from failure_handlers.job_snapshot import take_snapshot
+from failure_handlers.jobs.snapshot import take_snapshot
+from failure_handlers.recording.failure_record import iso
+from failure_handlers.recording.fingerprint import fingerprint
 
 FUNCS = ["worker_tasks.example_tasks.import_invoice", "worker_tasks.downloads.download_content"]
 EXCEPTIONS = [

@@ -23,9 +23,9 @@ from rq.job import Job, JobStatus
 from benchmarks import tasks
 from benchmarks.figures import Figure, median, per_second, runs
 from benchmarks.server import BenchServer
-from failure_handlers.dead_letter_queue import DeadLetterQueue
+from failure_handlers.dev.worker_process import start_worker
+from failure_handlers.dlq.store import DeadLetterQueue
 from failure_handlers.runtime import settings
-from failure_handlers.worker_process import start_worker
 from worker_tasks import enqueue
 
 QUEUE = "default"

@@ -27,10 +27,10 @@ from rq import Retry, Worker
 from rq.command import send_kill_horse_command
 
 from failure_handlers.config import parse_settings
-from failure_handlers.dead_letter_queue import DeadLetterQueue
-from failure_handlers.job_status import job_statuses
-from failure_handlers.reconciler import Reconciler
-from failure_handlers.worker_process import PROJECT_ROOT, descendants, start_worker, stop_worker
+from failure_handlers.dev.worker_process import PROJECT_ROOT, descendants, start_worker, stop_worker
+from failure_handlers.dlq.store import DeadLetterQueue
+from failure_handlers.jobs.status import job_statuses
+from failure_handlers.operations.reconciler import Reconciler
 from worker_tasks import enqueue
 from worker_tasks.chaos_tasks import chaos_job
 

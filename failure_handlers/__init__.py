@@ -1,9 +1,10 @@
 """Failure handling for RQ: the `on_failure` callback, the retry policy and the dead-letter queue."""
 
-from .config import Settings, load_settings, parse_settings
-from .dead_letter_entry import DeadLetterEntry
-from .dead_letter_queue import DeadLetterQueue, DlqStats
-from .errors import (
+from failure_handlers.config import Settings, load_settings, parse_settings
+from failure_handlers.dlq.entry import DeadLetterEntry
+from failure_handlers.dlq.stats import DlqStats
+from failure_handlers.dlq.store import DeadLetterQueue
+from failure_handlers.errors import (
     ConfigError,
     JobNotFailed,
     JobNotFound,
@@ -11,8 +12,8 @@ from .errors import (
     PermanentError,
     RedisUnavailable,
 )
-from .handler import on_failure
-from .retry_policy import Verdict, classify, retry_delay
+from failure_handlers.handler import on_failure
+from failure_handlers.retry_policy import Verdict, classify, retry_delay
 
 __all__ = [
     "ConfigError",

@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values, find_dotenv
 
-from .errors import ConfigError
-from .redaction import redact_url
+from failure_handlers.errors import ConfigError
+from failure_handlers.redaction import redact_url
 
 DEFAULT_RETRY_MAX = 3
 DEFAULT_RETRY_INTERVALS = (30, 60, 120)

@@ -16,18 +16,16 @@ from redis import Redis
 from rq.exceptions import AbandonedJobError
 from rq.job import Job
 
-from . import runtime
-from .dead_letter_queue import DeadLetterQueue
-from .entry_builder import build_entry, fields_of
-from .failure_cause import cause_of
-from .failure_record import attempt_record, exception_message, exception_type_name, one_line
-from .fingerprint import frames_of, innermost_project_frame
-from .retry_policy import Attempt, Verdict, attempt_of, classify, retry_delay
+from failure_handlers import runtime
+from failure_handlers.dlq.keys import META_FAILURES, META_FAILURES_DROPPED, META_MAX_RETRIES
+from failure_handlers.dlq.store import DeadLetterQueue
+from failure_handlers.recording.cause import cause_of
+from failure_handlers.recording.entry_builder import build_entry, fields_of
+from failure_handlers.recording.failure_record import attempt_record, exception_message, exception_type_name, one_line
+from failure_handlers.recording.fingerprint import frames_of, innermost_project_frame
+from failure_handlers.retry_policy import Attempt, Verdict, attempt_of, classify, retry_delay
 
 MAX_RECORDED_FAILURES = 25  # job.meta keeps the newest ones; older are counted as dropped
-META_FAILURES = "failures"
-META_FAILURES_DROPPED = "failures_dropped"
-META_MAX_RETRIES = "max_retries"
 
 
 def on_failure(

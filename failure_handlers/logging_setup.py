@@ -6,7 +6,7 @@ import sys
 
 from loguru import logger
 
-from .config import Settings
+from failure_handlers.config import Settings
 
 _configured: tuple[str, bool] | None = None
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import requests
 
-from .errors import PermanentError
+from failure_handlers.errors import PermanentError
 
 RETRYABLE_CLIENT_STATUSES = frozenset({408, 425, 429})  # timeout, too early, too many requests
 

@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anyw
 import click
 
 from chaos.experiment import ChaosConfig, run
-from failure_handlers.operator_cli import run as run_command
+from failure_handlers.cli.operator import run as run_command
 
 
 @click.command()

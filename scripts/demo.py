@@ -25,14 +25,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from rich.console import Console
 from rich.table import Table
 
-from failure_handlers import dlq_views, runtime
+from failure_handlers import runtime
+from failure_handlers.cli import views as dlq_views
 from failure_handlers.config import ConfigError
-from failure_handlers.dead_letter_queue import DeadLetterQueue
-from failure_handlers.embedded_redis import reachable_redis
+from failure_handlers.dev.embedded_redis import reachable_redis
+from failure_handlers.dev.worker_process import start_worker, stop_worker
+from failure_handlers.dlq.store import DeadLetterQueue
 from failure_handlers.logging_setup import configure_logging
+from failure_handlers.operations.requeue import Requeuer
 from failure_handlers.redaction import redact_url
-from failure_handlers.requeue import Requeuer
-from failure_handlers.worker_process import start_worker, stop_worker
 from worker_tasks import add, build_retry, download_content, enqueue, flaky_sync, import_invoice
 
 QUEUE = "demo"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from failure_handlers.dead_letter_entry import DeadLetterEntry
+from failure_handlers.dlq.entry import DeadLetterEntry
 
 BASE_TIME = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 

@@ -17,7 +17,8 @@ from rq.utils import get_call_string, import_attribute
 
 from failure_handlers import runtime
 from failure_handlers.config import Settings
-from failure_handlers.handler import META_MAX_RETRIES, on_failure
+from failure_handlers.dlq.keys import META_MAX_RETRIES
+from failure_handlers.handler import on_failure
 from failure_handlers.redaction import redact_kwargs
 
 TASK_OPTIONS_ATTRIBUTE = "__rq_task_options__"

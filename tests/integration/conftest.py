@@ -13,9 +13,9 @@ from redis import Redis
 from rq import Worker
 
 from failure_handlers import DeadLetterQueue
-from failure_handlers.embedded_redis import embedded_server
+from failure_handlers.dev.embedded_redis import embedded_server
+from failure_handlers.dev.worker_process import PROJECT_ROOT, start_worker, stop_worker
 from failure_handlers.runtime import connect
-from failure_handlers.worker_process import PROJECT_ROOT, start_worker, stop_worker
 from tests.conftest import TEST_ENV
 from tests.polling import wait_for
 

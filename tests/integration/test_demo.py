@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-from failure_handlers.worker_process import PROJECT_ROOT
+from failure_handlers.dev.worker_process import PROJECT_ROOT
 
 
 def test_demo_runs_on_an_embedded_server_and_cleans_up(tmp_path):

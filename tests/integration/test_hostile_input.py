@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from rq import Callback, Queue, SimpleWorker
 
-from failure_handlers.dead_letter_entry import MAX_ENTRY_BYTES, SHRUNK_MARK, DeadLetterEntry
-from failure_handlers.failure_record import TRUNCATION_MARK
+from failure_handlers.dlq.entry import MAX_ENTRY_BYTES, SHRUNK_MARK, DeadLetterEntry
+from failure_handlers.recording.failure_record import TRUNCATION_MARK
 from tests import hostile_tasks
 from tests.integration.conftest import assert_one_line_error, run_script
 from tests.integration.test_operator_tooling import database

@@ -8,7 +8,7 @@ import pytest
 from rq import Queue
 from rq.registry import FailedJobRegistry
 
-from failure_handlers.worker_process import stop_worker
+from failure_handlers.dev.worker_process import stop_worker
 from tests.factories import dead_entry
 from tests.integration.conftest import assert_one_line_error, run_script
 from tests.polling import wait_for

@@ -12,8 +12,8 @@ from rq.job import Job
 from rq.registry import FailedJobRegistry
 
 from failure_handlers import runtime
-from failure_handlers.embedded_redis import embedded_server
-from failure_handlers.worker_process import PROJECT_ROOT
+from failure_handlers.dev.embedded_redis import embedded_server
+from failure_handlers.dev.worker_process import PROJECT_ROOT
 from tests.integration.conftest import assert_one_line_error, run_script
 from worker_tasks import enqueue, flaky_sync, import_invoice
 

@@ -12,7 +12,7 @@ from rq import Queue, Retry, SimpleWorker
 from rq.command import send_stop_job_command
 from rq.registry import FailedJobRegistry, StartedJobRegistry
 
-from failure_handlers.worker_process import PROJECT_ROOT, descendants, rq_command
+from failure_handlers.dev.worker_process import PROJECT_ROOT, descendants, rq_command
 from tests.conftest import TEST_ENV
 from tests.integration.conftest import run_script
 from tests.polling import wait_for

@@ -17,8 +17,8 @@ from rq.job import Job
 from rq.registry import FailedJobRegistry
 
 from failure_handlers import runtime
-from failure_handlers.embedded_redis import embedded_server
-from failure_handlers.worker_process import PROJECT_ROOT, start_worker, stop_worker
+from failure_handlers.dev.embedded_redis import embedded_server
+from failure_handlers.dev.worker_process import PROJECT_ROOT, start_worker, stop_worker
 from tests.conftest import TEST_ENV
 from tests.integration.conftest import assert_one_line_error, run_script
 from tests.polling import wait_for

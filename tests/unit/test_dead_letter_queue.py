@@ -2,9 +2,10 @@ import time
 
 import pytest
 
-from failure_handlers.dead_letter_entry import DeadLetterEntry
-from failure_handlers.dead_letter_queue import CLAIMED_ENTRY, CLAIMED_REGISTRY, DeadLetterQueue
-from failure_handlers.dlq_filters import DlqFilter
+from failure_handlers.dlq.claims import CLAIMED_ENTRY, CLAIMED_REGISTRY
+from failure_handlers.dlq.entry import DeadLetterEntry
+from failure_handlers.dlq.filters import DlqFilter
+from failure_handlers.dlq.store import DeadLetterQueue
 from tests.factories import dead_entry
 
 TTL = 3600
@@ -220,19 +221,19 @@ def test_claim_is_exclusive_and_release_restores(fake_redis):
     fill(dlq)
     fake_redis.zadd("rq:registry:failed:x", {"no-entry": 1})
     pairs = [("a", "rq:registry:failed:x"), ("no-entry", "rq:registry:failed:x"), ("nothing", "rq:registry:failed:x")]
-    assert dlq.claim(pairs) == [CLAIMED_ENTRY, CLAIMED_REGISTRY, 0]
-    assert dlq.claim(pairs) == [0, 0, 0]  # a second claimer gets nothing
+    assert dlq.claims.claim(pairs) == [CLAIMED_ENTRY, CLAIMED_REGISTRY, 0]
+    assert dlq.claims.claim(pairs) == [0, 0, 0]  # a second claimer gets nothing
     assert "a" not in [e.job_id for e in dlq.list(filters=DlqFilter(queue="default"))]
-    assert dlq.release([dlq.get("a")]) == 1
+    assert dlq.claims.release([dlq.get("a")]) == 1
     assert [e.job_id for e in dlq.list(filters=DlqFilter(queue="default"))] == ["f", "b", "a"]
 
 
 def test_stale_claims_are_released(fake_redis):
     dlq = make_dlq(fake_redis)
     fill(dlq)
-    dlq.claim([("a", "r"), ("b", "r")])
-    assert dlq.release_stale_claims(older_than=3600) == 0
-    assert dlq.release_stale_claims(older_than=-1) == 2
+    dlq.claims.claim([("a", "r"), ("b", "r")])
+    assert dlq.claims.release_stale(older_than=3600) == 0
+    assert dlq.claims.release_stale(older_than=-1) == 2
     assert dlq.count() == 6 and fake_redis.zcard("t:dlq:claims") == 0
 
 
@@ -258,7 +259,7 @@ def test_add_many_writes_only_jobs_still_in_their_guard_set(fake_redis):
 def test_hostile_entry_is_cut_to_the_size_cap_with_marks_and_stored_as_utf8(fake_redis):
     from dataclasses import replace
 
-    from failure_handlers.dead_letter_entry import MAX_ENTRY_BYTES, SHRUNK_MARK
+    from failure_handlers.dlq.entry import MAX_ENTRY_BYTES, SHRUNK_MARK
 
     huge = replace(
         dead_entry("hostile"),

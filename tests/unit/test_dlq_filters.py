@@ -1,6 +1,6 @@
 import pytest
 
-from failure_handlers.dlq_filters import DlqFilter, parse_duration, parse_time
+from failure_handlers.dlq.filters import DlqFilter, parse_duration, parse_time
 
 NOW = 1_800_000_000.0
 

@@ -1,6 +1,6 @@
 import pytest
 
-from failure_handlers.dlq_health import Health, Thresholds, assess, format_age
+from failure_handlers.dlq.health import Health, Thresholds, assess, format_age
 
 LIMITS = Thresholds(warn_size=10, crit_size=100, max_age_seconds=3600)
 

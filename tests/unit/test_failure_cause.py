@@ -2,7 +2,7 @@
 
 import pytest
 
-from failure_handlers.failure_cause import (
+from failure_handlers.recording.cause import (
     ABANDONED,
     JOB_STOPPED,
     STUCK_IN_TRANSIT,

@@ -1,7 +1,7 @@
 import json
 import sys
 
-from failure_handlers.failure_record import (
+from failure_handlers.recording.failure_record import (
     MAX_MESSAGE_CHARS,
     MAX_TRACEBACK_CHARS,
     attempt_record,

@@ -1,6 +1,6 @@
 import sys
 
-from failure_handlers.fingerprint import (
+from failure_handlers.recording.fingerprint import (
     fingerprint,
     frames_from_text,
     frames_of,

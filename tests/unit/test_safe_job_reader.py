@@ -5,7 +5,7 @@ import os
 import pickle
 from datetime import UTC, datetime
 
-from failure_handlers.safe_job_reader import UNDECODED, safe_loads
+from failure_handlers.jobs.safe_reader import UNDECODED, safe_loads
 
 
 class Evil:

@@ -12,9 +12,9 @@ from typing import Any
 
 from loguru import logger
 
-from .errors import RedisUnavailable
-from .redaction import redact_url
-from .runtime import connect
+from failure_handlers.errors import RedisUnavailable
+from failure_handlers.redaction import redact_url
+from failure_handlers.runtime import connect
 
 
 @contextmanager

@@ -32,17 +32,17 @@ from rq.job import JobStatus
 from rq.registry import StartedJobRegistry
 from rq.serializers import Serializer
 
-from .config import Settings
-from .dead_letter_entry import DeadLetterEntry
-from .dead_letter_queue import SCAN_BATCH, DeadLetterQueue
-from .dlq_filters import DlqFilter
-from .entry_builder import build_entry
-from .failure_cause import cause_of
-from .failure_record import MAX_MESSAGE_CHARS, MAX_TRACEBACK_CHARS, iso, truncate, utc_now_iso
-from .handler import META_FAILURES, META_MAX_RETRIES
-from .job_status import job_statuses
-from .redaction import redact_url
-from .safe_job_reader import UNDECODED, StoredJob, read_jobs
+from failure_handlers.config import Settings
+from failure_handlers.dlq.entry import DeadLetterEntry
+from failure_handlers.dlq.filters import DlqFilter
+from failure_handlers.dlq.keys import META_FAILURES, META_MAX_RETRIES
+from failure_handlers.dlq.store import SCAN_BATCH, DeadLetterQueue
+from failure_handlers.jobs.safe_reader import UNDECODED, StoredJob, read_jobs
+from failure_handlers.jobs.status import job_statuses
+from failure_handlers.recording.cause import cause_of
+from failure_handlers.recording.entry_builder import build_entry
+from failure_handlers.recording.failure_record import MAX_MESSAGE_CHARS, MAX_TRACEBACK_CHARS, iso, truncate, utc_now_iso
+from failure_handlers.redaction import redact_url
 
 INCREMENTAL_WINDOW = 200
 LIVE_STATUSES = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED, JobStatus.FINISHED, JobStatus.CANCELED}

@@ -19,14 +19,14 @@ from redis import Redis
 from redis.exceptions import RedisError, ResponseError
 from rq.serializers import Serializer
 
-from . import runtime
-from .config import Settings
-from .dead_letter_queue import DeadLetterQueue
-from .dlq_filters import DlqFilter, parse_duration, parse_time
-from .errors import OperatorError
-from .logging_setup import configure_logging
-from .reconciler import Reconciler
-from .redaction import redact_url
+from failure_handlers import runtime
+from failure_handlers.config import Settings
+from failure_handlers.dlq.filters import DlqFilter, parse_duration, parse_time
+from failure_handlers.dlq.store import DeadLetterQueue
+from failure_handlers.errors import OperatorError
+from failure_handlers.logging_setup import configure_logging
+from failure_handlers.operations.reconciler import Reconciler
+from failure_handlers.redaction import redact_url
 
 USAGE_ERROR = 2
 

@@ -11,11 +11,11 @@ from typing import Any
 from loguru import logger
 from rq.job import Job
 
-from .config import Settings
-from .dead_letter_entry import DeadLetterEntry
-from .failure_record import iso, job_arguments, one_line
-from .fingerprint import fingerprint
-from .job_snapshot import take_snapshot
+from failure_handlers.config import Settings
+from failure_handlers.dlq.entry import DeadLetterEntry
+from failure_handlers.jobs.snapshot import take_snapshot
+from failure_handlers.recording.failure_record import iso, job_arguments, one_line
+from failure_handlers.recording.fingerprint import fingerprint
 
 HISTORY_FIELDS = ("attempt", "exc_type", "message", "failed_at", "worker")
 MAX_HISTORY = 25

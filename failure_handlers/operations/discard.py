@@ -9,7 +9,7 @@ from rq.job import Job
 from rq.registry import FailedJobRegistry
 from rq.results import Result
 
-from .dead_letter_queue import SCAN_BATCH, DeadLetterQueue
+from failure_handlers.dlq.store import SCAN_BATCH, DeadLetterQueue
 
 
 def discard(connection: Redis, dlq: DeadLetterQueue, job_ids: Sequence[str], keep_job: bool = False) -> int:

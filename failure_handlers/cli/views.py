@@ -12,10 +12,10 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from .dead_letter_entry import DeadLetterEntry
-from .dead_letter_queue import DlqStats
-from .dlq_health import format_age
-from .failure_record import one_line
+from failure_handlers.dlq.entry import DeadLetterEntry
+from failure_handlers.dlq.health import format_age
+from failure_handlers.dlq.stats import DlqStats
+from failure_handlers.recording.failure_record import one_line
 
 MESSAGE_WIDTH = 60
 DETAIL_FIELDS = (

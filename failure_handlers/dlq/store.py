@@ -1,9 +1,10 @@
-"""The dead-letter queue: dead jobs in Redis hashes, indexed by failure time, queue, function,
-exception type and failure group.
+"""The dead-letter queue's storage: dead jobs in Redis hashes, indexed by failure time, queue,
+function, exception type and failure group.
 
-One class, used by the failure handler, the operator scripts and the tests alike. Writes that
+One class, used by the failure handler, the operator commands and the tests alike. Writes that
 belong together (entry, indexes, TTLs, trimming by age and by count) run as one Lua script, one
-round trip; reads of many entries are pipelined, one round trip per page.
+round trip; reads of many entries are pipelined, one round trip per page. Statistics are in
+`stats.py`, the requeue claim protocol in `claims.py` (`dlq.claims`).
 """
 
 from __future__ import annotations
@@ -11,57 +12,25 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 
 from redis import Redis
-from redis.client import Pipeline
 
-from . import dlq_scripts
-from .config import Settings
-from .dead_letter_entry import DeadLetterEntry
-from .dlq_filters import DlqFilter
-from .redis_keys import INDEXED_FIELDS, DlqKeys
+from failure_handlers.config import Settings
+from failure_handlers.dlq import scripts
+from failure_handlers.dlq.claims import DlqClaims
+from failure_handlers.dlq.entry import DeadLetterEntry
+from failure_handlers.dlq.filters import DlqFilter
+from failure_handlers.dlq.keys import INDEXED_FIELDS, DlqKeys
+from failure_handlers.dlq.stats import DlqStats, dlq_stats
+from failure_handlers.dlq.text import text, text_list
 
 DEFAULT_MAX_ENTRIES = 10_000
 SCAN_BATCH = 1_000
-CLAIMED_ENTRY = 1
-CLAIMED_REGISTRY = 2
-CLAIM_STALE_SECONDS = 300  # a claim older than this is a requeue that died half-way
 _MESSAGE_FIELD = "exc_message"
 
 
-@dataclass(frozen=True)
-class GroupStats:
-    fingerprint: str
-    count: int
-    first_seen: float
-    last_seen: float
-    exc_type: str
-    func_name: str
-    origin: str
-    sample_message: str
-
-
-@dataclass(frozen=True)
-class DlqStats:
-    total: int
-    dropped: int
-    oldest: float | None  # epoch seconds of the oldest failure
-    newest: float | None
-    by_kind: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # kind -> [(value, count)]
-    groups: list[GroupStats] = field(default_factory=list)
-
-    @property
-    def by_function(self) -> list[tuple[str, int]]:
-        return self.by_kind.get("func", [])
-
-    @property
-    def by_exception(self) -> list[tuple[str, int]]:
-        return self.by_kind.get("exc", [])
-
-
 class DeadLetterQueue:
-    """Add, get, list, count, delete, claim and summarise dead jobs under one key prefix."""
+    """Add, get, list, count and delete dead jobs under one key prefix."""
 
     def __init__(
         self, connection: Redis, prefix: str, ttl_seconds: int, max_entries: int = DEFAULT_MAX_ENTRIES
@@ -70,10 +39,9 @@ class DeadLetterQueue:
         self.keys = DlqKeys(prefix)
         self.ttl_seconds = ttl_seconds
         self.max_entries = max_entries
-        self._add = connection.register_script(dlq_scripts.ADD)
-        self._delete = connection.register_script(dlq_scripts.DELETE)
-        self._claim = connection.register_script(dlq_scripts.CLAIM)
-        self._release = connection.register_script(dlq_scripts.RELEASE)
+        self._add = connection.register_script(scripts.ADD)
+        self._delete = connection.register_script(scripts.DELETE)
+        self.claims = DlqClaims(self)
 
     @classmethod
     def from_settings(cls, connection: Redis, settings: Settings) -> DeadLetterQueue:
@@ -176,9 +144,9 @@ class DeadLetterQueue:
         while limit is None or len(selected) < limit:
             want = SCAN_BATCH if limit is None or needs_check else limit - len(selected)
             if newest_first:
-                ids = _text_list(self.connection.zrevrangebyscore(key, high, low, start=position, num=want))
+                ids = text_list(self.connection.zrevrangebyscore(key, high, low, start=position, num=want))
             else:
-                ids = _text_list(self.connection.zrangebyscore(key, low, high, start=position, num=want))
+                ids = text_list(self.connection.zrangebyscore(key, low, high, start=position, num=want))
             if not ids:
                 break
             rows = self._hmget(ids, check)
@@ -213,7 +181,7 @@ class DeadLetterQueue:
             self.connection.zadd(self.keys.dismissed, dict.fromkeys(job_ids, now))
 
     def dismissed_ids(self) -> list[str]:
-        return _text_list(self.connection.zrange(self.keys.dismissed, 0, -1))
+        return text_list(self.connection.zrange(self.keys.dismissed, 0, -1))
 
     def forget_dismissed(self, job_ids: Sequence[str]) -> None:
         if job_ids:
@@ -229,76 +197,14 @@ class DeadLetterQueue:
 
     def known_values(self, kind: str) -> list[str]:
         """Values seen for an index kind (queue, func, exc, group), most recent first."""
-        return _text_list(self.connection.zrevrange(self.keys.names(kind), 0, -1))
+        return text_list(self.connection.zrevrange(self.keys.names(kind), 0, -1))
 
     def dropped(self) -> int:
         return int(self.connection.get(self.keys.dropped) or 0)
 
     def stats(self, top_groups: int = 10) -> DlqStats:
         """Totals, ages, counts per queue/function/exception/group: a few pipelined round trips."""
-        cutoff = time.time() - self.ttl_seconds
-        with self.connection.pipeline(transaction=False) as pipe:
-            pipe.zcount(self.keys.index, cutoff, "+inf")
-            pipe.zrangebyscore(self.keys.index, cutoff, "+inf", start=0, num=1, withscores=True)
-            pipe.zrevrange(self.keys.index, 0, 0, withscores=True)
-            pipe.get(self.keys.dropped)
-            for kind in INDEXED_FIELDS:
-                pipe.zrange(self.keys.names(kind), 0, -1)
-            total, oldest, newest, dropped, *names = pipe.execute()
-        names_by_kind = {kind: _text_list(values) for kind, values in zip(INDEXED_FIELDS, names, strict=True)}
-        with self.connection.pipeline(transaction=False) as pipe:
-            for kind, values in names_by_kind.items():
-                for value in values:
-                    pipe.zcount(self.keys.by(kind, value), cutoff, "+inf")
-            counts = iter(pipe.execute())
-        by_kind: dict[str, list[tuple[str, int]]] = {}
-        for kind, values in names_by_kind.items():
-            pairs = [(value, int(next(counts))) for value in values]
-            by_kind[kind] = sorted((pair for pair in pairs if pair[1]), key=lambda pair: (-pair[1], pair[0]))
-        return DlqStats(
-            total=int(total),
-            dropped=int(dropped or 0),
-            oldest=oldest[0][1] if oldest else None,
-            newest=newest[0][1] if newest else None,
-            by_kind=by_kind,
-            groups=self._group_stats([value for value, _ in by_kind["group"][:top_groups]], by_kind["group"], cutoff),
-        )
-
-    # -- claims, for exactly-once requeue -----------------------------------------------------
-
-    def claim(self, jobs: Sequence[tuple[str, str]]) -> list[int]:
-        """Atomically take `(job_id, failed_registry_key)` pairs for requeueing.
-
-        Per job a bit set: `CLAIMED_ENTRY` if its DLQ entry is now ours (out of every index, listed
-        in claims), `CLAIMED_REGISTRY` if we took it out of RQ's failed registry; 0 if someone
-        else has it. Of concurrent claimers of one job, exactly one gets a non-zero code.
-        """
-        if not jobs:
-            return []
-        pairs = [item for pair in jobs for item in pair]
-        return [int(code) for code in self._claim(args=[self.keys.prefix, time.time(), *pairs])]
-
-    def release(self, entries: Sequence[DeadLetterEntry]) -> int:
-        """Give claimed entries back to the DLQ unchanged (requeue could not go ahead)."""
-        if not entries:
-            return 0
-        pairs = [item for entry in entries for item in (entry.job_id, entry.failed_at_epoch)]
-        return int(self._release(args=[self.keys.prefix, self.ttl_seconds, *pairs]))
-
-    def finish_claim(self, job_id: str, pipeline: Pipeline) -> None:
-        """In the requeue's own transaction: the claimed entry is gone for good."""
-        pipeline.delete(self.keys.entry(job_id))
-        pipeline.zrem(self.keys.claims, job_id)
-
-    def release_stale_claims(self, older_than: float = CLAIM_STALE_SECONDS) -> int:
-        """Claims left by a requeue that died before it enqueued: their entries go back to the DLQ."""
-        stale = _text_list(self.connection.zrangebyscore(self.keys.claims, "-inf", time.time() - older_than))
-        entries = [entry for entry in self.get_many(stale) if entry is not None]
-        released = self.release(entries)
-        gone = set(stale) - {entry.job_id for entry in entries}
-        if gone:
-            self.connection.zrem(self.keys.claims, *gone)
-        return released
+        return dlq_stats(self.connection, self.keys, self.ttl_seconds, top_groups)
 
     # -- internals ----------------------------------------------------------------------------
 
@@ -339,61 +245,14 @@ class DeadLetterQueue:
             pipe.zrem(self.keys.index, *missing)
             pipe.execute()
 
-    def _group_stats(self, fingerprints: list[str], counts: list[tuple[str, int]], cutoff: float) -> list[GroupStats]:
-        if not fingerprints:
-            return []
-        with self.connection.pipeline(transaction=False) as pipe:
-            for fingerprint in fingerprints:
-                key = self.keys.by("group", fingerprint)
-                pipe.zrangebyscore(key, cutoff, "+inf", start=0, num=1, withscores=True)
-                pipe.zrevrange(key, 0, 0, withscores=True)
-                pipe.hget(self.keys.groups, fingerprint)
-            rows = pipe.execute()
-        count_of = dict(counts)
-        groups = []
-        for n, fingerprint in enumerate(fingerprints):
-            first, last, sample = rows[3 * n : 3 * n + 3]
-            details = _json_object(sample)
-            groups.append(
-                GroupStats(
-                    fingerprint=fingerprint,
-                    count=count_of[fingerprint],
-                    first_seen=first[0][1] if first else 0.0,
-                    last_seen=last[0][1] if last else 0.0,
-                    exc_type=details.get("exc_type", ""),
-                    func_name=details.get("func_name", ""),
-                    origin=details.get("origin", ""),
-                    sample_message=details.get("message", ""),
-                )
-            )
-        return groups
-
 
 def _values(filters: DlqFilter, row: list[bytes | None]) -> dict[str, str]:
     """Map an HMGET row (indexed fields in filter order, then the message if searched) to filter values."""
-    texts = [_text(value) for value in row]
+    texts = [text(value) for value in row]
     values = dict(zip(filters.equalities(), texts, strict=False))
     if filters.search:
         values["message"] = texts[-1]
     return values
-
-
-def _json_object(raw: bytes | None) -> dict[str, str]:
-    try:
-        value = json.loads(raw) if raw else {}
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def _text(value: bytes | str | None) -> str:
-    if value is None:
-        return ""
-    return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else value
-
-
-def _text_list(raw: Iterable[bytes | str]) -> list[str]:
-    return [_text(item) for item in raw]
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:

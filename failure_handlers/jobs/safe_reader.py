@@ -24,7 +24,7 @@ from redis import Redis
 from rq.job import Job
 from rq.results import Result
 
-from .job_snapshot import snapshot_of
+from failure_handlers.jobs.snapshot import snapshot_of
 
 _SAFE_GLOBALS = {
     ("builtins", name)

@@ -1,7 +1,7 @@
 """Every Redis key this project owns, in one place.
 
 Under `DLQ_PREFIX` (default `rq:dlq:`):
-- `<prefix>entry:<job_id>`     hash: one dead job (fields: `dead_letter_entry.DeadLetterEntry`)
+- `<prefix>entry:<job_id>`     hash: one dead job (fields: `entry.DeadLetterEntry`)
 - `<prefix>index`              sorted set: job ids scored by failure time (epoch seconds)
 - `<prefix>by:<kind>:<value>`  sorted sets: the same, per queue / func / exc / group value
 - `<prefix>names:<kind>`       sorted sets: the values seen per kind, scored by last failure time
@@ -11,12 +11,21 @@ Under `DLQ_PREFIX` (default `rq:dlq:`):
 - `<prefix>dismissed`          sorted set: job ids deleted from the DLQ but kept in RQ (`delete --keep-job`),
                                scored by deletion time; the reconciler does not bring them back
 RQ's own keys (`rq:job:*`, `rq:registry:*`) are reached through RQ's classes, never built here.
-The Lua scripts in `dlq_scripts.py` build the same names from the prefix; keep them in step.
+The Lua scripts in `lua/` build the same names from the prefix (`lua/prelude.lua`); keep them in step.
+
+Names we write into RQ's job hashes, as `job.meta` keys, are declared below too (`META_*`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+# job.meta keys (RQ saves meta with the job; see docs/rq-behaviour.md on when a save is lost).
+META_FAILURES = "failures"  # list: one record per failed run (failure_record.attempt_record)
+META_FAILURES_DROPPED = "failures_dropped"  # records dropped past the newest MAX_RECORDED_FAILURES
+META_MAX_RETRIES = "max_retries"  # the retry budget of the current run series (RQ keeps only retries_left)
+META_REQUEUE_COUNT = "requeue_count"  # times requeued by our requeue
+META_REQUEUED_AT = "requeued_at"  # UTC ISO time of the last requeue
 
 # Secondary index kinds and the entry field each one indexes.
 INDEXED_FIELDS = {"queue": "queue", "func": "func_name", "exc": "exc_type", "group": "fingerprint"}

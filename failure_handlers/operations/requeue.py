@@ -26,14 +26,13 @@ from rq.job import Job, JobStatus, validate_job_id
 from rq.registry import FailedJobRegistry
 from rq.serializers import Serializer
 
-from .dead_letter_entry import DeadLetterEntry
-from .dead_letter_queue import CLAIMED_ENTRY, CLAIMED_REGISTRY, DeadLetterQueue
-from .failure_record import utc_now_iso
-from .handler import META_MAX_RETRIES
-from .job_snapshot import rebuild_job
+from failure_handlers.dlq.claims import CLAIMED_ENTRY, CLAIMED_REGISTRY
+from failure_handlers.dlq.entry import DeadLetterEntry
+from failure_handlers.dlq.keys import META_MAX_RETRIES, META_REQUEUE_COUNT, META_REQUEUED_AT
+from failure_handlers.dlq.store import DeadLetterQueue
+from failure_handlers.jobs.snapshot import rebuild_job
+from failure_handlers.recording.failure_record import utc_now_iso
 
-META_REQUEUE_COUNT = "requeue_count"
-META_REQUEUED_AT = "requeued_at"
 FAILED_STATES = (JobStatus.FAILED, JobStatus.STOPPED)
 
 
@@ -113,7 +112,7 @@ class Requeuer:
                 outcomes[candidate.job_id] = refusal
             else:
                 ready.append(candidate)
-        codes = self.dlq.claim([(c.job_id, self._registry(c.queue_name).key) for c in ready])
+        codes = self.dlq.claims.claim([(c.job_id, self._registry(c.queue_name).key) for c in ready])
         claimed = []
         for candidate, code in zip(ready, codes, strict=True):
             candidate.claim = code
@@ -206,7 +205,7 @@ class Requeuer:
             with self.connection.pipeline(transaction=True) as pipe:
                 for candidate, job in prepared:
                     self._queue(candidate.queue_name)._enqueue_job(job, pipeline=pipe, at_front=self.at_front)
-                    self.dlq.finish_claim(candidate.job_id, pipe)
+                    self.dlq.claims.finish(candidate.job_id, pipe)
                 pipe.execute()
         except Exception:
             for candidate, _ in prepared:
@@ -234,7 +233,7 @@ class Requeuer:
     def _give_back(self, candidate: _Candidate) -> None:
         """Undo a claim: the entry returns to the DLQ, the job to RQ's failed registry."""
         if candidate.claim & CLAIMED_ENTRY and candidate.entry is not None:
-            self.dlq.release([candidate.entry])
+            self.dlq.claims.release([candidate.entry])
         if candidate.claim & CLAIMED_REGISTRY:
             # A bare ZADD, scored as RQ scores it: FailedJobRegistry.add would also re-save the job.
             ttl = (candidate.job.failure_ttl if candidate.job else None) or DEFAULT_FAILURE_TTL

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime
 from typing import Any
 
-from .failure_record import utf8_text as _utf8
+from failure_handlers.recording.failure_record import utf8_text as _utf8
 
 INT_FIELDS = ("attempts", "max_retries")
 MAX_ENTRY_BYTES = 48_000  # hard cap on an entry's field bytes (MEMORY USAGE stays under 64 KB)

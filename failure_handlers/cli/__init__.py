@@ -1,0 +1,20 @@
+"""The operator's command line: `rq-dlq` (console script) and the `scripts/` shims over the same commands."""
+
+from failure_handlers.cli.dlq_commands import rq_dlq
+from failure_handlers.cli.operator import run
+from failure_handlers.cli.requeue_command import requeue
+
+rq_dlq.add_command(requeue)
+
+
+def main() -> None:
+    """`rq-dlq`: every verb; errors as one `error: ...` line, exit 2."""
+    run(rq_dlq)
+
+
+def requeue_main() -> None:
+    """`scripts/requeue.py`: the `requeue` verb alone."""
+    run(requeue)
+
+
+__all__ = ["main", "requeue", "requeue_main", "rq_dlq"]

@@ -1,0 +1,46 @@
+-- Write one dead job's entry: replace any older entry of the job, index it, trim by age and count.
+-- KEYS: none (see prelude.lua).
+-- ARGV[1] prefix        ARGV[2] job id       ARGV[3] score (failure time, epoch seconds)
+-- ARGV[4] ttl (s)       ARGV[5] max entries  ARGV[6] now (epoch seconds)
+-- ARGV[7] group sample (JSON: exc_type, func_name, origin, message)
+-- ARGV[8] guard: '' or a sorted set (RQ's failed registry) that must still hold the job, else
+--         nothing is written and -1 returned (the reconciler's race guard)
+-- ARGV[9..] field1, value1, field2, value2, ... of the entry hash
+-- Returns: how many of the oldest entries were dropped to stay under max entries (also added to
+-- <prefix>dropped), or -1 (guard failed).
+local id = ARGV[2]
+local score = tonumber(ARGV[3])
+local ttl = tonumber(ARGV[4])
+local cap = tonumber(ARGV[5])
+local now = tonumber(ARGV[6])
+local key = prefix .. 'entry:' .. id
+if ARGV[8] ~= '' and not redis.call('ZSCORE', ARGV[8], id) then return -1 end
+redis.call('ZREM', prefix .. 'dismissed', id)
+
+unindex(id)
+redis.call('DEL', key)
+local mapping = {}
+for i = 9, #ARGV do mapping[#mapping + 1] = ARGV[i] end
+redis.call('HSET', key, unpack(mapping))
+redis.call('EXPIREAT', key, math.ceil(score + ttl))
+reindex(id, score, ttl)
+local fingerprint = redis.call('HGET', key, 'fingerprint')
+if fingerprint and fingerprint ~= '' then
+  redis.call('HSET', prefix .. 'groups', fingerprint, ARGV[7])
+  redis.call('EXPIRE', prefix .. 'groups', ttl)
+end
+
+for _, member in ipairs(redis.call('ZRANGEBYSCORE', index, '-inf', '(' .. (now - ttl), 'LIMIT', 0, 1000)) do
+  unindex(member)
+end
+local dropped = 0
+local excess = redis.call('ZCARD', index) - cap
+if excess > 0 then
+  for _, member in ipairs(redis.call('ZRANGE', index, 0, excess - 1)) do
+    unindex(member)
+    redis.call('DEL', prefix .. 'entry:' .. member)
+    dropped = dropped + 1
+  end
+  redis.call('INCRBY', prefix .. 'dropped', dropped)
+end
+return dropped
