@@ -4,6 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 RQ := $(PY) -m rq.cli
 RQ_CONFIG := -c failure_handlers.rq_settings
+EXCEPTION_HANDLER := --exception-handler failure_handlers.integration.record_failure
 STAMP := $(VENV)/.installed
 
 .PHONY: setup demo worker test lint info dlq-list dlq-show dlq-stats dlq-delete dlq-purge dlq-check dlq-reconcile reconciler \
@@ -21,8 +22,8 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 demo: setup  ## the whole product once, on REDIS_URL or an embedded server
 	$(PY) scripts/demo.py
 
-worker: setup  ## a production-style worker (what the Procfile runs)
-	$(VENV)/bin/rq worker default --with-scheduler $(RQ_CONFIG)
+worker: setup  ## a production-style worker that covers every job (what the Procfile runs)
+	$(VENV)/bin/rq worker default --with-scheduler $(RQ_CONFIG) $(EXCEPTION_HANDLER)
 
 test: setup  ## the whole suite: unit tests, then integration tests on a real server
 	$(PY) -m pytest $(ARGS)
@@ -57,7 +58,7 @@ dlq-reconcile: setup  ## a full pass: failed jobs without a DLQ entry get one (A
 	$(PY) scripts/dlq.py reconcile $(ARGS)
 
 reconciler: setup  ## what the Procfile's `reconciler` process runs
-	$(PY) scripts/dlq.py reconcile --watch
+	$(VENV)/bin/rq-dlq reconcile --watch
 
 chaos: setup  ## the chaos experiment, e.g. make chaos ARGS="--jobs 10000"
 	$(PY) scripts/chaos.py $(ARGS)

@@ -89,7 +89,13 @@ def run_burst_worker(server: BenchServer, worker_class: str | None, log_dir: Pat
     log_path = log_dir / "worker.log"
     with open(log_path, "wb") as log:
         process = start_worker(
-            server.url, [QUEUE], env=server.worker_env(), extra_args=extra, output=log, with_scheduler=False
+            server.url,
+            [QUEUE],
+            env=server.worker_env(),
+            extra_args=extra,
+            output=log,
+            with_scheduler=False,
+            record_every_job=False,
         )
         try:
             code = process.wait(timeout=WORKER_TIMEOUT_SECONDS)

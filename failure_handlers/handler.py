@@ -1,9 +1,13 @@
 """The RQ failure callback: record every attempt, classify, and dead-letter the final failure.
 
 RQ 3.0 calls `on_failure` on EVERY failed run, before it decides on a retry, and uses the same
-job object for that decision (see ../shared/RQ_FACTS.md). It must never raise: an exception
-from the callback replaces the job's own traceback in RQ. So each step below is guarded, and
-errors are logged and swallowed.
+job object for that decision (docs/rq-behaviour.md, "The failure callback"). It must never raise:
+an exception from the callback replaces the job's own traceback in RQ. So each step below is
+guarded, and errors are logged and swallowed. `handle_failure` is also what the worker's exception
+handler runs for jobs enqueued without the callback (`failure_handlers.integration`).
+
+This module's dotted path is stored in every job hash enqueued with the callback
+(`failure_handlers.handler.on_failure`): it must not move.
 """
 
 from __future__ import annotations
@@ -35,9 +39,10 @@ def on_failure(
     exc_value: BaseException | None,
     traceback: TracebackType | None,
 ) -> None:
-    """RQ failure callback; attach with `rq.Callback(on_failure)` (done by `worker_tasks.enqueue`)."""
+    """RQ failure callback; attach with `rq.Callback(on_failure)` (done by `worker_tasks.enqueue` and
+    `RetryingQueue`)."""
     try:
-        _handle(job, connection, exc_type, exc_value, traceback)
+        handle_failure(job, connection, exc_type, exc_value, traceback)
     except Exception:  # noqa: BLE001 - the callback must never raise (see module docstring)
         logger.opt(exception=True).error(
             "Failure handler error for job {}; the job's own failure is kept by RQ",
@@ -45,19 +50,21 @@ def on_failure(
         )
 
 
-def _handle(
+def handle_failure(
     job: Job,
     connection: Redis,
     exc_type: type[BaseException] | None,
     exc_value: BaseException | None,
     traceback: TracebackType | None,
 ) -> None:
+    """Record the attempt, classify, and dead-letter a final failure (may raise: callers guard it)."""
     settings = runtime.settings()
-    attempt = attempt_of(job.meta.get(META_MAX_RETRIES), job.retries_left)
+    earlier = len(job.meta.get(META_FAILURES) or ()) + int(job.meta.get(META_FAILURES_DROPPED) or 0)
+    attempt = attempt_of(job.meta.get(META_MAX_RETRIES), job.retries_left, earlier)
     record = attempt_record(attempt.number, exc_type, exc_value, traceback, job.worker_name)
     if exc_type is AbandonedJobError and not record["message"]:  # RQ's cleanup passes a bare AbandonedJobError()
         record["message"] = cause_of("AbandonedJobError", "").message
-    _guarded("record the attempt in job.meta", job.id, _record_attempt, job, record)
+    _guarded("record the attempt in job.meta", job.id, _record_attempt, job, record, attempt)
 
     verdict = classify(exc_type, exc_value, settings.non_retryable_exceptions)
     summary = f"{exception_type_name(exc_type)}: {one_line(exception_message(exc_value))}"
@@ -92,7 +99,8 @@ def _handle(
     )
 
 
-def _record_attempt(job: Job, record: dict[str, Any]) -> None:
+def _record_attempt(job: Job, record: dict[str, Any], attempt: Attempt) -> None:
+    job.meta.setdefault(META_MAX_RETRIES, attempt.total - 1)  # enqueued without it: the budget seen now
     failures = list(job.meta.get(META_FAILURES, []))
     failures.append(record)
     if len(failures) > MAX_RECORDED_FAILURES:

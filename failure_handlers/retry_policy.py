@@ -86,12 +86,16 @@ class Attempt:
         return self.number >= self.total
 
 
-def attempt_of(max_retries: int | None, retries_left: int | None) -> Attempt:
+def attempt_of(max_retries: int | None, retries_left: int | None, earlier_failures: int = 0) -> Attempt:
     """The attempt RQ is failing now, from the budget and what the job has left.
 
-    RQ 3.0 runs the failure callback before it decrements `retries_left`, so with `max=3`
-    the callback sees 3, 2, 1, 0 on runs 1..4; a job without `Retry` has `retries_left=None`.
+    RQ 3.0 runs the failure callback (and the worker's exception handlers) before it decrements
+    `retries_left`, so with `max=3` the handler sees 3, 2, 1, 0 on runs 1..4; a job without `Retry`
+    has `retries_left=None`. RQ does not store `max`: a job enqueued without our `max_retries`
+    meta gets its budget from the failures recorded so far plus what is left.
     """
     left = retries_left or 0
-    budget = max(max_retries or 0, left)
+    if max_retries is None:
+        max_retries = left + earlier_failures
+    budget = max(max_retries, left)
     return Attempt(number=budget - left + 1, total=budget + 1)

@@ -12,6 +12,7 @@ from typing import IO
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]  # the source checkout (dev and test helper)
 STOP_TIMEOUT_SECONDS = 10
+EXCEPTION_HANDLER = "failure_handlers.integration.record_failure"  # what the Procfile's worker runs
 
 
 def rq_command() -> list[str]:
@@ -26,16 +27,20 @@ def start_worker(
     extra_args: Sequence[str] = (),
     output: IO[bytes] | int | None = None,
     with_scheduler: bool = True,
+    record_every_job: bool = True,
 ) -> subprocess.Popen[bytes]:
-    """`rq worker QUEUES --with-scheduler` on `redis_url`, run from the project root.
+    """`rq worker QUEUES --with-scheduler --exception-handler ...record_failure` on `redis_url`, run
+    from the project root, as the Procfile runs it.
 
-    `with_scheduler=False` for a worker that must not run scheduled retries (the benchmarks).
+    `with_scheduler=False` for a worker that must not run scheduled retries (the benchmarks);
+    `record_every_job=False` for a plain RQ worker without our exception handler.
     """
     command = [
         *rq_command(),
         "worker",
         *queues,
         *(["--with-scheduler"] if with_scheduler else []),
+        *(["--exception-handler", EXCEPTION_HANDLER] if record_every_job else []),
         "--url",
         redis_url,
         "--path",

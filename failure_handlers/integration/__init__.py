@@ -1,0 +1,9 @@
+"""Adopting the failure handling in an existing RQ application without changing its call sites:
+the worker's exception handler (every job, however enqueued) and a queue class that applies the
+configured retry policy (new jobs)."""
+
+from failure_handlers.integration.queue import NO_RETRY, RetryingQueue
+from failure_handlers.integration.task_options import TaskOptions, build_retry, task
+from failure_handlers.integration.worker import record_failure
+
+__all__ = ["NO_RETRY", "RetryingQueue", "TaskOptions", "build_retry", "record_failure", "task"]

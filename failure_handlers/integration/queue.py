@@ -1,0 +1,77 @@
+"""`RetryingQueue`: an `rq.Queue` that gives every new job the configured retry policy, timeout and
+our failure callback, so an application keeps its call sites (`queue.enqueue(func, ...)`).
+
+What the call site passes always wins; only what it leaves out is filled in (see
+`task_options.py` for the precedence). Usable in code (`from failure_handlers.integration import
+RetryingQueue as Queue`), as RQ's queue class (`rq worker --queue-class ...`, `rq enqueue`), and
+with RQ's `@job` decorator (`@job(RetryingQueue("billing", connection=redis))`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rq import Callback, Queue, Retry
+from rq.utils import get_call_string
+
+from failure_handlers import runtime
+from failure_handlers.config import Settings
+from failure_handlers.dlq.keys import META_MAX_RETRIES
+from failure_handlers.handler import on_failure
+from failure_handlers.integration.task_options import configured_retry, configured_timeout, task_options_of
+from failure_handlers.redaction import redact_kwargs
+
+FAILURE_CALLBACK_TIMEOUT = 30  # seconds; the handler does a few Redis writes at most
+
+
+class _NoRetry:
+    def __repr__(self) -> str:
+        return "NO_RETRY"
+
+
+NO_RETRY: Any = _NoRetry()
+"""Pass as `retry=NO_RETRY` for a job that must not be retried (`retry=None` means "configured")."""
+
+
+class RetryingQueue(Queue):
+    """`rq.Queue` with the configured `Retry`, `job_timeout`, `on_failure` callback and a redacted
+    description for every job whose call site does not give its own."""
+
+    def __init__(self, *args: Any, settings: Settings | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.settings = settings
+
+    def create_job(self, func: Any, args: Any = None, kwargs: Any = None, *rest: Any, **options: Any) -> Any:
+        """RQ's `create_job` (every enqueue path goes through it) with our defaults filled in."""
+        if rest:  # positional use of RQ's parameters: name them, as RQ's own signature does
+            names = ("timeout", "result_ttl", "ttl", "failure_ttl", "description", "depends_on", "job_id", "meta")
+            names += ("status", "retry", "repeat")
+            options.update(zip(names, rest, strict=False))
+        settings = self.settings or runtime.settings()
+        task_options = task_options_of(func)
+        retry = options.get("retry")
+        if retry is NO_RETRY:
+            retry = None
+        elif retry is None:
+            retry = configured_retry(task_options, settings)
+        options["retry"] = retry
+        if options.get("timeout") is None:
+            options["timeout"] = configured_timeout(task_options, settings)
+        if options.get("on_failure") is None:
+            options["on_failure"] = Callback(on_failure, timeout=FAILURE_CALLBACK_TIMEOUT)
+        meta = dict(options.get("meta") or {})
+        meta.setdefault(META_MAX_RETRIES, retry.max if isinstance(retry, Retry) else 0)
+        options["meta"] = meta
+        if options.get("description") is None:
+            options["description"] = redacted_description(func, args, kwargs, settings)
+        return super().create_job(func, args, kwargs, **options)
+
+
+def redacted_description(func: Any, args: Any, kwargs: Any, settings: Settings) -> str:
+    """RQ's description (`module.func(args)`, which RQ's worker logs), with secret-looking keyword
+    values as `***`; a safe one when an argument's `repr` raises (RQ would raise from `enqueue`)."""
+    name = func if isinstance(func, str) else f"{getattr(func, '__module__', '')}.{getattr(func, '__qualname__', func)}"
+    try:
+        return get_call_string(name, args or (), redact_kwargs(kwargs or {}, settings.redact_keys))
+    except Exception:  # noqa: BLE001 - any __repr__ may fail
+        return f"{name}(<arguments whose repr failed>)"

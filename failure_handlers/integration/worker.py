@@ -1,0 +1,42 @@
+"""The worker side: an RQ exception handler that gives every job the failure handler's treatment,
+however it was enqueued (plain `Queue.enqueue`, RQ's `@job`, `rq enqueue`, another library).
+
+    rq worker default --with-scheduler --exception-handler failure_handlers.integration.record_failure
+
+RQ 3.0 runs a worker's exception handlers in the work-horse on every failed run, after the job's
+failure callback and before it decides on a retry, with the same job object (see
+docs/rq-behaviour.md, "Worker exception handlers"): so setting `job.retries_left = 0` here stops
+the retries, exactly as in the callback. A job that carries our `on_failure` callback was already
+recorded by it and is skipped here: every failure is recorded once.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from loguru import logger
+from rq.job import Job
+
+from failure_handlers.handler import handle_failure, on_failure
+
+OUR_CALLBACKS = frozenset({f"{on_failure.__module__}.{on_failure.__qualname__}"})
+
+
+def record_failure(
+    job: Job,
+    exc_type: type[BaseException] | None,
+    exc_value: BaseException | None,
+    traceback: TracebackType | None,
+) -> bool:
+    """RQ exception handler (`--exception-handler failure_handlers.integration.record_failure`).
+
+    Never raises, and returns True so the handlers after it in the chain still run.
+    """
+    try:
+        if getattr(job, "_failure_callback_name", None) not in OUR_CALLBACKS:
+            handle_failure(job, job.connection, exc_type, exc_value, traceback)
+    except Exception:  # noqa: BLE001 - an exception handler must not break RQ's failure path
+        logger.opt(exception=True).error(
+            "Failure handler error for job {}; the job's own failure is kept by RQ", getattr(job, "id", "?")
+        )
+    return True
