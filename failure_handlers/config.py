@@ -30,6 +30,10 @@ DEFAULT_REDACT_KEYS = ("password", "token", "secret", "authorization", "api_key"
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 SERIALIZER_ALIASES = ("pickle", "json")
+DEFAULT_DASHBOARD_HOST = "127.0.0.1"
+DEFAULT_DASHBOARD_PORT = 9181
+DEFAULT_DASHBOARD_REFRESH_SECONDS = 10
+MIN_API_TOKEN_CHARS = 16
 
 _DOTTED_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _TRUE = {"1", "true", "yes", "on"}
@@ -55,6 +59,14 @@ class Settings:
     log_level: str = "INFO"
     log_json: bool = False
     serializer: str = "pickle"  # RQ's job serializer: pickle, json, or a dotted path (rq's -S)
+    # The web dashboard (failure_handlers/web). Secrets are left out of repr() so they never reach a log.
+    dashboard_auth: tuple[str, str] | None = field(default=None, repr=False)  # Basic user, password
+    dashboard_api_token: str | None = field(default=None, repr=False)  # Bearer token for API writes
+    dashboard_read_only: bool = False
+    dashboard_secret_key: str | None = field(default=None, repr=False)  # signs CSRF tokens and the session
+    dashboard_host: str = DEFAULT_DASHBOARD_HOST
+    dashboard_port: int = DEFAULT_DASHBOARD_PORT
+    dashboard_refresh_seconds: int = DEFAULT_DASHBOARD_REFRESH_SECONDS  # 0 = counts do not refresh
 
 
 def parse_settings(values: Mapping[str, str | None]) -> Settings:
@@ -82,6 +94,15 @@ def parse_settings(values: Mapping[str, str | None]) -> Settings:
         log_level=_log_level(get("LOG_LEVEL")),
         log_json=_boolean("LOG_JSON", get("LOG_JSON")),
         serializer=_serializer(get("RQ_SERIALIZER")),
+        dashboard_auth=_basic_auth(get("DASHBOARD_AUTH")),
+        dashboard_api_token=_api_token(get("DASHBOARD_API_TOKEN")),
+        dashboard_read_only=_boolean("DASHBOARD_READ_ONLY", get("DASHBOARD_READ_ONLY")),
+        dashboard_secret_key=get("DASHBOARD_SECRET_KEY"),
+        dashboard_host=get("DASHBOARD_HOST") or DEFAULT_DASHBOARD_HOST,
+        dashboard_port=_port(get("DASHBOARD_PORT")),
+        dashboard_refresh_seconds=_whole_number(
+            "DASHBOARD_REFRESH_SECONDS", get("DASHBOARD_REFRESH_SECONDS"), DEFAULT_DASHBOARD_REFRESH_SECONDS, minimum=0
+        ),
     )
 
 
@@ -176,3 +197,30 @@ def _boolean(name: str, text: str | None) -> bool:
     if text.lower() in _FALSE:
         return False
     raise ConfigError(f"{name}={text!r}: expected true or false")
+
+
+def _basic_auth(text: str | None) -> tuple[str, str] | None:
+    """`user:password` (the password may contain ':'); the error never repeats the value."""
+    if text is None:
+        return None
+    user, sep, password = text.partition(":")
+    if not sep or not user or not password:
+        raise ConfigError("DASHBOARD_AUTH: expected user:password, both non-empty (value not shown)")
+    return user, password
+
+
+def _api_token(text: str | None) -> str | None:
+    if text is None:
+        return None
+    if len(text) < MIN_API_TOKEN_CHARS or any(char.isspace() for char in text):
+        raise ConfigError(
+            f"DASHBOARD_API_TOKEN: expected at least {MIN_API_TOKEN_CHARS} characters without spaces (value not shown)"
+        )
+    return text
+
+
+def _port(text: str | None) -> int:
+    port = _whole_number("DASHBOARD_PORT", text, DEFAULT_DASHBOARD_PORT, minimum=1)
+    if port > 65535:
+        raise ConfigError(f"DASHBOARD_PORT={text!r}: expected a TCP port, 1-65535")
+    return port

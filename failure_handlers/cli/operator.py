@@ -26,6 +26,7 @@ from failure_handlers.dlq.store import DeadLetterQueue
 from failure_handlers.errors import OperatorError
 from failure_handlers.logging_setup import configure_logging
 from failure_handlers.operations.reconciler import Reconciler
+from failure_handlers.operations.selection import require_known_values
 from failure_handlers.redaction import redact_url
 
 USAGE_ERROR = 2
@@ -176,12 +177,7 @@ def build_filter(op: Operator, **given: Any) -> DlqFilter:
         until=given.get("until"),
         search=given.get("search"),
     )
-    for kind, value in filters.equalities().items():
-        known = op.dlq.known_values(kind)
-        if value not in known:
-            option = OPTION_OF_KIND[kind]
-            listing = ", ".join(known[:8]) + (", ..." if len(known) > 8 else "") if known else "none yet"
-            raise OperatorError(f"no dead job has {option} {value!r} (known: {listing})")
+    require_known_values(op.dlq, filters, OPTION_OF_KIND)
     return filters
 
 

@@ -10,6 +10,10 @@ Under `DLQ_PREFIX` (default `rq:dlq:`):
 - `<prefix>claims`             sorted set: job ids being requeued right now, scored by claim time
 - `<prefix>dismissed`          sorted set: job ids deleted from the DLQ but kept in RQ (`delete --keep-job`),
                                scored by deletion time; the reconciler does not bring them back
+- `<prefix>web:selection:<token>` string (JSON, with a TTL): the job ids a dashboard bulk action
+                               was confirmed for (`web/selections.py`); taken with GETDEL when it runs
+- `<prefix>reconciler:last_pass` hash: when the reconciler last finished a pass, and what it did
+                               (`operations/reconciler_health.py`), for the dashboard's health panel
 RQ's own keys (`rq:job:*`, `rq:registry:*`) are reached through RQ's classes, never built here.
 The Lua scripts in `lua/` build the same names from the prefix (`lua/prelude.lua`); keep them in step.
 
@@ -63,3 +67,10 @@ class DlqKeys:
     @property
     def dismissed(self) -> str:
         return f"{self.prefix}dismissed"
+
+    def selection(self, token: str) -> str:
+        return f"{self.prefix}web:selection:{token}"
+
+    @property
+    def reconciler_last_pass(self) -> str:
+        return f"{self.prefix}reconciler:last_pass"

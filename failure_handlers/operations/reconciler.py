@@ -39,6 +39,7 @@ from failure_handlers.dlq.keys import META_FAILURES, META_MAX_RETRIES
 from failure_handlers.dlq.store import SCAN_BATCH, DeadLetterQueue
 from failure_handlers.jobs.safe_reader import UNDECODED, StoredJob, read_jobs
 from failure_handlers.jobs.status import job_statuses
+from failure_handlers.operations.reconciler_health import record_pass
 from failure_handlers.recording.cause import cause_of
 from failure_handlers.recording.entry_builder import build_entry
 from failure_handlers.recording.failure_record import MAX_MESSAGE_CHARS, MAX_TRACEBACK_CHARS, iso, truncate, utc_now_iso
@@ -235,11 +236,20 @@ def run_forever(reconciler: Reconciler, interval: float, full_every: int, redis_
         except RedisError as error:
             logger.warning("Reconciliation pass failed, Redis at {} unavailable ({}); retrying", url, error)
         else:
+            _record(reconciler, report, full=passes % full_every == 0, interval=interval)
             passes += 1
             if report.changed:
                 logger.info("{}", report.line())
         stopping.wait(interval)
     logger.info("Reconciler stopped")
+
+
+def _record(reconciler: Reconciler, report: ReconcileReport, full: bool, interval: float) -> None:
+    """Tell the dashboard this pass finished (`reconciler_health`); a failed write only costs the record."""
+    try:
+        record_pass(reconciler.connection, reconciler.dlq.keys, report, full, interval)
+    except RedisError as error:
+        logger.debug("Could not record the reconciliation pass: {}", error)
 
 
 def _int(value: object) -> int:
