@@ -3,8 +3,10 @@
 from failure_handlers.cli.dlq_commands import rq_dlq
 from failure_handlers.cli.operator import run
 from failure_handlers.cli.requeue_command import requeue
+from failure_handlers.web.command import web
 
 rq_dlq.add_command(requeue)
+rq_dlq.add_command(web)
 
 
 def main() -> None:

@@ -1,0 +1,74 @@
+"""Page actions: requeue or delete one entry, the selected entries, or everything matching a filter.
+
+Three steps, none of them a GET that changes anything:
+1. `POST /actions/prepare` (CSRF, same origin) fixes the job ids (the selected ones still in the
+   DLQ, or every match of the filter now) server-side and redirects to
+2. `GET /confirm/<token>`: the confirmation page, stating the count and what was selected;
+3. `POST /confirm/<token>` takes the id list (once: GETDEL) and runs the action on exactly those
+   ids through the library the CLI uses, then shows requeued / skipped / errors.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, redirect, request, url_for
+
+from failure_handlers.operations.bulk import delete_ids, requeue_ids
+from failure_handlers.web import rendering, selections
+from failure_handlers.web.errors import WebError
+from failure_handlers.web.params import parse_selection
+from failure_handlers.web.selections import ACTIONS, PendingAction
+from failure_handlers.web.state import DashboardState
+
+MAX_FORM_IDS = 1_000  # ids one form may post (a page shows at most 500)
+SCOPES = ("ids", "filter")
+CONFIRM_SAMPLE = 20  # ids listed on the confirmation page
+
+
+def register(bp: Blueprint, state: DashboardState) -> None:
+    @bp.post("/actions/prepare")
+    def prepare_action() -> Response:
+        action, _, scope = request.form.get("do", "").partition(":")
+        if action not in ACTIONS or scope not in SCOPES:
+            raise WebError(400, "unknown action: expected do=requeue:ids, delete:ids, requeue:filter or delete:filter")
+        if scope == "ids":
+            pending = _selected(state, action, request.form.getlist("ids"))
+        else:
+            selection = parse_selection(request.form, state.dlq)
+            ids = state.dlq.select_ids(selection.filters)  # oldest failure first, as `rq-dlq requeue` orders
+            pending = PendingAction(action, ids, selection.describe())
+        token = selections.save(state.connection, state.dlq.keys, pending)
+        return redirect(url_for(".confirm_action", token=token), code=303)
+
+    @bp.get("/confirm/<token>")
+    def confirm_action(token: str) -> Response:
+        pending = selections.peek(state.connection, state.dlq.keys, token)
+        if pending is None:
+            raise WebError(404, "this confirmation has expired or was already used; nothing was done")
+        return rendering.page(
+            "confirm.html", pending=pending, token=token, sample=pending.ids[:CONFIRM_SAMPLE], active="list"
+        )
+
+    @bp.post("/confirm/<token>")
+    def run_action(token: str) -> Response:
+        pending = selections.take(state.connection, state.dlq.keys, token)
+        if pending is None:
+            raise WebError(410, "this confirmation has expired or was already used; nothing was done this time")
+        if pending.action == "requeue":
+            report = requeue_ids(state.connection, state.dlq, state.settings, pending.ids, state.serializer)
+        else:
+            keep_job = request.form.get("keep_job") == "yes"
+            report = delete_ids(state.connection, state.dlq, pending.ids, keep_job=keep_job)
+        return rendering.page("result.html", report=report, pending=pending, active="list")
+
+
+def _selected(state: DashboardState, action: str, ids: list[str]) -> PendingAction:
+    """The posted ids still in the DLQ (bounded), oldest failure first."""
+    ids = list(dict.fromkeys(job_id for job_id in ids if job_id))
+    if not ids:
+        raise WebError(400, "no job selected: tick at least one row")
+    if len(ids) > MAX_FORM_IDS:
+        raise WebError(400, f"at most {MAX_FORM_IDS} selected jobs per action; act on a filter instead")
+    entries = [entry for entry in state.dlq.get_many(ids) if entry is not None]
+    entries.sort(key=lambda entry: entry.failed_at_epoch)
+    what = f"job {ids[0]}" if len(ids) == 1 else f"{len(ids)} jobs selected on the list"
+    return PendingAction(action, [entry.job_id for entry in entries], what, missing=len(ids) - len(entries))

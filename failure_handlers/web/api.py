@@ -1,0 +1,130 @@
+"""The JSON API under `/api/`: the list's filters and paging as query parameters, one entry, the
+statistics, the groups, and bulk requeue / delete (a JSON body with `ids` or a `filter`).
+
+Reads need what the pages need (Basic, when `DASHBOARD_AUTH` is set) or the API token; writes need
+`Authorization: Bearer <DASHBOARD_API_TOKEN>` (see `security.py`). Errors are JSON:
+`{"error": ..., "status": ...}` plus details (`known` values for an unknown filter value).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+
+from failure_handlers.jobs.status import job_status, job_statuses
+from failure_handlers.operations.bulk import delete_ids, requeue_ids
+from failure_handlers.web import export
+from failure_handlers.web.errors import WebError
+from failure_handlers.web.overview import build_overview, overview_json
+from failure_handlers.web.params import cheap_to_count, parse_paging, parse_selection
+from failure_handlers.web.state import DashboardState
+
+ACTION_NAMES = ("requeue", "delete")
+MAX_API_IDS = 100_000
+BODY_FIELDS = {
+    "requeue": {"ids", "filter", "all", "dry_run"},
+    "delete": {"ids", "filter", "all", "dry_run", "keep_job"},
+}
+
+
+def register(api: Blueprint, state: DashboardState) -> None:
+    @api.get("/failed-jobs")
+    def failed_jobs() -> Response:
+        selection = parse_selection(request.args, state.dlq)
+        offset, limit = parse_paging(request.args)
+        entries = state.dlq.list(offset=offset, limit=limit + 1, filters=selection.filters)
+        has_more = len(entries) > limit
+        entries = entries[:limit]
+        statuses = job_statuses(state.connection, [entry.job_id for entry in entries])
+        return jsonify(
+            {
+                "filter": selection.raw,
+                "offset": offset,
+                "limit": limit,
+                "total": state.dlq.count(selection.filters) if cheap_to_count(selection.filters) else None,
+                "next_offset": offset + limit if has_more else None,
+                "entries": [
+                    {**entry.as_json(), "job_status": status} for entry, status in zip(entries, statuses, strict=True)
+                ],
+            }
+        )
+
+    @api.get("/failed-jobs/<job_id>")
+    def failed_job(job_id: str) -> Response:
+        if job_id in ACTION_NAMES:
+            raise WebError(405, f"{job_id} is an action: use POST")
+        entry = state.dlq.get(job_id)
+        if entry is None:
+            raise WebError(404, f"no DLQ entry for job {job_id!r}", job_id=job_id)
+        return jsonify({**entry.as_json(), "job_status": job_status(state.connection, job_id)})
+
+    @api.get("/failed-jobs.csv")
+    def export_csv() -> Response:
+        return export.csv_response(state.dlq, parse_selection(request.args, state.dlq))
+
+    @api.get("/failed-jobs.json")
+    def export_json() -> Response:
+        return export.json_response(state.dlq, parse_selection(request.args, state.dlq))
+
+    @api.get("/stats")
+    def stats() -> Response:
+        return jsonify(overview_json(build_overview(state)))
+
+    @api.get("/groups")
+    def groups() -> Response:
+        figures = state.dlq.stats(top_groups=len(state.dlq.known_values("group")) or 1)
+        return jsonify({"total": len(figures.groups), "groups": [asdict(group) for group in figures.groups]})
+
+    @api.post("/failed-jobs/requeue")
+    def requeue() -> Response:
+        body = _body("requeue")
+        ids = _ids(state, body)
+        report = requeue_ids(state.connection, state.dlq, state.settings, ids, state.serializer, _flag(body, "dry_run"))
+        return jsonify(report.as_json())
+
+    @api.post("/failed-jobs/delete")
+    def delete() -> Response:
+        body = _body("delete")
+        ids = _ids(state, body)
+        report = delete_ids(state.connection, state.dlq, ids, _flag(body, "keep_job"), _flag(body, "dry_run"))
+        return jsonify(report.as_json())
+
+
+def _body(action: str) -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise WebError(
+            400, 'expected a JSON object body, e.g. {"ids": ["<job id>"]} or {"filter": {"queue": "billing"}}'
+        )
+    unknown = sorted(set(body) - BODY_FIELDS[action])
+    if unknown:
+        raise WebError(400, f"unknown field(s): {', '.join(unknown)}", allowed=sorted(BODY_FIELDS[action]))
+    if ("ids" in body) == ("filter" in body):
+        raise WebError(400, "give exactly one of ids (a list of job ids) or filter (an object)")
+    return body
+
+
+def _ids(state: DashboardState, body: dict[str, Any]) -> list[str]:
+    """The bounded id list the action runs on: the given ids, or every match of the filter now."""
+    if "ids" in body:
+        ids = body["ids"]
+        if not isinstance(ids, list) or not all(isinstance(job_id, str) for job_id in ids):
+            raise WebError(400, "ids: expected a list of job id strings")
+        if not ids or len(ids) > MAX_API_IDS:
+            raise WebError(400, f"ids: expected 1 to {MAX_API_IDS:,} job ids")
+        return ids
+    if not isinstance(body["filter"], dict):
+        raise WebError(400, 'filter: expected an object, e.g. {"queue": "billing"}')
+    selection = parse_selection(body["filter"], state.dlq, strict=True)
+    if not selection.raw and body.get("all") is not True:
+        raise WebError(400, 'an empty filter selects every dead job: send {"filter": {}, "all": true} to mean it')
+    return state.dlq.select_ids(selection.filters)
+
+
+def _flag(body: dict[str, Any], name: str) -> bool:
+    value = body.get(name, False)
+    if not isinstance(value, bool):
+        raise WebError(400, f"{name}: expected true or false")
+    return value

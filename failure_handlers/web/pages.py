@@ -1,0 +1,96 @@
+"""The dashboard's pages: overview, failure groups, the filtered list, and one entry.
+
+Thin views over the library the CLI uses (`DeadLetterQueue.list/count/get/stats`, `job_status`);
+every page is rendered on the server and works without JavaScript.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from flask import Blueprint, Response, request
+
+from failure_handlers.dlq.filters import DlqFilter
+from failure_handlers.jobs.status import job_status, job_statuses
+from failure_handlers.web import rendering
+from failure_handlers.web.errors import WebError
+from failure_handlers.web.overview import build_overview
+from failure_handlers.web.params import cheap_to_count, parse_paging, parse_selection
+from failure_handlers.web.state import DashboardState
+from failure_handlers.web.timeline import group_trends
+
+MAX_GROUPS = 1_000  # groups on the groups page (the API has them all)
+TRENDS_ON_GROUPS_PAGE = 100
+KNOWN_IN_FORM = 200  # suggestions per filter field
+
+
+def register(bp: Blueprint, state: DashboardState) -> None:
+    @bp.get("/")
+    def overview() -> Response:
+        return rendering.page("overview.html", view=build_overview(state), active="overview")
+
+    @bp.get("/groups")
+    def groups() -> Response:
+        now = time.time()
+        stats = state.dlq.stats(top_groups=MAX_GROUPS)
+        shown = stats.groups
+        trends = group_trends(state.dlq, [group.fingerprint for group in shown[:TRENDS_ON_GROUPS_PAGE]], now)
+        return rendering.page(
+            "groups.html",
+            groups=shown,
+            total_groups=len(stats.by_kind.get("group", [])),
+            trends=trends,
+            now=now,
+            active="groups",
+        )
+
+    @bp.get("/failed")
+    def failed_jobs() -> Response:
+        selection = parse_selection(request.args, state.dlq)
+        offset, limit = parse_paging(request.args)
+        entries = state.dlq.list(offset=offset, limit=limit + 1, filters=selection.filters)
+        has_more = len(entries) > limit
+        entries = entries[:limit]
+        total = state.dlq.count(selection.filters) if cheap_to_count(selection.filters) else None
+        return rendering.page(
+            "list.html",
+            selection=selection,
+            entries=entries,
+            statuses=job_statuses(state.connection, [entry.job_id for entry in entries]),
+            total=total,
+            offset=offset,
+            limit=limit,
+            has_more=has_more,
+            known={kind: state.dlq.known_values(kind)[:KNOWN_IN_FORM] for kind in ("queue", "func", "exc")},
+            group_label=_group_label(state, selection.filters),
+            now=time.time(),
+            active="list",
+        )
+
+    @bp.get("/jobs/<job_id>")
+    def entry(job_id: str) -> Response:
+        found = state.dlq.get(job_id)
+        if found is None:
+            raise WebError(404, f"no DLQ entry for job {job_id!r} (requeued, deleted or expired?)", job_id=job_id)
+        return rendering.page(
+            "entry.html",
+            entry=found,
+            status=job_status(state.connection, job_id),
+            history=found.attempt_history(),
+            missing=found.missing_fields(),
+            now=time.time(),
+            active="list",
+        )
+
+
+def _group_label(state: DashboardState, filters: DlqFilter) -> str:
+    """The sample message of the group being listed, as a heading."""
+    if not filters.group:
+        return ""
+    raw = state.connection.hget(state.dlq.keys.groups, filters.group)
+    try:
+        sample = json.loads(raw) if raw else {}
+    except ValueError:
+        return ""
+    return f"{sample.get('exc_type', '')}: {sample.get('message', '')}" if isinstance(sample, dict) else ""

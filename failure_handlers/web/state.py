@@ -1,0 +1,51 @@
+"""What every dashboard request needs: the settings, and a Redis connection made on first use.
+
+One `DashboardState` per mounted blueprint. The connection is made lazily so that importing or
+mounting the blueprint never needs Redis; a failed connect is retried on the next request.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from redis import Redis
+from rq.serializers import Serializer, resolve_serializer
+
+from failure_handlers import runtime
+from failure_handlers.config import Settings
+from failure_handlers.dlq.store import DeadLetterQueue
+from failure_handlers.errors import ConfigError
+from failure_handlers.redaction import redact_url
+
+
+class DashboardState:
+    def __init__(self, settings: Settings, connection: Redis | None = None) -> None:
+        self.settings = settings
+        if connection is not None:
+            self.__dict__["connection"] = connection  # pre-fill the cached property
+
+    @cached_property
+    def connection(self) -> Redis:
+        """A checked connection to `REDIS_URL`; raises `RedisUnavailable` (URL redacted)."""
+        return runtime.connect(self.settings.redis_url)
+
+    @cached_property
+    def dlq(self) -> DeadLetterQueue:
+        return DeadLetterQueue.from_settings(self.connection, self.settings)
+
+    @cached_property
+    def serializer(self) -> Serializer:
+        """RQ's serializer for requeue (it loads jobs through RQ, as `rq-dlq requeue` does)."""
+        try:
+            return resolve_serializer(self.settings.serializer)
+        except (ImportError, AttributeError, ValueError, NotImplementedError) as error:
+            raise ConfigError(f"RQ_SERIALIZER={self.settings.serializer!r} cannot be used: {error}") from None
+
+    @property
+    def redis_label(self) -> str:
+        """The Redis URL as the pages show it: password replaced by `***`."""
+        return redact_url(self.settings.redis_url or runtime.DEFAULT_REDIS_URL)
+
+    @property
+    def read_only(self) -> bool:
+        return self.settings.dashboard_read_only
