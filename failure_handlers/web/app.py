@@ -19,7 +19,7 @@ MAX_BODY_BYTES = 16 * 1024 * 1024  # an API body of 100,000 ids is about 4 MB
 
 def create_app(settings: Settings | None = None, connection: Redis | None = None, url_prefix: str = "") -> Flask:
     settings = settings or runtime.settings()
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)  # the blueprint serves its own static files, behind its checks
     # Without DASHBOARD_SECRET_KEY a random key: forms open across a restart must be reloaded.
     app.secret_key = settings.dashboard_secret_key or secrets.token_hex(32)
     app.config.update(
