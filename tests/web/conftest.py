@@ -18,9 +18,9 @@ from werkzeug.test import TestResponse
 
 from benchmarks.synthetic import make_failed_jobs
 from failure_handlers.config import parse_settings
+from failure_handlers.dlq.store import DeadLetterQueue
 from failure_handlers.web import create_app
 from tests.conftest import TEST_ENV
-from failure_handlers.dlq.store import DeadLetterQueue
 from tests.integration.conftest import redis, redis_url, worker  # noqa: F401 - the real-server fixtures
 
 pytestmark = pytest.mark.integration
