@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import (  # noqa: E402
+    dashboard_speed,
     dlq_at_scale,
     entry_memory,
     handler_cost,
@@ -74,6 +75,7 @@ def suite(server: BenchServer, sizes: Sizes, log_dir: Path) -> list[Figure]:
         ("5 bulk requeue", lambda: dlq_at_scale.requeue_figures(server, sizes.requeue_jobs, sizes.repeat)),
         ("6 entry memory", lambda: entry_memory.figures(server, sizes.huge_bytes, sizes.typical_entries)),
         ("7 server limit", lambda: server_limit.figures(server, sizes.limit_ops, sizes.repeat)),
+        ("8 dashboard", lambda: dashboard_speed.figures(server, sizes.dlq_entries, sizes.repeat)),
     ]
     figures: list[Figure] = []
     with log_files.logs_to_files(log_dir):
