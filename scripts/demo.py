@@ -134,7 +134,17 @@ def main() -> int:
             stop_worker(worker)
             worker_log.close()
     console.print("Demo finished: worker and embedded server stopped.")
+    console.print(dashboard_hint(settings.redis_url, url), markup=False)
     return 0
+
+
+def dashboard_hint(configured_url: str | None, used_url: str) -> str:
+    """The last line: how to see the DLQ in a browser (the demo does not block on a server)."""
+    if used_url == configured_url:
+        command = "make dashboard"  # the same REDIS_URL: the demo's dead jobs are there
+    else:
+        command = "REDIS_URL=redis://<your-redis>:6379/0 make dashboard"  # the embedded server is stopped
+    return f"The DLQ in a browser: {command}  (rq-dlq web, then open http://127.0.0.1:9181/)"
 
 
 def print_handler_lines(log_path: str) -> None:

@@ -24,4 +24,6 @@ def test_demo_runs_on_an_embedded_server_and_cleans_up(tmp_path):
     assert "moved to DLQ" in out and "will retry in 1s" in out
     assert "Dead jobs: 2" in out
     assert ": finished, result {'url'" in out
-    assert out.rstrip().endswith("Demo finished: worker and embedded server stopped.")
+    assert "Demo finished: worker and embedded server stopped." in out
+    last = out.rstrip().splitlines()[-1]  # the dashboard command; the demo does not block on a server
+    assert last.startswith("The DLQ in a browser: REDIS_URL=redis://<your-redis>:6379/0 make dashboard")
