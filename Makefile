@@ -76,11 +76,11 @@ bench-quick: setup  ## the same suite at small sizes, once each: a smoke test (u
 bench-dlq: setup  ## only items 4-5: the DLQ at 100,000 entries, and bulk requeue vs rq requeue --all
 	$(PY) benchmarks/dlq_at_scale.py $(ARGS)
 
-.PHONY: dashboard bench-dashboard
+.PHONY: dashboard bench-dashboard screenshots
 dashboard: setup  ## the DLQ web dashboard on http://127.0.0.1:9181 (waitress); ARGS="--host 0.0.0.0" needs DASHBOARD_AUTH
 	$(VENV)/bin/rq-dlq web $(ARGS)
 
-bench-.PHONY: dashboard bench-dashboard
+bench-.PHONY: dashboard bench-dashboard screenshots
 dashboard: setup  ## only item 8: dashboard pages and API at 100,000 entries (server time)
 	$(PY) benchmarks/dashboard_speed.py $(ARGS)
 

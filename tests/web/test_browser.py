@@ -135,7 +135,8 @@ def test_requeue_from_the_browser_until_the_job_finishes(dashboard_url, dlq, red
         browser.close()
 
     assert dlq.get(job.id) is None
-    wait_for(lambda: Job.fetch(job.id, connection=redis).get_status(refresh=True) == "finished", 30, "the job to finish")
+    finished = lambda: Job.fetch(job.id, connection=redis).get_status(refresh=True) == "finished"  # noqa: E731
+    wait_for(finished, 30, "the requeued job to finish on the worker")
     assert Job.fetch(job.id, connection=redis).return_value() == "exported"
     assert problems == []  # no script error, no CSP violation
     target = os.environ.get("DASHBOARD_SCREENSHOTS")
