@@ -80,9 +80,11 @@ bench-dlq: setup  ## only items 4-5: the DLQ at 100,000 entries, and bulk requeu
 dashboard: setup  ## the DLQ web dashboard on http://127.0.0.1:9181 (waitress); ARGS="--host 0.0.0.0" needs DASHBOARD_AUTH
 	$(VENV)/bin/rq-dlq web $(ARGS)
 
-bench-.PHONY: dashboard bench-dashboard screenshots
-dashboard: setup  ## only item 8: dashboard pages and API at 100,000 entries (server time)
+bench-dashboard: setup  ## only item 8: dashboard pages and API at 100,000 entries (server time)
 	$(PY) benchmarks/dashboard_speed.py $(ARGS)
+
+screenshots: setup  ## re-take docs/screenshots/*.png: the browser test (needs /usr/bin/chromium)
+	DASHBOARD_SCREENSHOTS=docs/screenshots $(PY) -m pytest tests/web/test_browser.py -q
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache
