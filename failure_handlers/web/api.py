@@ -13,12 +13,13 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from failure_handlers.jobs.status import job_status, job_statuses
+from failure_handlers.jobs.status import job_status
 from failure_handlers.operations.bulk import delete_ids, requeue_ids
 from failure_handlers.web import export
 from failure_handlers.web.errors import WebError
+from failure_handlers.web.listing import read_page
 from failure_handlers.web.overview import build_overview, overview_json
-from failure_handlers.web.params import cheap_to_count, parse_paging, parse_selection
+from failure_handlers.web.params import parse_selection
 from failure_handlers.web.state import DashboardState
 
 ACTION_NAMES = ("requeue", "delete")
@@ -32,22 +33,18 @@ BODY_FIELDS = {
 def register(api: Blueprint, state: DashboardState) -> None:
     @api.get("/failed-jobs")
     def failed_jobs() -> Response:
-        selection = parse_selection(request.args, state.dlq)
-        offset, limit = parse_paging(request.args)
-        entries = state.dlq.list(offset=offset, limit=limit + 1, filters=selection.filters)
-        has_more = len(entries) > limit
-        entries = entries[:limit]
-        statuses = job_statuses(state.connection, [entry.job_id for entry in entries])
+        page = read_page(state, request.args)
+        entries = [
+            {**entry.as_json(), "job_status": status} for entry, status in zip(page.entries, page.statuses, strict=True)
+        ]
         return jsonify(
             {
-                "filter": selection.raw,
-                "offset": offset,
-                "limit": limit,
-                "total": state.dlq.count(selection.filters) if cheap_to_count(selection.filters) else None,
-                "next_offset": offset + limit if has_more else None,
-                "entries": [
-                    {**entry.as_json(), "job_status": status} for entry, status in zip(entries, statuses, strict=True)
-                ],
+                "filter": page.selection.raw,
+                "offset": page.offset,
+                "limit": page.limit,
+                "total": page.total,
+                "next_offset": page.next_offset,
+                "entries": entries,
             }
         )
 

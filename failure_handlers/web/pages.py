@@ -12,11 +12,11 @@ import time
 from flask import Blueprint, Response, request
 
 from failure_handlers.dlq.filters import DlqFilter
-from failure_handlers.jobs.status import job_status, job_statuses
+from failure_handlers.jobs.status import job_status
 from failure_handlers.web import rendering
 from failure_handlers.web.errors import WebError
+from failure_handlers.web.listing import read_page
 from failure_handlers.web.overview import build_overview
-from failure_handlers.web.params import cheap_to_count, parse_paging, parse_selection
 from failure_handlers.web.state import DashboardState
 from failure_handlers.web.timeline import group_trends
 
@@ -47,23 +47,13 @@ def register(bp: Blueprint, state: DashboardState) -> None:
 
     @bp.get("/failed")
     def failed_jobs() -> Response:
-        selection = parse_selection(request.args, state.dlq)
-        offset, limit = parse_paging(request.args)
-        entries = state.dlq.list(offset=offset, limit=limit + 1, filters=selection.filters)
-        has_more = len(entries) > limit
-        entries = entries[:limit]
-        total = state.dlq.count(selection.filters) if cheap_to_count(selection.filters) else None
+        page = read_page(state, request.args)
         return rendering.page(
             "list.html",
-            selection=selection,
-            entries=entries,
-            statuses=job_statuses(state.connection, [entry.job_id for entry in entries]),
-            total=total,
-            offset=offset,
-            limit=limit,
-            has_more=has_more,
+            page=page,
+            selection=page.selection,
             known={kind: state.dlq.known_values(kind)[:KNOWN_IN_FORM] for kind in ("queue", "func", "exc")},
-            group_label=_group_label(state, selection.filters),
+            group_label=_group_label(state, page.selection.filters),
             now=time.time(),
             active="list",
         )
