@@ -1,7 +1,7 @@
 """The RQ failure callback: record every attempt, classify, and dead-letter the final failure.
 
 RQ 3.0 calls `on_failure` on EVERY failed run, before it decides on a retry, and uses the same
-job object for that decision (docs/rq-behaviour.md, "The failure callback"). It must never raise:
+job object for that decision (docs/rq-behaviour.md#the-failure-callback). It must never raise:
 an exception from the callback replaces the job's own traceback in RQ. So each step below is
 guarded, and errors are logged and swallowed. `handle_failure` is also what the worker's exception
 handler runs for jobs enqueued without the callback (`failure_handlers.integration`).

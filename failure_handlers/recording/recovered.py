@@ -8,7 +8,7 @@ Two sources, best first:
 2. RQ 3.0's own results stream, when the handler never saw the job: one record per run RQ kept a
    result for. RQ 3.0 writes a result when a run ends the job (FAILED, STOPPED) or when the job
    returns `rq.Retry` (RETRIED, MAX_RETRIES_EXCEEDED), but none for a run that raised and was retried by `Retry(max=…)`
-   (docs/rq-behaviour.md, "Results"): such entries count the runs RQ recorded, a lower bound.
+   (docs/rq-behaviour.md#results): such entries count the runs RQ recorded, a lower bound.
 """
 
 from __future__ import annotations
