@@ -10,6 +10,7 @@ no scheduler is needed. Call it inside `log_files.logs_to_files` (the worker log
 
 from __future__ import annotations
 
+import cProfile
 import statistics
 import time
 from collections.abc import Iterator
@@ -35,15 +36,22 @@ RETRIED_ATTEMPT_TARGET = 250e-6  # per retried attempt, median
 
 
 @contextmanager
-def timed_handler() -> Iterator[list[float]]:
-    """Replace `on_failure` (by its dotted name) with a wrapper recording each call's seconds."""
+def timed_handler(profile: cProfile.Profile | None = None) -> Iterator[list[float]]:
+    """Replace `on_failure` (by its dotted name) with a wrapper recording each call's seconds,
+    profiled by `profile` (only inside the handler) when one is given."""
     original = handler.on_failure
     samples: list[float] = []
 
     def timed(*args: Any) -> None:
         started = time.perf_counter()
-        original(*args)
-        samples.append(time.perf_counter() - started)
+        if profile is not None:
+            profile.enable()
+        try:
+            original(*args)
+        finally:
+            if profile is not None:
+                profile.disable()
+            samples.append(time.perf_counter() - started)
 
     handler.on_failure = timed
     try:

@@ -18,43 +18,17 @@ import pstats
 import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from redis import Redis
 from rq import Queue, Retry, SimpleWorker
 
 from benchmarks import log_files, tasks
+from benchmarks.handler_cost import timed_handler
 from benchmarks.server import apply_bench_settings, bench_server
-from failure_handlers import handler
 from worker_tasks import enqueue
 
 QUEUE = "default"
-
-
-@contextmanager
-def profiled_handler(profile: cProfile.Profile) -> Iterator[list[float]]:
-    """Replace `on_failure` with a wrapper that profiles and times each call."""
-    original = handler.on_failure
-    samples: list[float] = []
-
-    def wrapped(*args: Any) -> None:
-        started = time.perf_counter()
-        profile.enable()
-        try:
-            original(*args)
-        finally:
-            profile.disable()
-            samples.append(time.perf_counter() - started)
-
-    handler.on_failure = wrapped
-    try:
-        yield samples
-    finally:
-        handler.on_failure = original
 
 
 def run_jobs(connection: Redis, jobs: int, retried: bool, profile: cProfile.Profile) -> list[float]:
@@ -64,7 +38,7 @@ def run_jobs(connection: Redis, jobs: int, retried: bool, profile: cProfile.Prof
         for n in range(jobs):
             enqueue(func, n, connection=connection, pipeline=pipe, retry=retry)
         pipe.execute()
-    with profiled_handler(profile) as samples:
+    with timed_handler(profile) as samples:
         SimpleWorker([Queue(QUEUE, connection=connection)], connection=connection).work(burst=True)
     return samples
 

@@ -4,32 +4,15 @@ and none on the success path (counted on the client: one packed write per round 
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 import pytest
-from redis import ConnectionPool, Redis
 from rq import Retry
 from rq.job import Job
 
+from failure_handlers.dev.round_trips import RoundTrips, counting_client
 from failure_handlers.handler import on_failure
 from tests import plain_rq_tasks
 from worker_tasks import enqueue
-
-
-class Counter:
-    writes = 0
-
-
-def counting_client(url: str) -> Redis:
-    pool = ConnectionPool.from_url(url)
-    base = pool.connection_class
-
-    def send_packed_command(self: Any, command: Any, check_health: bool = True) -> None:
-        Counter.writes += 1
-        base.send_packed_command(self, command, check_health)
-
-    pool.connection_class = type("Counting", (base,), {"send_packed_command": send_packed_command})
-    return Redis(connection_pool=pool)
 
 
 def round_trips_of_one_failure(url: str, retry: Retry | None, retries_left: int | None) -> int:
@@ -40,9 +23,9 @@ def round_trips_of_one_failure(url: str, retry: Retry | None, retries_left: int 
         plain_rq_tasks.charge(1)
     except ConnectionError:
         exc_info = sys.exc_info()
-    before = Counter.writes
+    before = RoundTrips.count
     on_failure(job, client, *exc_info)
-    return Counter.writes - before
+    return RoundTrips.count - before
 
 
 @pytest.mark.parametrize(
