@@ -96,7 +96,8 @@ def summary(figures: Sequence[Figure]) -> str:
     ]
     for figure in judged:
         if figure.verdict != "met":
-            value = f"ratio {figure.ratio:.3f} (pairs {figure.spread})" if figure.ratio is not None else figure.ours
+            spread = f" ({figure.spread})" if figure.spread else ""
+            value = f"ratio {figure.ratio:.3f}{spread}" if figure.ratio is not None else f"{figure.ours}{spread}"
             lines.append(f"- {figure.verdict}: {figure.section}: {figure.metric}: {value} (target {figure.target})")
     return "\n".join(lines)
 
