@@ -8,7 +8,7 @@ EXCEPTION_HANDLER := --exception-handler failure_handlers.integration.record_fai
 STAMP := $(VENV)/.installed
 
 .PHONY: setup demo worker test lint info dlq-list dlq-show dlq-stats dlq-delete dlq-purge dlq-check dlq-reconcile reconciler \
-	chaos requeue bench bench-quick bench-dlq clean
+	chaos requeue bench bench-quick bench-dlq profile-handler clean
 
 setup: $(STAMP)
 
@@ -75,6 +75,9 @@ bench-quick: setup  ## the same suite at small sizes, once each: a smoke test (u
 
 bench-dlq: setup  ## only items 4-5: the DLQ at 100,000 entries, and bulk requeue vs rq requeue --all
 	$(PY) benchmarks/dlq_at_scale.py $(ARGS)
+
+profile-handler: setup  ## where a failure's handler time goes: cProfile of final failures and retried attempts
+	$(PY) -m benchmarks.profile_handler $(ARGS)
 
 .PHONY: dashboard bench-dashboard screenshots
 dashboard: setup  ## the DLQ web dashboard on http://127.0.0.1:9181 (waitress); ARGS="--host 0.0.0.0" needs DASHBOARD_AUTH

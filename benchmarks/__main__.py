@@ -1,6 +1,7 @@
 """`python -m benchmarks [--quick] [--output FILE]`: the whole suite, one server, one report.
 
-Full run (about 8 minutes on 2 cores): figures are medians of 3 runs, written to BENCHMARKS.md.
+Full run (about 15 minutes on 2 cores), written to BENCHMARKS.md: ours and plain RQ run in 5
+interleaved pairs; other figures are medians of 3 runs.
 `--quick` (under a minute) runs every benchmark once at small sizes: a smoke test
 that the benchmark code works (CI runs it); it asserts nothing about speed and, unless `--output`
 is given, writes no file.
@@ -37,6 +38,7 @@ from benchmarks.server import BenchConfigError, BenchServer, apply_bench_setting
 @dataclass(frozen=True)
 class Sizes:
     repeat: int = 3
+    pairs: int = 5  # interleaved ours/plain pairs where the two are compared
     worker_jobs: int = 2_000  # SimpleWorker runs
     forking_jobs: int = 1_000  # forking Worker runs: ~15 ms a job, 2,000 would take ~400 s of the budget
     retry_jobs: int = 200
@@ -50,6 +52,7 @@ class Sizes:
 
 QUICK = Sizes(
     repeat=1,
+    pairs=1,
     worker_jobs=100,
     forking_jobs=100,
     retry_jobs=20,
@@ -62,15 +65,15 @@ QUICK = Sizes(
 )
 
 
-def suite(server: BenchServer, sizes: Sizes, log_dir: Path) -> list[Figure]:
+def suite(server: BenchServer, sizes: Sizes, log_dir: Path, load: report.LoadWatch) -> list[Figure]:
     steps: list[tuple[str, Callable[[], list[Figure]]]] = [
         (
             "1-2 worker throughput",
-            lambda: worker_throughput.figures(server, sizes.worker_jobs, sizes.forking_jobs, sizes.repeat),
+            lambda: worker_throughput.figures(server, sizes.worker_jobs, sizes.forking_jobs, sizes.pairs),
         ),
         ("2 handler round trips", lambda: round_trips.figures(server)),
-        ("2 handler time", lambda: handler_cost.final_failure_figures(server, sizes.final_jobs, sizes.repeat)),
-        ("3 retry path", lambda: handler_cost.figures(server, sizes.retry_jobs, sizes.repeat)),
+        ("2 handler time", lambda: handler_cost.final_failure_figures(server, sizes.final_jobs, sizes.pairs)),
+        ("3 retry path", lambda: handler_cost.figures(server, sizes.retry_jobs, sizes.pairs)),
         ("4 DLQ at scale", lambda: dlq_at_scale.dlq_figures(server, sizes.dlq_entries, sizes.repeat)),
         ("5 bulk requeue", lambda: dlq_at_scale.requeue_figures(server, sizes.requeue_jobs, sizes.repeat)),
         ("6 entry memory", lambda: entry_memory.figures(server, sizes.huge_bytes, sizes.typical_entries)),
@@ -84,7 +87,7 @@ def suite(server: BenchServer, sizes: Sizes, log_dir: Path) -> list[Figure]:
             rows = step()
             figures += rows
             # Each step's rows as soon as they exist, so a later crash loses nothing.
-            print(f"== {name}: {time.perf_counter() - started:.0f} s", file=sys.stderr)
+            print(f"== {name}: {time.perf_counter() - started:.0f} s, load {load.sample():.2f}", file=sys.stderr)
             print(report.table(rows).split("\n", 2)[2], file=sys.stderr, flush=True)
     return sorted(figures, key=lambda figure: figure.section.split(".")[0].zfill(2))
 
@@ -98,16 +101,17 @@ def main() -> int:
     sizes = QUICK if options.quick else Sizes()
     command = "make bench ARGS=--quick" if options.quick else "make bench"
     started = time.perf_counter()
+    load = report.LoadWatch()
     apply_bench_settings()
     try:
         with bench_server() as server, tempfile.TemporaryDirectory(prefix="bench-logs-") as log_dir:
             print(f"benchmarks on {server.description}", file=sys.stderr, flush=True)
-            figures = suite(server, sizes, Path(log_dir))
+            figures = suite(server, sizes, Path(log_dir), load)
             server_text = f"{server.version()}, {server.description}"
     except BenchConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    run = report.RunInfo(command, server_text, time.perf_counter() - started, options.quick)
+    run = report.RunInfo(command, server_text, time.perf_counter() - started, options.quick, load.describe())
     print(report.table(figures))
     print()
     print(report.summary(figures))

@@ -23,7 +23,17 @@ class Figure:
     baseline: str = ""
     ratio: float | None = None
     target: str = ""
-    met: bool | None = None
+    met: bool | None = None  # None: no target, or the spread straddles it ("inconclusive")
+    spread: str = ""  # min–max of the pair ratios (or of the per-run values) behind `ratio`
+    judged: bool = False  # a target was checked: `met` None then means inconclusive
+
+    @property
+    def verdict(self) -> str:
+        if not self.target:
+            return ""
+        if self.met is None:
+            return "inconclusive" if self.judged else ""
+        return "met" if self.met else "missed"
 
 
 def median(values: Sequence[float]) -> float:
@@ -74,3 +84,46 @@ def seconds_text(seconds: float) -> str:
 
 def kilobytes(size: float) -> str:
     return f"{size / 1024:,.2f} KB"
+
+
+@dataclass(frozen=True)
+class Paired:
+    """Interleaved runs of ours and of the baseline (A B A B …), one ratio per adjacent pair.
+
+    `higher_is_better`: rates (ratio ours/baseline); otherwise durations (baseline/ours).
+    """
+
+    ours: Sequence[float]
+    baseline: Sequence[float]
+    higher_is_better: bool = True
+
+    def ratios(self) -> list[float]:
+        pairs = zip(self.ours, self.baseline, strict=True)
+        return [o / b if self.higher_is_better else b / o for o, b in pairs]
+
+    @property
+    def ratio(self) -> float:
+        """The median of the pair ratios."""
+        return median(self.ratios())
+
+    @property
+    def low(self) -> float:
+        return min(self.ratios())
+
+    @property
+    def high(self) -> float:
+        return max(self.ratios())
+
+    def spread(self) -> str:
+        return f"{self.low:.3f}–{self.high:.3f}" if len(self.ours) > 1 else "one pair"
+
+    def judge(self, target: float) -> bool | None:
+        """Met when every pair meets `target`, missed when none does, else None (inconclusive)."""
+        return judge_range(self.low, self.high, target, at_least=True)
+
+
+def judge_range(low: float, high: float, target: float, at_least: bool) -> bool | None:
+    """A target is met or missed only when the whole measured range agrees; None: inconclusive."""
+    if at_least:
+        return True if low >= target else False if high < target else None
+    return True if high <= target else False if low > target else None

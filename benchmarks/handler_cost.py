@@ -10,6 +10,7 @@ no scheduler is needed. Call it inside `log_files.logs_to_files` (the worker log
 
 from __future__ import annotations
 
+import cProfile
 import statistics
 import time
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from rq import Queue, Retry, SimpleWorker
 from rq.job import JobStatus
 
 from benchmarks import tasks
-from benchmarks.figures import Figure, median, microseconds, per_second, percentile, runs
+from benchmarks.figures import Figure, Paired, judge_range, median, microseconds, per_second, percentile, runs
 from benchmarks.server import BenchServer
 from benchmarks.worker_throughput import JobPath, enqueue_jobs, processing_window
 from failure_handlers import handler
@@ -30,18 +31,27 @@ from worker_tasks import enqueue
 QUEUE = "default"
 RETRIES = 3
 EXECUTIONS_PER_JOB = RETRIES + 1
+FINAL_FAILURE_TARGET = 500e-6  # seconds of handler time per final failure, median
+RETRIED_ATTEMPT_TARGET = 250e-6  # per retried attempt, median
 
 
 @contextmanager
-def timed_handler() -> Iterator[list[float]]:
-    """Replace `on_failure` (by its dotted name) with a wrapper recording each call's seconds."""
+def timed_handler(profile: cProfile.Profile | None = None) -> Iterator[list[float]]:
+    """Replace `on_failure` (by its dotted name) with a wrapper recording each call's seconds,
+    profiled by `profile` (only inside the handler) when one is given."""
     original = handler.on_failure
     samples: list[float] = []
 
     def timed(*args: Any) -> None:
         started = time.perf_counter()
-        original(*args)
-        samples.append(time.perf_counter() - started)
+        if profile is not None:
+            profile.enable()
+        try:
+            original(*args)
+        finally:
+            if profile is not None:
+                profile.disable()
+            samples.append(time.perf_counter() - started)
 
     handler.on_failure = timed
     try:
@@ -75,76 +85,103 @@ def burst_overhead(server: BenchServer) -> float:
     return median([burst(server.fresh()) for _ in range(3)])
 
 
-def figures(server: BenchServer, jobs: int, repeat: int) -> list[Figure]:
+def figures(server: BenchServer, jobs: int, pairs: int) -> list[Figure]:
+    """Item 3: jobs failing 3 times then succeeding, ours and plain RQ in adjacent pairs."""
+    per_run: list[float] = []  # median handler time of each of our runs
     samples: list[float] = []
     rates: dict[bool, list[float]] = {True: [], False: []}
     overhead = burst_overhead(server)
-    for run in range(repeat):
-        for ours in (True, False) if run % 2 == 0 else (False, True):
+    for pair in range(pairs):
+        for ours in (True, False) if pair % 2 == 0 else (False, True):
             connection = server.fresh()
             enqueue_flaky(connection, jobs, ours)
             with timed_handler() as calls:
                 seconds = burst(connection)
             if ours and len(calls) != jobs * RETRIES:
                 raise RuntimeError(f"expected {jobs * RETRIES} handler calls, saw {len(calls)}")
-            samples.extend(calls)
+            if ours:
+                samples.extend(calls)
+                per_run.append(median(calls))
             rates[ours].append(jobs * EXECUTIONS_PER_JOB / (seconds - overhead))
-    ratio = median(rates[True]) / median(rates[False])
+    paired = Paired(rates[True], rates[False])
     section = "3. Retry path"
     return [
-        Figure(
-            section,
-            f"handler time per failed attempt, median ({len(samples):,} attempts)",
-            microseconds(median(samples)),
+        handler_time_figure(
+            section, f"handler time per retried attempt, median ({len(samples):,} attempts)", samples, per_run,
+            RETRIED_ATTEMPT_TARGET,
         ),
-        Figure(section, "handler time per failed attempt, p99", microseconds(percentile(samples, 0.99))),
+        Figure(section, "handler time per retried attempt, p99", microseconds(percentile(samples, 0.99))),
         Figure(
             section,
             f"in-process `SimpleWorker`, {jobs:,} jobs failing 3 times then succeeding (executions/s, "
             "worker start/stop subtracted)",
-            runs(rates[True], per_second),
-            runs(rates[False], per_second),
-            ratio,
+            runs(paired.ours, per_second),
+            runs(paired.baseline, per_second),
+            paired.ratio,
+            spread=paired.spread(),
         ),
-    ]
+    ]  # fmt: skip
 
 
-def final_failure_figures(server: BenchServer, jobs: int, repeat: int) -> list[Figure]:
+def handler_time_figure(section: str, metric: str, samples: list[float], per_run: list[float], target: float) -> Figure:
+    """The median of all samples, judged against `target` by the range of the per-run medians."""
+    low, high = min(per_run), max(per_run)
+    return Figure(
+        section,
+        metric,
+        microseconds(median(samples)),
+        target=f"<= {microseconds(target)}",
+        met=judge_range(low, high, target, at_least=False),
+        spread=f"runs {microseconds(low)}–{microseconds(high)}",
+        judged=True,
+    )
+
+
+def final_failure_figures(server: BenchServer, jobs: int, pairs: int) -> list[Figure]:
     """Item 2's gap explained: always-failing jobs (no retries), ours vs plain, in an in-process SimpleWorker.
 
-    The gap per job (ours minus plain) next to the handler's own mean time says how much of the
+    The gap per job (ours minus plain) next to the handler's own time says how much of the
     failure-path cost is the handler's work itself.
     """
     samples: list[float] = []
+    per_run: list[float] = []
     per_job: dict[bool, list[float]] = {True: [], False: []}
     for ours in (True, False):  # untimed warm-up: first imports, script load, log files opened
         connection = server.fresh()
         enqueue_jobs(connection, JobPath.FAILURE, 5, ours)
         burst(connection)
-    for run in range(repeat):
-        for ours in (True, False) if run % 2 == 0 else (False, True):
+    for pair in range(pairs):
+        for ours in (True, False) if pair % 2 == 0 else (False, True):
             connection = server.fresh()
             job_ids = enqueue_jobs(connection, JobPath.FAILURE, jobs, ours)
             with timed_handler() as calls:
                 burst(connection)
             per_job[ours].append(processing_window(connection, job_ids, JobStatus.FAILED) / (jobs - 1))
-            samples.extend(calls)
+            if ours:
+                samples.extend(calls)
+                per_run.append(median(calls))
+    durations = Paired(per_job[True], per_job[False], higher_is_better=False)
     gap = median(per_job[True]) - median(per_job[False])
     section = "2. Failure path"
     return [
+        handler_time_figure(
+            section,
+            f"handler time per final failure in an in-process `SimpleWorker` ({len(samples):,} failures), median",
+            samples,
+            per_run,
+            FINAL_FAILURE_TARGET,
+        ),
         Figure(
             section,
-            f"handler time per final failure in an in-process `SimpleWorker` ({len(samples):,} failures): "
-            "median / mean / p99",
-            " / ".join(
-                microseconds(value) for value in (median(samples), statistics.mean(samples), percentile(samples, 0.99))
-            ),
+            "handler time per final failure: mean / p99",
+            " / ".join(microseconds(value) for value in (statistics.mean(samples), percentile(samples, 0.99))),
         ),
         Figure(
             section,
             f"in-process `SimpleWorker`, {jobs:,} always-failing jobs: time per job (gap = ours - plain)",
-            f"{runs(per_job[True], microseconds)}; gap {microseconds(gap)}",
-            runs(per_job[False], microseconds),
-            median(per_job[False]) / median(per_job[True]),
+            f"{runs(durations.ours, microseconds)}; gap {microseconds(gap)}",
+            runs(durations.baseline, microseconds),
+            durations.ratio,
+            spread=durations.spread(),
         ),
     ]

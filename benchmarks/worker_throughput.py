@@ -2,10 +2,13 @@
 
 Each run starts from an empty database, enqueues N jobs in one pipeline, then runs one
 `rq worker default --burst -c failure_handlers.rq_settings` subprocess (forking `Worker`, or
-`-w rq.worker.SimpleWorker`) until the queue is empty. The rate is taken over the processing window,
-from the first job's `started_at` to the last job's `ended_at` as RQ stored them, so the worker's
-start-up (about 0.5 s, the same for both) does not dilute the difference. Ours and plain RQ
-alternate (ABBA...) so both see the same background load.
+`-w rq.worker.SimpleWorker`) until the queue is empty: for ours, the Procfile's worker (with the
+`--exception-handler failure_handlers.integration.record_failure` integration); for plain RQ, a
+worker without it. The rate is taken over the processing window, from the first job's `started_at`
+to the last job's `ended_at` as RQ stored them, so the worker's start-up (about 0.5 s, the same for
+both) does not dilute the difference. Ours and plain RQ run in adjacent pairs, which of the two goes
+first alternating (ours, plain, plain, ours, …), so both see the same background load; the ratio is
+the median of the pair ratios, with their spread.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from rq import Queue
 from rq.job import Job, JobStatus
 
 from benchmarks import tasks
-from benchmarks.figures import Figure, median, per_second, runs
+from benchmarks.figures import Figure, Paired, median, per_second, runs
 from benchmarks.server import BenchServer
 from failure_handlers.dev.worker_process import start_worker
 from failure_handlers.dlq.store import DeadLetterQueue
@@ -57,15 +60,11 @@ class BurstRun:
 
 @dataclass
 class Comparison:
-    ours: list[BurstRun]
+    ours: list[BurstRun]  # ours[n] and plain[n] ran back to back
     plain: list[BurstRun]
 
-    def ratio(self) -> float:
-        return median([r.jobs_per_second for r in self.ours]) / median([r.jobs_per_second for r in self.plain])
-
-    def extra_commands_per_job(self) -> float:
-        ours = median([r.commands / r.jobs for r in self.ours])
-        return ours - median([r.commands / r.jobs for r in self.plain])
+    def rates(self) -> Paired:
+        return Paired([r.jobs_per_second for r in self.ours], [r.jobs_per_second for r in self.plain])
 
 
 def enqueue_jobs(connection: Redis, path: JobPath, count: int, ours: bool) -> list[str]:
@@ -83,8 +82,9 @@ def enqueue_jobs(connection: Redis, path: JobPath, count: int, ours: bool) -> li
     return [job.id for job in jobs]
 
 
-def run_burst_worker(server: BenchServer, worker_class: str | None, log_dir: Path) -> None:
-    """One `rq worker default --burst` subprocess, started as the project starts workers; waits for it."""
+def run_burst_worker(server: BenchServer, worker_class: str | None, log_dir: Path, ours: bool) -> None:
+    """One `rq worker default --burst` subprocess, started as the project starts workers (plain RQ's
+    without our exception handler); waits for it."""
     extra = ["--burst", "-c", "failure_handlers.rq_settings", *(["-w", worker_class] if worker_class else [])]
     log_path = log_dir / "worker.log"
     with open(log_path, "wb") as log:
@@ -95,7 +95,7 @@ def run_burst_worker(server: BenchServer, worker_class: str | None, log_dir: Pat
             extra_args=extra,
             output=log,
             with_scheduler=False,
-            record_every_job=False,
+            record_every_job=ours,
         )
         try:
             code = process.wait(timeout=WORKER_TIMEOUT_SECONDS)
@@ -132,7 +132,7 @@ def one_run(server: BenchServer, path: JobPath, worker_class: str | None, jobs: 
     job_ids = enqueue_jobs(connection, path, jobs, ours)
     before = total_commands(connection)
     with tempfile.TemporaryDirectory(prefix="bench-worker-") as log_dir:
-        run_burst_worker(server, worker_class, Path(log_dir))
+        run_burst_worker(server, worker_class, Path(log_dir), ours)
     commands = total_commands(connection) - before
     expected = JobStatus.FINISHED if path is JobPath.SUCCESS else JobStatus.FAILED
     window = processing_window(connection, job_ids, expected)
@@ -141,17 +141,17 @@ def one_run(server: BenchServer, path: JobPath, worker_class: str | None, jobs: 
     return BurstRun(jobs, window, commands)
 
 
-def compare(server: BenchServer, path: JobPath, worker_class: str | None, jobs: int, repeat: int) -> Comparison:
-    """`repeat` runs of ours and of plain RQ, alternating which goes first."""
+def compare(server: BenchServer, path: JobPath, worker_class: str | None, jobs: int, pairs: int) -> Comparison:
+    """`pairs` adjacent runs of ours and of plain RQ, alternating which of the two goes first."""
     comparison = Comparison([], [])
-    for run in range(repeat):
-        for ours in (True, False) if run % 2 == 0 else (False, True):
+    for pair in range(pairs):
+        for ours in (True, False) if pair % 2 == 0 else (False, True):
             result = one_run(server, path, worker_class, jobs, ours)
             (comparison.ours if ours else comparison.plain).append(result)
     return comparison
 
 
-def figures(server: BenchServer, simple_jobs: int, forking_jobs: int, repeat: int) -> list[Figure]:
+def figures(server: BenchServer, simple_jobs: int, forking_jobs: int, pairs: int) -> list[Figure]:
     """Items 1 and 2, both worker classes (the forking one, ~15 ms a job, on fewer jobs to fit the time budget)."""
     rows = []
     for path, target in ((JobPath.SUCCESS, SUCCESS_TARGET), (JobPath.FAILURE, FAILURE_TARGET)):
@@ -160,17 +160,20 @@ def figures(server: BenchServer, simple_jobs: int, forking_jobs: int, repeat: in
             (None, "forking `Worker`", forking_jobs),
             (SIMPLE_WORKER, "`SimpleWorker`", simple_jobs),
         ):
-            comparison = compare(server, path, worker_class, jobs, repeat)
+            comparison = compare(server, path, worker_class, jobs, pairs)
             what = "no-op jobs" if path is JobPath.SUCCESS else "always-failing jobs, no retries"
+            rates = comparison.rates()
             rows.append(
                 Figure(
                     section=section,
                     metric=f"`rq worker --burst`, {label}, {jobs:,} {what} (jobs/s)",
-                    ours=runs([r.jobs_per_second for r in comparison.ours], per_second),
-                    baseline=runs([r.jobs_per_second for r in comparison.plain], per_second),
-                    ratio=comparison.ratio(),
+                    ours=runs(rates.ours, per_second),
+                    baseline=runs(rates.baseline, per_second),
+                    ratio=rates.ratio,
                     target=f">= {target:.2f}",
-                    met=comparison.ratio() >= target,
+                    met=rates.judge(target),
+                    spread=rates.spread(),
+                    judged=True,
                 )
             )
             if path is JobPath.FAILURE:

@@ -1,7 +1,7 @@
 """The RQ failure callback: record every attempt, classify, and dead-letter the final failure.
 
 RQ 3.0 calls `on_failure` on EVERY failed run, before it decides on a retry, and uses the same
-job object for that decision (docs/rq-behaviour.md, "The failure callback"). It must never raise:
+job object for that decision (docs/rq-behaviour.md#the-failure-callback). It must never raise:
 an exception from the callback replaces the job's own traceback in RQ. So each step below is
 guarded, and errors are logged and swallowed. `handle_failure` is also what the worker's exception
 handler runs for jobs enqueued without the callback (`failure_handlers.integration`).
@@ -12,6 +12,7 @@ This module's dotted path is stored in every job hash enqueued with the callback
 
 from __future__ import annotations
 
+from functools import partial
 from types import TracebackType
 from typing import Any
 
@@ -23,9 +24,10 @@ from rq.job import Job
 from failure_handlers import runtime
 from failure_handlers.dlq.keys import META_FAILURES, META_FAILURES_DROPPED, META_MAX_RETRIES
 from failure_handlers.dlq.store import DeadLetterQueue
+from failure_handlers.jobs.meta import queue_save_meta
 from failure_handlers.recording.cause import cause_of
 from failure_handlers.recording.entry_builder import build_entry, fields_of
-from failure_handlers.recording.failure_record import attempt_record, exception_message, exception_type_name, one_line
+from failure_handlers.recording.failure_record import attempt_record, one_line
 from failure_handlers.recording.fingerprint import frames_of, innermost_project_frame
 from failure_handlers.retry_policy import Attempt, Verdict, attempt_of, classify, retry_delay
 
@@ -57,17 +59,21 @@ def handle_failure(
     exc_value: BaseException | None,
     traceback: TracebackType | None,
 ) -> None:
-    """Record the attempt, classify, and dead-letter a final failure (may raise: callers guard it)."""
+    """Record the attempt, classify, and dead-letter a final failure (may raise: callers guard it).
+
+    One round trip either way: a retried attempt saves the job's meta; a final failure writes the
+    meta and the DLQ entry in one pipeline.
+    """
     settings = runtime.settings()
     earlier = len(job.meta.get(META_FAILURES) or ()) + int(job.meta.get(META_FAILURES_DROPPED) or 0)
     attempt = attempt_of(job.meta.get(META_MAX_RETRIES), job.retries_left, earlier)
     record = attempt_record(attempt.number, exc_type, exc_value, traceback, job.worker_name)
     if exc_type is AbandonedJobError and not record["message"]:  # RQ's cleanup passes a bare AbandonedJobError()
         record["message"] = cause_of("AbandonedJobError", "").message
-    _guarded("record the attempt in job.meta", job.id, _record_attempt, job, record, attempt)
+    _guarded("record the attempt in job.meta", job.id, _append_attempt, job, record, attempt)
 
     verdict = classify(exc_type, exc_value, settings.non_retryable_exceptions)
-    summary = f"{exception_type_name(exc_type)}: {one_line(exception_message(exc_value))}"
+    summary = f"{record['exc_type']}: {one_line(record['message'])}"
     if verdict.permanent and job.retries_left:
         job.retries_left = 0  # RQ reads this right after the callback: no further retries
 
@@ -83,23 +89,31 @@ def handle_failure(
             origin=innermost_project_frame(frames_of(traceback)),
             settings=settings,
         )
-        if _guarded("write the DLQ entry", job.id, dlq.add, entry):
-            logger.bind(job_id=job.id, reason=entry.reason).error(
-                "Job {} failed after {} attempts, moved to DLQ: {}", job.id, attempt.number, summary
+        save_meta = partial(queue_save_meta, job)
+        if _guarded("write the DLQ entry and job.meta", job.id, dlq.add, entry, save_meta):
+            logger.error(
+                "Job {} failed after {} attempts, moved to DLQ: {}",
+                job.id,
+                attempt.number,
+                summary,
+                job_id=job.id,
+                reason=entry.reason,
             )
         return
-    delay = retry_delay(job.retry_intervals, job.retries_left)
-    logger.bind(job_id=job.id).warning(
+    _guarded("save job.meta", job.id, job.save_meta)
+    logger.warning(
         "Job {} failed (attempt {}/{}), will retry in {}s: {}",
         job.id,
         attempt.number,
         attempt.total,
-        delay,
+        retry_delay(job.retry_intervals, job.retries_left),
         summary,
+        job_id=job.id,
     )
 
 
-def _record_attempt(job: Job, record: dict[str, Any], attempt: Attempt) -> None:
+def _append_attempt(job: Job, record: dict[str, Any], attempt: Attempt) -> None:
+    """The attempt into `job.meta`, in memory (the caller saves it)."""
     job.meta.setdefault(META_MAX_RETRIES, attempt.total - 1)  # enqueued without it: the budget seen now
     failures = list(job.meta.get(META_FAILURES, []))
     failures.append(record)
@@ -108,7 +122,6 @@ def _record_attempt(job: Job, record: dict[str, Any], attempt: Attempt) -> None:
         job.meta[META_FAILURES_DROPPED] = job.meta.get(META_FAILURES_DROPPED, 0) + dropped
         failures = failures[dropped:]
     job.meta[META_FAILURES] = failures
-    job.save_meta()
 
 
 def _reason(verdict: Verdict, attempt: Attempt) -> str:

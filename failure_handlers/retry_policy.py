@@ -90,7 +90,8 @@ def attempt_of(max_retries: int | None, retries_left: int | None, earlier_failur
     """The attempt RQ is failing now, from the budget and what the job has left.
 
     RQ 3.0 runs the failure callback (and the worker's exception handlers) before it decrements
-    `retries_left`, so with `max=3` the handler sees 3, 2, 1, 0 on runs 1..4; a job without `Retry`
+    `retries_left` (docs/rq-behaviour.md#the-failure-callback), so with `max=3` the handler sees
+    3, 2, 1, 0 on runs 1..4; a job without `Retry`
     has `retries_left=None`. RQ does not store `max`: a job enqueued without our `max_retries`
     meta gets its budget from the failures recorded so far plus what is left.
     """

@@ -1,9 +1,10 @@
 """The whole product in one run: retries, the failure handler, the DLQ, and a requeue that succeeds.
 
-Uses REDIS_URL when it answers, else an embedded valkey-server; starts a real
-`rq worker demo --with-scheduler`; enqueues one job for each fate with short retry intervals;
-prints the DLQ; "deploys a fix" (starts the HTTP server the download needs), requeues the
-download, and shows it finished. Stops everything it started.
+Uses REDIS_URL when it answers, else an embedded valkey-server; starts a real `rq worker demo
+--with-scheduler --exception-handler failure_handlers.integration.record_failure` (the Procfile's
+worker); enqueues one job for each fate with short retry intervals; prints the DLQ; "deploys a
+fix" (starts the HTTP server the download needs), requeues the download, and shows it finished.
+Stops everything it started.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from failure_handlers import runtime
 from failure_handlers.cli import views as dlq_views
 from failure_handlers.config import ConfigError
 from failure_handlers.dev.embedded_redis import reachable_redis
-from failure_handlers.dev.worker_process import start_worker, stop_worker
+from failure_handlers.dev.worker_process import EXCEPTION_HANDLER, start_worker, stop_worker
 from failure_handlers.dlq.store import DeadLetterQueue
 from failure_handlers.logging_setup import configure_logging
 from failure_handlers.operations.requeue import Requeuer
@@ -93,7 +94,8 @@ def main() -> int:
     with reachable_redis(settings.redis_url) as url:
         connection = runtime.connect(url)
         dlq = DeadLetterQueue.from_settings(connection, settings)
-        console.rule(f"Redis at {redact_url(url)}; worker: rq worker {QUEUE} --with-scheduler")
+        worker_command = f"rq worker {QUEUE} --with-scheduler --exception-handler {EXCEPTION_HANDLER}"
+        console.rule(f"Redis at {redact_url(url)}; worker: {worker_command}")
         worker_log = tempfile.NamedTemporaryFile(prefix="demo-worker-", suffix=".log", delete=False)
         worker = start_worker(url, [QUEUE], output=worker_log)
         try:

@@ -51,6 +51,6 @@ def fail_with(*args: Any, **kwargs: Any) -> None:
 
 
 def slow_on_failure(job, connection, exc_type, exc_value, traceback) -> None:  # noqa: ANN001
-    """A failure callback slower than its RQ timeout: RQ kills it before it writes anything."""
+    """A failure callback slower than its RQ timeout: RQ kills it before it calls ours."""
     time.sleep(30)
     on_failure(job, connection, exc_type, exc_value, traceback)

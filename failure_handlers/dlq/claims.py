@@ -33,8 +33,6 @@ class DlqClaims:
     def __init__(self, dlq: DeadLetterQueue) -> None:
         self.dlq = dlq
         self.key = dlq.keys.claims
-        self._claim = dlq.connection.register_script(scripts.CLAIM)
-        self._release = dlq.connection.register_script(scripts.RELEASE)
 
     def claim(self, jobs: Sequence[tuple[str, str]]) -> list[int]:
         """Atomically take `(job_id, failed_registry_key)` pairs for requeueing.
@@ -46,14 +44,15 @@ class DlqClaims:
         if not jobs:
             return []
         pairs = [item for pair in jobs for item in pair]
-        return [int(code) for code in self._claim(args=[self.dlq.keys.prefix, time.time(), *pairs])]
+        codes = scripts.CLAIM.run(self.dlq.connection, [self.dlq.keys.prefix, time.time(), *pairs])
+        return [int(code) for code in codes]
 
     def release(self, entries: Sequence[DeadLetterEntry]) -> int:
         """Give claimed entries back to the DLQ unchanged (requeue could not go ahead)."""
         if not entries:
             return 0
         pairs = [item for entry in entries for item in (entry.job_id, entry.failed_at_epoch)]
-        return int(self._release(args=[self.dlq.keys.prefix, self.dlq.ttl_seconds, *pairs]))
+        return int(scripts.RELEASE.run(self.dlq.connection, [self.dlq.keys.prefix, self.dlq.ttl_seconds, *pairs]))
 
     def finish(self, job_id: str, pipeline: Pipeline) -> None:
         """In the requeue's own transaction: the claimed entry is gone for good."""

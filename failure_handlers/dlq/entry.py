@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from failure_handlers.recording.failure_record import utf8_text as _utf8
@@ -46,11 +47,22 @@ class DeadLetterEntry:
         return [name for name in self.REQUIRED if not getattr(self, name)]
 
     def to_hash(self) -> dict[str, str]:
-        """Field texts, valid UTF-8 (lone surrogates from undecodable bytes become `\\udcXX`)."""
-        return {name: _utf8(str(value)) for name, value in asdict(self).items()}
+        """Field texts, valid UTF-8 (lone surrogates from undecodable bytes become `\\udcXX`).
+
+        Computed once per entry (the failure handler's hot path reads it for the size cap and for
+        the write); the returned dict is shared: do not change it.
+        """
+        return self._hash
+
+    @cached_property
+    def _hash(self) -> dict[str, str]:
+        return {name: _utf8(str(getattr(self, name))) for name in FIELD_NAMES}
 
     def size(self) -> int:
-        return sum(len(name) + len(value.encode()) for name, value in self.to_hash().items())
+        """The fields' bytes (names and UTF-8 values)."""
+        return sum(
+            len(name) + (len(value) if value.isascii() else len(value.encode())) for name, value in self._hash.items()
+        )
 
     def bounded(self, max_bytes: int = MAX_ENTRY_BYTES) -> DeadLetterEntry:
         """This entry, its biggest fields cut (snapshot first, then history, traceback...) to fit
@@ -107,6 +119,9 @@ class DeadLetterEntry:
             except ValueError:
                 pass
         return data
+
+
+FIELD_NAMES = tuple(field.name for field in fields(DeadLetterEntry))
 
 
 def _text(value: bytes | str) -> str:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# job.meta keys (RQ saves meta with the job; see docs/rq-behaviour.md on when a save is lost).
+# job.meta keys (RQ saves meta with the job; docs/rq-behaviour.md#the-failure-callback says when a save is lost).
 META_FAILURES = "failures"  # list: one record per failed run (failure_record.attempt_record)
 META_FAILURES_DROPPED = "failures_dropped"  # records dropped past the newest MAX_RECORDED_FAILURES
 META_MAX_RETRIES = "max_retries"  # the retry budget of the current run series (RQ keeps only retries_left)

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from redis import Redis
+from redis.client import Pipeline
 
 from failure_handlers.config import Settings
 from failure_handlers.dlq import scripts
@@ -39,8 +40,6 @@ class DeadLetterQueue:
         self.keys = DlqKeys(prefix)
         self.ttl_seconds = ttl_seconds
         self.max_entries = max_entries
-        self._add = connection.register_script(scripts.ADD)
-        self._delete = connection.register_script(scripts.DELETE)
         self.claims = DlqClaims(self)
 
     @classmethod
@@ -49,13 +48,24 @@ class DeadLetterQueue:
 
     # -- writing -------------------------------------------------------------------------------
 
-    def add(self, entry: DeadLetterEntry) -> int:
+    def add(self, entry: DeadLetterEntry, also: Callable[[Pipeline], object] | None = None) -> int:
         """Store `entry` (replacing an older one for the same job), index it, trim by age and count.
 
         Returns how many of the oldest entries were dropped to keep `max_entries` (also added to
-        the `dropped` counter). One round trip, atomic.
+        the `dropped` counter). Atomic, and one round trip together with whatever `also` queues on
+        the same pipeline first (the failure handler's save of the job's meta).
         """
-        return int(self._add(args=self._add_args(entry)))
+        args = self._add_args(entry)
+        with self.connection.pipeline(transaction=False) as pipe:
+            if also is not None:
+                also(pipe)
+            scripts.ADD.queue(pipe, args)
+            *before, reply = pipe.execute(raise_on_error=False)
+        dropped = int(scripts.ADD.rerun_if_unknown(self.connection, reply, args))
+        for result in before:
+            if isinstance(result, Exception):
+                raise result
+        return dropped
 
     def add_many(
         self, entries: Iterable[DeadLetterEntry], batch: int = SCAN_BATCH, only_if_in: Sequence[str] = ()
@@ -70,10 +80,18 @@ class DeadLetterQueue:
         guards = list(only_if_in) or [""] * len(pending)
         results: list[int] = []
         for start in range(0, len(pending), batch):
+            calls = [
+                self._add_args(entry, guard)
+                for entry, guard in zip(pending[start : start + batch], guards[start : start + batch], strict=True)
+            ]
             with self.connection.pipeline(transaction=False) as pipe:
-                for entry, guard in zip(pending[start : start + batch], guards[start : start + batch], strict=True):
-                    self._add(args=self._add_args(entry, guard), client=pipe)
-                results.extend(int(result) for result in pipe.execute())
+                for args in calls:
+                    scripts.ADD.queue(pipe, args)
+                replies = pipe.execute(raise_on_error=False)
+            results.extend(
+                int(scripts.ADD.rerun_if_unknown(self.connection, reply, args))
+                for reply, args in zip(replies, calls, strict=True)
+            )
         return results
 
     def _add_args(self, entry: DeadLetterEntry, guard: str = "") -> list[str | float | int]:
@@ -87,15 +105,14 @@ class DeadLetterQueue:
             },
             ensure_ascii=False,
         )
-        mapping = [item for pair in fields.items() for item in pair]
         head = [self.keys.prefix, fields["job_id"], entry.failed_at_epoch, self.ttl_seconds, self.max_entries]
-        return [*head, time.time(), sample, guard, *mapping]
+        return [*head, time.time(), sample, guard, json.dumps(fields, ensure_ascii=False)]
 
     def delete(self, job_ids: Iterable[str]) -> int:
         """Remove entries from the DLQ and every index; returns how many were indexed."""
         removed = 0
         for chunk in _chunks(list(job_ids), SCAN_BATCH):
-            removed += int(self._delete(args=[self.keys.prefix, *chunk]))
+            removed += int(scripts.DELETE.run(self.connection, [self.keys.prefix, *chunk]))
         return removed
 
     # -- reading ------------------------------------------------------------------------------

@@ -4,8 +4,8 @@ however it was enqueued (plain `Queue.enqueue`, RQ's `@job`, `rq enqueue`, anoth
     rq worker default --with-scheduler --exception-handler failure_handlers.integration.record_failure
 
 RQ 3.0 runs a worker's exception handlers in the work-horse on every failed run, after the job's
-failure callback and before it decides on a retry, with the same job object (see
-docs/rq-behaviour.md, "Worker exception handlers"): so setting `job.retries_left = 0` here stops
+failure callback and before it decides on a retry, with the same job object
+(docs/rq-behaviour.md#worker-exception-handlers): so setting `job.retries_left = 0` here stops
 the retries, exactly as in the callback. A job that carries our `on_failure` callback was already
 recorded by it and is skipped here: every failure is recorded once.
 """

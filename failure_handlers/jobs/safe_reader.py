@@ -54,6 +54,16 @@ def safe_loads(payload: bytes, serializer: str) -> Any:
 
 
 @dataclass(frozen=True)
+class RecordedRun:
+    """One execution as RQ 3.0 recorded it in the job's results stream (`rq:results:<id>`)."""
+
+    kind: str  # FAILED, STOPPED, RETRIED, SUCCESSFUL (RQ's Result.Type names)
+    exc_string: str
+    ended_at: datetime | None
+    worker: str
+
+
+@dataclass(frozen=True)
 class StoredJob:
     """What the DLQ needs of an RQ job, read without running code."""
 
@@ -70,15 +80,16 @@ class StoredJob:
     args: Any  # list, or UNDECODED
     kwargs: Any  # dict, or UNDECODED
     exc_string: str  # of the latest result
+    runs: tuple[RecordedRun, ...]  # RQ's results, oldest first (at most 10; see docs/rq-behaviour.md)
     snapshot: str = field(repr=False)  # see job_snapshot.py
 
 
 def read_jobs(connection: Redis, job_ids: Sequence[str], serializer: str) -> list[StoredJob | None]:
-    """The jobs (None where the hash is gone): two pipelined round trips for all of them."""
+    """The jobs (None where the hash is gone), with their results: one pipelined round trip."""
     with connection.pipeline(transaction=False) as pipe:
         for job_id in job_ids:
             pipe.hgetall(Job.key_for(job_id))
-            pipe.xrevrange(Result.get_key(job_id), "+", "-", count=1)
+            pipe.xrange(Result.get_key(job_id), "-", "+")
         replies = pipe.execute()
     return [
         _stored_job(job_id, replies[2 * n], replies[2 * n + 1], serializer) if replies[2 * n] else None
@@ -90,6 +101,7 @@ def _stored_job(job_id: str, raw: dict[bytes, bytes], results: list, serializer:
     text = {key.decode(): value.decode("utf-8", "replace") for key, value in raw.items() if key != b"data"}
     meta = safe_loads(raw[b"meta"], serializer) if raw.get(b"meta") else {}
     func_name, args, kwargs = _call(raw.get(b"data", b""), serializer, text.get("description", ""))
+    runs = tuple(_run(stream_id, payload) for stream_id, payload in results)
     return StoredJob(
         id=job_id,
         status=text.get("status", ""),
@@ -103,7 +115,8 @@ def _stored_job(job_id: str, raw: dict[bytes, bytes], results: list, serializer:
         func_name=func_name,
         args=args,
         kwargs=kwargs,
-        exc_string=_exc_string(results),
+        exc_string=runs[-1].exc_string if runs else "",
+        runs=runs,
         snapshot=snapshot_of({key.decode(): value for key, value in raw.items()}),
     )
 
@@ -120,11 +133,27 @@ def _call(data: bytes, serializer: str, description: str) -> tuple[str, Any, Any
     return description.split("(", 1)[0], UNDECODED, UNDECODED
 
 
-def _exc_string(results: list) -> str:
-    if not results:
-        return ""
-    _, payload = results[0]
-    encoded = payload.get(b"exc_string")
+def _run(stream_id: bytes, payload: dict[bytes, bytes]) -> RecordedRun:
+    """A results-stream entry, read field by field (the return value, a pickle, is never loaded)."""
+    try:
+        kind = Result.Type(int(payload.get(b"type", b"0"))).name
+    except ValueError:
+        kind = "UNKNOWN"
+    ended = payload.get(b"execution_ended_at")
+    try:
+        seconds = float(ended) if ended else int(stream_id.split(b"-")[0]) / 1000
+        ended_at: datetime | None = datetime.fromtimestamp(seconds, UTC)
+    except ValueError:
+        ended_at = None
+    return RecordedRun(
+        kind=kind,
+        exc_string=_exc_string(payload.get(b"exc_string")),
+        ended_at=ended_at,
+        worker=payload.get(b"worker_name", b"").decode("utf-8", "replace"),
+    )
+
+
+def _exc_string(encoded: bytes | None) -> str:
     if not encoded:
         return ""
     try:

@@ -5,9 +5,11 @@ it: a killed work-horse (SIGKILL, OOM), a job stopped by an operator, an abandon
 by a process that cannot import the handler. A pass of the reconciler, for every queue:
 
 1. runs RQ's cleanup of abandoned jobs (jobs whose worker stopped heart-beating), which calls our
-   handler in this process, so they are retried or dead-lettered now rather than ~10 min later;
-2. gives every job in the FailedJobRegistry without a DLQ entry one, built from the job hash and
-   its latest result (`failure_cause.cause_of`), unless an operator dismissed it;
+   callback or worker-side handler in this process, so they are retried or dead-lettered now
+   rather than ~10 min later;
+2. gives every job in the FailedJobRegistry without a DLQ entry one, built from the job hash,
+   its `job.meta` and the runs RQ recorded in its results (`recording/recovered.py`), unless an
+   operator dismissed it;
 3. removes the entries of jobs that are live again (requeued by `rq requeue`, rq-dashboard...).
 
 A pass is idempotent and safe to run from many processes at once: an entry is written only if the
@@ -37,12 +39,12 @@ from failure_handlers.dlq.entry import DeadLetterEntry
 from failure_handlers.dlq.filters import DlqFilter
 from failure_handlers.dlq.keys import META_FAILURES, META_MAX_RETRIES
 from failure_handlers.dlq.store import SCAN_BATCH, DeadLetterQueue
+from failure_handlers.integration.worker import record_failure
 from failure_handlers.jobs.safe_reader import UNDECODED, StoredJob, read_jobs
 from failure_handlers.jobs.status import job_statuses
 from failure_handlers.operations.reconciler_health import record_pass
-from failure_handlers.recording.cause import cause_of
 from failure_handlers.recording.entry_builder import build_entry
-from failure_handlers.recording.failure_record import MAX_MESSAGE_CHARS, MAX_TRACEBACK_CHARS, iso, truncate, utc_now_iso
+from failure_handlers.recording.recovered import recover_failure
 from failure_handlers.redaction import redact_url
 
 INCREMENTAL_WINDOW = 200
@@ -105,7 +107,9 @@ class Reconciler:
 
     def _clean_abandoned(self, queue: Queue) -> None:
         try:
-            StartedJobRegistry(queue=queue).cleanup()
+            # RQ calls the job's callback and these handlers for each abandoned job (docs/rq-behaviour.md):
+            # a job enqueued without our callback is recorded by the worker-side handler, as in a worker.
+            StartedJobRegistry(queue=queue).cleanup(exception_handlers=[record_failure])
         except Exception:  # noqa: BLE001 - one queue's bad job must not stop the pass
             logger.opt(exception=True).warning("Cleanup of abandoned jobs in queue {!r} failed", queue.name)
 
@@ -152,28 +156,22 @@ class Reconciler:
         return sum(1 for result in written if result >= 0)
 
     def _recovered_entry(self, job: StoredJob) -> DeadLetterEntry:
-        cause = cause_of(job.exc_string, job.status)
-        max_retries = _int(job.meta.get(META_MAX_RETRIES))
-        attempts = max_retries - _int(job.retries_left) + 1 if max_retries else 1
-        history = [item for item in job.meta.get(META_FAILURES) or [] if isinstance(item, dict)]
-        handled = next((item for item in history if item.get("attempt") == attempts), None)
-        record = handled or {
-            "attempt": attempts,
-            "exc_type": cause.exc_type,
-            "message": truncate(cause.message, MAX_MESSAGE_CHARS),
-            "traceback": truncate(job.exc_string, MAX_TRACEBACK_CHARS, keep="tail"),
-            "failed_at": iso(job.ended_at) or utc_now_iso(),
-            "worker": job.worker_name,
-        }
-        if handled is None:
-            history.append(record)
+        recovered = recover_failure(
+            status=job.status,
+            meta_history=job.meta.get(META_FAILURES) or [],
+            meta_max_retries=_int(job.meta[META_MAX_RETRIES]) if META_MAX_RETRIES in job.meta else None,
+            retries_left=job.retries_left,
+            runs=job.runs,
+            ended_at=job.ended_at,
+            worker=job.worker_name,
+        )
         undecoded = job.args is UNDECODED
         return build_entry(
-            record=record,
-            history=history,
-            attempts=attempts,
-            max_retries=max_retries,
-            reason=cause.reason if handled is None else "failed; the failure handler could not write the DLQ",
+            record=recovered.record,
+            history=recovered.history,
+            attempts=recovered.attempts,
+            max_retries=recovered.max_retries,
+            reason=recovered.reason,
             origin=job.func_name,
             settings=self.settings,
             job_id=job.id,

@@ -2,13 +2,14 @@
 
 How one batch goes:
 1. read the DLQ entries and RQ jobs (pipelined);
-2. claim them in one Lua call (`DeadLetterQueue.claim`): the DLQ entry leaves every index and the
+2. claim them in one Lua call (`dlq.claims.claim`, see `dlq/claims.py`): the DLQ entry leaves every index and the
    job leaves RQ's FailedJobRegistry atomically, so of two operators requeueing one job only one
    gets it;
-3. for each claimed job: RQ 3.0's own requeue keeps `retries_left` (0 after exhaustion), so set a
-   fresh budget; a job whose RQ hash has expired is rebuilt from the entry's snapshot;
+3. for each claimed job: RQ 3.0's own requeue keeps `retries_left` (0 after exhaustion; see
+   docs/rq-behaviour.md#requeue), so set a fresh budget; a job whose RQ hash has expired is
+   rebuilt from the entry's snapshot;
 4. one MULTI: enqueue every job and delete its claimed entry. A run that dies between 2 and 4
-   leaves claims that `release_stale_claims` gives back to the DLQ.
+   leaves claims that `dlq.claims.release_stale` gives back to the DLQ.
 """
 
 from __future__ import annotations

@@ -2,9 +2,9 @@
 
 The handler writes the DLQ entry in the common case. It never runs when the work-horse is killed
 (SIGKILL, OOM), when an operator stops the job, or when RQ's cleanup fails an abandoned job in a
-process that cannot import the handler. For those, RQ leaves only the job's status and the
-`exc_string` of its latest result; this module turns them into a readable `exc_type`, message
-and reason.
+process that cannot import the handler (docs/rq-behaviour.md#killed-work-horses). For those,
+RQ leaves only the job's status and the `exc_string` of its results; this module turns them into
+a readable `exc_type`, message and reason.
 """
 
 from __future__ import annotations

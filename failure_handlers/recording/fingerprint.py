@@ -12,7 +12,7 @@ import hashlib
 import re
 import sysconfig
 import traceback as traceback_module
-from collections.abc import Iterable
+from collections.abc import Sequence
 from pathlib import PurePath
 from types import TracebackType
 
@@ -49,16 +49,20 @@ def is_project_file(filename: str) -> bool:
     return not filename.startswith(_LIBRARY_DIRS)
 
 
-def innermost_project_frame(frames: Iterable[tuple[str, str]]) -> str:
+def innermost_project_frame(frames: Sequence[tuple[str, str]]) -> str:
     """`file.py:function` of the last (innermost) frame in project code, or '' if there is none.
 
     Only the file's name is used, so one bug deployed under different paths keeps its group.
     """
-    origin = ""
-    for filename, function in frames:
+    for filename, function in reversed(frames):
         if is_project_file(filename):
-            origin = f"{PurePath(filename).name}:{function}"
-    return origin
+            return f"{_file_name(filename)}:{function}"
+    return ""
+
+
+@functools.lru_cache(maxsize=4096)
+def _file_name(path: str) -> str:
+    return PurePath(path).name
 
 
 def frames_of(tb: TracebackType | None) -> list[tuple[str, str]]:

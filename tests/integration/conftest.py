@@ -50,13 +50,23 @@ def dlq(redis: Redis) -> DeadLetterQueue:
 
 @pytest.fixture
 def worker(redis: Redis, redis_url: str, tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen]]:
-    """Start `rq worker QUEUE --with-scheduler` processes; all are stopped after the test."""
+    """Start `rq worker QUEUE --with-scheduler` processes as the Procfile does; all are stopped after the test."""
     started: list[tuple[subprocess.Popen, Path]] = []
 
-    def start(queue: str = "default", extra_args: tuple[str, ...] = (), **env: str) -> subprocess.Popen:
+    def start(
+        queue: str = "default", extra_args: tuple[str, ...] = (), record_every_job: bool = True, **env: str
+    ) -> subprocess.Popen:
+        """`record_every_job=False`: a plain RQ worker, without the Procfile's exception handler."""
         log_path = tmp_path / f"worker-{len(started)}.log"
         with open(log_path, "wb") as log:
-            process = start_worker(redis_url, [queue], env={**TEST_ENV, **env}, extra_args=extra_args, output=log)
+            process = start_worker(
+                redis_url,
+                [queue],
+                env={**TEST_ENV, **env},
+                extra_args=extra_args,
+                output=log,
+                record_every_job=record_every_job,
+            )
         started.append((process, log_path))
         wait_for(lambda: process.poll() is not None or Worker.all(connection=redis), 20, "the worker to register")
         assert process.poll() is None, log_path.read_text()

@@ -13,6 +13,7 @@ from rq.command import send_stop_job_command
 from rq.registry import FailedJobRegistry, StartedJobRegistry
 
 from failure_handlers.dev.worker_process import PROJECT_ROOT, descendants, rq_command
+from tests import plain_rq_tasks
 from tests.conftest import TEST_ENV
 from tests.integration.conftest import run_script
 from tests.polling import wait_for
@@ -156,3 +157,20 @@ def test_reconciler_keeps_entries_an_operator_dismissed_out(redis, dlq):
 
     assert "0 DLQ entries added" in run_script("scripts/dlq.py", "reconcile").stdout
     assert dlq.get(job.id) is None and failed(redis, job)
+
+
+def test_entry_of_a_job_no_handler_saw_lists_the_runs_rq_recorded(redis, dlq, worker, redis_url):
+    """A plain RQ worker (no exception handler) fails a plain job twice, `rq requeue` in between:
+    RQ's results hold both failures, and so does the reconciled entry."""
+    worker(record_every_job=False)
+    job = Queue("default", connection=redis).enqueue(plain_rq_tasks.charge, 8)
+    wait_for(lambda: failed(redis, job), 30, "the first failure")
+    requeue = [*rq_command(), "requeue", "--queue", "default", "--url", redis_url, job.id]
+    subprocess.run(requeue, cwd=PROJECT_ROOT, check=True, capture_output=True, timeout=30)
+    wait_for(lambda: failed(redis, job) and len(job.results()) == 2, 30, "the second failure")
+
+    entry = listed_ids()[job.id]
+
+    assert entry["attempts"] == 2 and [item["attempt"] for item in entry["failures"]] == [1, 2]
+    assert all(item["exc_type"] == "ConnectionError" for item in entry["failures"])
+    assert "customer 8" in entry["exc_message"] and entry["reason"] == "failed; the failure handler did not record it"

@@ -5,7 +5,7 @@
 -- ARGV[7] group sample (JSON: exc_type, func_name, origin, message)
 -- ARGV[8] guard: '' or a sorted set (RQ's failed registry) that must still hold the job, else
 --         nothing is written and -1 returned (the reconciler's race guard)
--- ARGV[9..] field1, value1, field2, value2, ... of the entry hash
+-- ARGV[9] the entry's fields, one JSON object of strings (entry.DeadLetterEntry.to_hash)
 -- Returns: how many of the oldest entries were dropped to stay under max entries (also added to
 -- <prefix>dropped), or -1 (guard failed).
 local id = ARGV[2]
@@ -17,16 +17,26 @@ local key = prefix .. 'entry:' .. id
 if ARGV[8] ~= '' and not redis.call('ZSCORE', ARGV[8], id) then return -1 end
 redis.call('ZREM', prefix .. 'dismissed', id)
 
-unindex(id)
-redis.call('DEL', key)
+-- An older entry of the same job (a requeued job that died again): out of its indexes first.
+local old = redis.call('HMGET', key, unpack(fields))
+if old[1] or old[2] or old[3] or old[4] then
+  unindex(id)
+  redis.call('DEL', key)
+end
+
+local entry = cjson.decode(ARGV[9])
 local mapping = {}
-for i = 9, #ARGV do mapping[#mapping + 1] = ARGV[i] end
+for name, value in pairs(entry) do
+  mapping[#mapping + 1] = name
+  mapping[#mapping + 1] = value
+end
 redis.call('HSET', key, unpack(mapping))
 redis.call('EXPIREAT', key, math.ceil(score + ttl))
-reindex(id, score, ttl)
-local fingerprint = redis.call('HGET', key, 'fingerprint')
-if fingerprint and fingerprint ~= '' then
-  redis.call('HSET', prefix .. 'groups', fingerprint, ARGV[7])
+local values = {}
+for i = 1, #fields do values[i] = entry[fields[i]] end
+index_values(id, score, ttl, values)
+if entry.fingerprint and entry.fingerprint ~= '' then
+  redis.call('HSET', prefix .. 'groups', entry.fingerprint, ARGV[7])
   redis.call('EXPIRE', prefix .. 'groups', ttl)
 end
 

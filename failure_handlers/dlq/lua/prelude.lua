@@ -18,11 +18,23 @@ local function unindex(member)
   return redis.call('ZREM', index, member)
 end
 
--- Put a member (whose hash exists) in every index at `score`, and note each value as seen.
-local function reindex(member, score, ttl)
+-- Note a value as seen at `score` in <prefix>names:<kind>, keeping the latest score.
+-- ZADD GT (Redis >= 6.2) in one command; REDIS_VERSION_NUM exists from Redis 7.0 (and Valkey).
+local zadd_gt = (redis.REDIS_VERSION_NUM or 0) >= 0x060200
+local function seen(names, score, value)
+  if zadd_gt then
+    redis.call('ZADD', names, 'GT', score, value)
+  else
+    local last = tonumber(redis.call('ZSCORE', names, value) or 0)
+    if score > last then redis.call('ZADD', names, score, value) end
+  end
+end
+
+-- Put a member in the main index and in the secondary index of each kind at `score`;
+-- `values[i]` is its value for kinds[i] ('' or nil: not indexed for that kind).
+local function index_values(member, score, ttl, values)
   redis.call('ZADD', index, score, member)
   redis.call('EXPIRE', index, ttl)
-  local values = redis.call('HMGET', prefix .. 'entry:' .. member, unpack(fields))
   for i = 1, #kinds do
     local value = values[i]
     if value and value ~= '' then
@@ -30,9 +42,13 @@ local function reindex(member, score, ttl)
       redis.call('ZADD', by, score, member)
       redis.call('EXPIRE', by, ttl)
       local names = prefix .. 'names:' .. kinds[i]
-      local seen = tonumber(redis.call('ZSCORE', names, value) or 0)
-      if score > seen then redis.call('ZADD', names, score, value) end
+      seen(names, score, value)
       redis.call('EXPIRE', names, ttl)
     end
   end
+end
+
+-- Put a member (whose hash exists) back in every index at `score` (values read from its hash).
+local function reindex(member, score, ttl)
+  index_values(member, score, ttl, redis.call('HMGET', prefix .. 'entry:' .. member, unpack(fields)))
 end

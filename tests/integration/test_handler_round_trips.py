@@ -1,0 +1,45 @@
+"""The failure handler's cost in round trips on a real server: one per failure, retried or final,
+and none on the success path (counted on the client: one packed write per round trip)."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from rq import Retry
+from rq.job import Job
+
+from failure_handlers.dev.round_trips import RoundTrips, counting_client
+from failure_handlers.handler import on_failure
+from tests import plain_rq_tasks
+from worker_tasks import enqueue
+
+
+def round_trips_of_one_failure(url: str, retry: Retry | None, retries_left: int | None) -> int:
+    client = counting_client(url)
+    job = Job.fetch(enqueue(plain_rq_tasks.charge, 1, connection=client, retry=retry).id, connection=client)
+    job.retries_left = retries_left
+    try:
+        plain_rq_tasks.charge(1)
+    except ConnectionError:
+        exc_info = sys.exc_info()
+    before = RoundTrips.count
+    on_failure(job, client, *exc_info)
+    return RoundTrips.count - before
+
+
+@pytest.mark.parametrize(
+    ("retry", "retries_left", "what"),
+    [(None, None, "final, no retries"), (Retry(max=2, interval=1), 0, "final, retries exhausted"),
+     (Retry(max=2, interval=1), 2, "retried")],
+)  # fmt: skip
+def test_one_round_trip_per_failure(redis, redis_url, dlq, retry, retries_left, what):
+    round_trips_of_one_failure(redis_url, None, None)  # loads the script, as in a long-running worker
+    assert round_trips_of_one_failure(redis_url, retry, retries_left) == 1, what
+
+
+def test_final_failure_writes_meta_and_entry_in_that_round_trip(redis, redis_url, dlq):
+    round_trips_of_one_failure(redis_url, None, None)
+    [entry] = dlq.list()
+    meta = Job.fetch(entry.job_id, connection=redis).get_meta()
+    assert [f["attempt"] for f in meta["failures"]] == [1] and entry.attempts == 1
