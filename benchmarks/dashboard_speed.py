@@ -65,11 +65,14 @@ def figures(server: BenchServer, entries: int, repeat: int) -> list[Figure]:
     for metric, _path, target in REQUESTS:
         label = metric.format(half=f"{names['half']:,}")
         values = cycles[metric]
+        spread = f"runs {milliseconds(min(values))}–{milliseconds(max(values))}"
         if target is None:
-            rows.append(Figure(section, label, runs(values, milliseconds)))
+            rows.append(Figure(section, label, runs(values, milliseconds), spread=spread))
         else:
             met = median(values) < target
-            rows.append(Figure(section, label, runs(values, milliseconds), target=f"< {milliseconds(target)}", met=met))
+            limit = f"< {milliseconds(target)}"
+            measured = runs(values, milliseconds)
+            rows.append(Figure(section, label, measured, target=limit, met=met, spread=spread, judged=True))
     return rows
 
 
