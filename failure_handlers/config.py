@@ -27,6 +27,9 @@ DEFAULT_DLQ_WARN_SIZE = 100
 DEFAULT_DLQ_CRIT_SIZE = 1_000
 DEFAULT_DLQ_MAX_AGE_SECONDS = 24 * 3600
 DEFAULT_REDACT_KEYS = ("password", "token", "secret", "authorization", "api_key")
+DEFAULT_METRICS_MAX_LABEL_VALUES = 100
+DEFAULT_METRICS_MAX_SERIES = 2_000
+DEFAULT_METRICS_TOP_GROUPS = 20
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 SERIALIZER_ALIASES = ("pickle", "json")
@@ -55,6 +58,9 @@ class Settings:
     log_level: str = "INFO"
     log_json: bool = False
     serializer: str = "pickle"  # RQ's job serializer: pickle, json, or a dotted path (rq's -S)
+    metrics_max_label_values: int = DEFAULT_METRICS_MAX_LABEL_VALUES
+    metrics_max_series: int = DEFAULT_METRICS_MAX_SERIES
+    metrics_top_groups: int = DEFAULT_METRICS_TOP_GROUPS
 
 
 def parse_settings(values: Mapping[str, str | None]) -> Settings:
@@ -82,6 +88,15 @@ def parse_settings(values: Mapping[str, str | None]) -> Settings:
         log_level=_log_level(get("LOG_LEVEL")),
         log_json=_boolean("LOG_JSON", get("LOG_JSON")),
         serializer=_serializer(get("RQ_SERIALIZER")),
+        metrics_max_label_values=_whole_number(
+            "METRICS_MAX_LABEL_VALUES", get("METRICS_MAX_LABEL_VALUES"), DEFAULT_METRICS_MAX_LABEL_VALUES, minimum=1
+        ),
+        metrics_max_series=_whole_number(
+            "METRICS_MAX_SERIES", get("METRICS_MAX_SERIES"), DEFAULT_METRICS_MAX_SERIES, minimum=1
+        ),
+        metrics_top_groups=_whole_number(
+            "METRICS_TOP_GROUPS", get("METRICS_TOP_GROUPS"), DEFAULT_METRICS_TOP_GROUPS, minimum=1
+        ),
     )
 
 

@@ -52,3 +52,43 @@ end
 local function reindex(member, score, ttl)
   index_values(member, score, ttl, redis.call('HMGET', prefix .. 'entry:' .. member, unpack(fields)))
 end
+
+-- Prometheus counters kept in Redis (failure_handlers/metrics/counters.py builds the spec).
+-- spec: JSON {"cap": N, "series": M, "incr": [[metric, [label, ...], [value, ...], new_only], ...]}.
+-- `new_only` items (dead_lettered) are skipped when `replacing` is true: the job already had an
+-- entry (dead-lettered again without a requeue in between, e.g. RQ's cleanup of a killed
+-- work-horse re-failing a job the handler had already recorded): every dead job counted once.
+-- Each label admits at most N values (set <prefix>metrics:values:<label>); later values count as
+-- 'other'. Each counter hash (<prefix>metrics:<metric>) holds at most M series; a new series past
+-- that is counted in the all-'other' series (so at most M + 1 series). Field = the values joined by "\31" (keys.py).
+local function admitted(label, value, cap)
+  local set = prefix .. 'metrics:values:' .. label
+  if redis.call('SISMEMBER', set, value) == 1 then return value end
+  if redis.call('SCARD', set) >= cap then return 'other' end
+  redis.call('SADD', set, value)
+  return value
+end
+
+local function count_all(spec_json, replacing)
+  if spec_json == nil or spec_json == '' then return 0 end
+  local spec = cjson.decode(spec_json)
+  local cap, series = tonumber(spec.cap), tonumber(spec.series)
+  local counted = 0
+  for _, item in ipairs(spec.incr) do
+    if not (replacing and item[4]) then
+      counted = counted + 1
+      local hash = prefix .. 'metrics:' .. item[1]
+      local labels, values, parts, others = item[2], item[3], {}, {}
+      for i = 1, #labels do
+        parts[i] = admitted(labels[i], values[i], cap)
+        others[i] = 'other'
+      end
+      local field = table.concat(parts, '\31')
+      if redis.call('HEXISTS', hash, field) == 0 and redis.call('HLEN', hash) >= series then
+        field = table.concat(others, '\31')
+      end
+      redis.call('HINCRBY', hash, field, 1)
+    end
+  end
+  return counted
+end
