@@ -1,10 +1,12 @@
 """The operator's command line: `rq-dlq` (console script) and the `scripts/` shims over the same commands."""
 
 from failure_handlers.cli.dlq_commands import rq_dlq
+from failure_handlers.cli.metrics_command import metrics
 from failure_handlers.cli.operator import run
 from failure_handlers.cli.requeue_command import requeue
 
 rq_dlq.add_command(requeue)
+rq_dlq.add_command(metrics)
 
 
 def main() -> None:
