@@ -17,9 +17,11 @@ Under `DLQ_PREFIX` (default `rq:dlq:`):
                                the rest are counted as `other`)
 - `<prefix>alerts:claim:<rule>:<subject>` string (SET NX EX): who sent a notification in this cool-down
 - `<prefix>alerts:active:<rule>:<subject>` string: a size/age alert was sent and has not resolved yet
-- `<prefix>alerts:groups_seen` set: failure groups already announced by the `new_group` rule
+- `<prefix>alerts:groups_seen` sorted set: failure groups already announced (`new_group`), scored by then
 - `<prefix>alerts:outbox`      sorted set: pending deliveries (id scored by next attempt time)
 - `<prefix>alerts:delivery:<id>` string: one pending delivery (JSON: channel, message, attempts, last error)
+- `<prefix>alerts:lease:<id>`  string (SET NX EX): the process delivering it right now
+The alert keys are written by `lua/alert_claim.lua` (claim and outbox in one step) and `alerts/outbox.py`.
 RQ's own keys (`rq:job:*`, `rq:registry:*`) are reached through RQ's classes, never built here.
 The Lua scripts in `lua/` build the same names from the prefix (`lua/prelude.lua`); keep them in step.
 
@@ -106,3 +108,6 @@ class DlqKeys:
 
     def alert_delivery(self, delivery_id: str) -> str:
         return f"{self.prefix}alerts:delivery:{delivery_id}"
+
+    def alert_lease(self, delivery_id: str) -> str:
+        return f"{self.prefix}alerts:lease:{delivery_id}"
