@@ -1,7 +1,7 @@
 """Item 2: how many Redis round trips (and server commands) the failure handler itself makes.
 
 The Prometheus counters (`failure_handlers/metrics/counters.py`) ride in these same round trips:
-inside the `add` script on a final failure, in the meta-save pipeline on a retried one; the rows
+inside the `add` script on a final failure, in the `count` script that saves a retried job's meta; the rows
 below count them.
 
 The handler is called exactly as RQ calls it, `on_failure(job, connection, *exc_info)`, on a job
@@ -133,7 +133,7 @@ def figures(server: BenchServer) -> list[Figure]:
         ),
         Figure(
             section,
-            "server commands per retried failure (meta HSET + the counters' script, incl. its commands)",
+            "server commands per retried failure (the `count` script: meta HSET + counters, incl. its commands)",
             f"{sum(retried.commands.values())}",
         ),
     ]

@@ -1,6 +1,7 @@
 """Prometheus counters kept in Redis, written inside round trips the failure handler already makes.
 
-- a retried failure: the job's meta save (HSET) and the `count` script in one pipeline;
+- a retried failure: the `count` script saves the job's meta (the HSET `job.save_meta()` sends) and
+  increments them: one command instead of the HSET;
 - a final failure: the `add` script increments them while it writes the DLQ entry (ARGV[10]);
 - a reconciled entry: the same, with reason `reconciled`;
 - a requeue: HINCRBY inside the requeue's own MULTI (`requeue_increments`).
@@ -23,7 +24,7 @@ from rq.job import Job
 
 from failure_handlers.dlq import scripts
 from failure_handlers.dlq.keys import METRIC_LABELS, OTHER_LABEL_VALUE, DlqKeys
-from failure_handlers.jobs.meta import queue_save_meta
+from failure_handlers.jobs.meta import serialized_meta
 
 MAX_LABEL_CHARS = 120
 UNKNOWN = "unknown"
@@ -35,7 +36,9 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 def label_value(text: object) -> str:
     """A label value safe for Redis fields and the exposition format: control characters become one
     space, at most MAX_LABEL_CHARS characters, never empty."""
-    value = _CONTROL.sub(" ", str(text if text is not None else "")).strip()[:MAX_LABEL_CHARS]
+    value = str(text) if text is not None else ""
+    if not (value.isprintable() and len(value) <= MAX_LABEL_CHARS and value.strip() == value):
+        value = _CONTROL.sub(" ", value).strip()[:MAX_LABEL_CHARS]
     return value or UNKNOWN
 
 
@@ -65,15 +68,9 @@ def failure_increments(
 
 
 def save_meta_and_count(connection: Redis, job: Job, prefix: str, counter_spec: str) -> None:
-    """`job.save_meta()` and the counters in ONE round trip (a pipeline of HSET + EVALSHA)."""
-    args = [prefix, counter_spec]
-    with connection.pipeline(transaction=False) as pipe:
-        queue_save_meta(job, pipe)
-        scripts.COUNT.queue(pipe, args)
-        saved, counted = pipe.execute(raise_on_error=False)
-    if isinstance(saved, Exception):
-        raise saved
-    scripts.COUNT.rerun_if_unknown(connection, counted, args)
+    """`job.save_meta()` and the counters in ONE command and round trip: the `count` script does the
+    meta's HSET itself, then the counters (EVALSHA; EVAL once after a server restart)."""
+    scripts.COUNT.run(connection, [prefix, counter_spec, job.key, serialized_meta(job)])
 
 
 def requeue_label(connection: Redis, keys: DlqKeys, queues: Sequence[str], max_label_values: int) -> dict[str, str]:
