@@ -28,6 +28,7 @@ from benchmarks import (  # noqa: E402
     log_files,
     report,
     round_trips,
+    scrape,
     server_limit,
     worker_throughput,
 )
@@ -79,6 +80,7 @@ def suite(server: BenchServer, sizes: Sizes, log_dir: Path, load: report.LoadWat
         ("6 entry memory", lambda: entry_memory.figures(server, sizes.huge_bytes, sizes.typical_entries)),
         ("7 server limit", lambda: server_limit.figures(server, sizes.limit_ops, sizes.repeat)),
         ("8 dashboard", lambda: dashboard_speed.figures(server, sizes.dlq_entries, sizes.repeat)),
+        ("9 /metrics scrape", lambda: scrape.figures(server, sizes.dlq_entries)),
     ]
     figures: list[Figure] = []
     with log_files.logs_to_files(log_dir):

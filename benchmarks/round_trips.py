@@ -1,5 +1,9 @@
 """Item 2: how many Redis round trips (and server commands) the failure handler itself makes.
 
+The Prometheus counters (`failure_handlers/metrics/counters.py`) ride in these same round trips:
+inside the `add` script on a final failure, in the `count` script that saves a retried job's meta; the rows
+below count them.
+
 The handler is called exactly as RQ calls it, `on_failure(job, connection, *exc_info)`, on a job
 fetched from the server through a connection that counts its writes: redis-py sends one packed
 write per round trip (a whole pipeline is one), so writes = round trips. The server's own count
@@ -69,6 +73,7 @@ def figures(server: BenchServer) -> list[Figure]:
         server.connect().script_flush()
         cold = measure_call(server, None, None)  # the first call after the server started: scripts not loaded
     final = measure_call(server, None, None)
+    measure_call(server, Retry(max=3, interval=0), 2)  # loads the `count` script, as a long-running worker has
     retried = measure_call(server, Retry(max=3, interval=0), 2)
     exhausted = measure_call(server, Retry(max=3, interval=0), 0)
     section = "2. Failure path"
@@ -108,5 +113,10 @@ def figures(server: BenchServer) -> list[Figure]:
             section,
             "server commands per final failure (INFO commandstats, incl. those the Lua script runs)",
             f"{sum(final.commands.values())}",
+        ),
+        Figure(
+            section,
+            "server commands per retried failure (the `count` script: meta HSET + counters, incl. its commands)",
+            f"{sum(retried.commands.values())}",
         ),
     ]

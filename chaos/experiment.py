@@ -30,6 +30,7 @@ from failure_handlers.config import parse_settings
 from failure_handlers.dev.worker_process import PROJECT_ROOT, descendants, start_worker, stop_worker
 from failure_handlers.dlq.store import DeadLetterQueue
 from failure_handlers.jobs.status import job_statuses
+from failure_handlers.metrics.counters import read_counters
 from failure_handlers.operations.reconciler import Reconciler
 from worker_tasks import enqueue
 from worker_tasks.chaos_tasks import chaos_job
@@ -72,6 +73,8 @@ class ChaosFigures:
     duplicate_entries: int = 0  # entry hashes holding the same job id
     unindexed_entries: int = 0  # entry hashes the index does not reach
     causeless: list[str] = field(default_factory=list)
+    counted_dead: int = 0  # rq_jobs_dead_lettered_total summed: must equal `dead` (each dead job once)
+    counted_failures: int = 0  # rq_job_failures_total summed: at least one per dead job
     dead_by_cause: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
 
@@ -84,6 +87,8 @@ class ChaosFigures:
             or self.duplicate_entries
             or self.unindexed_entries
             or self.causeless
+            or self.counted_dead != self.dead
+            or self.counted_failures < self.dead
         )
 
     def summary(self) -> str:
@@ -94,6 +99,7 @@ class ChaosFigures:
             f"finished_and_dead={len(self.both)} "
             f"duplicate_entries={self.duplicate_entries} unindexed_entries={self.unindexed_entries} "
             f"causeless={len(self.causeless)} "
+            f"counted_dead={self.counted_dead} counted_failures={self.counted_failures} "
             f"seconds={self.seconds:.0f}"
         )
 
@@ -344,3 +350,6 @@ def _account(connection: Redis, dlq: DeadLetterQueue, ids: list[str], figures: C
         job_id for job_id, entry in entries.items() if not (entry.exc_type and entry.exc_message)
     )
     figures.dead_by_cause.update(entry.exc_type for entry in entries.values())
+    counted = read_counters(connection, dlq.keys)
+    figures.counted_dead = sum(count for _, count in counted["dead_lettered"])
+    figures.counted_failures = sum(count for _, count in counted["failures"])

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values, find_dotenv
 
 from failure_handlers.errors import ConfigError
-from failure_handlers.redaction import redact_url
+from failure_handlers.redaction import redact_endpoint, redact_url
 
 DEFAULT_RETRY_MAX = 3
 DEFAULT_RETRY_INTERVALS = (30, 60, 120)
@@ -27,6 +28,17 @@ DEFAULT_DLQ_WARN_SIZE = 100
 DEFAULT_DLQ_CRIT_SIZE = 1_000
 DEFAULT_DLQ_MAX_AGE_SECONDS = 24 * 3600
 DEFAULT_REDACT_KEYS = ("password", "token", "secret", "authorization", "api_key")
+DEFAULT_METRICS_MAX_LABEL_VALUES = 100
+DEFAULT_METRICS_MAX_SERIES = 2_000
+DEFAULT_METRICS_TOP_GROUPS = 20
+DEFAULT_ALERT_COOLDOWN_SECONDS = 3600
+DEFAULT_ALERT_INTERVAL_SECONDS = 60
+DEFAULT_ALERT_GROUP_COUNT = 10
+DEFAULT_ALERT_GROUP_MINUTES = 10
+DEFAULT_ALERT_TIMEOUT_SECONDS = 10
+DEFAULT_ALERT_RETRY_SECONDS = 30
+DEFAULT_ALERT_RETRY_MAX_SECONDS = 3600
+ALERT_WEBHOOK_FORMATS = ("slack", "json")
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 SERIALIZER_ALIASES = ("pickle", "json")
@@ -67,6 +79,24 @@ class Settings:
     dashboard_host: str = DEFAULT_DASHBOARD_HOST
     dashboard_port: int = DEFAULT_DASHBOARD_PORT
     dashboard_refresh_seconds: int = DEFAULT_DASHBOARD_REFRESH_SECONDS  # 0 = counts do not refresh
+    metrics_max_label_values: int = DEFAULT_METRICS_MAX_LABEL_VALUES
+    metrics_max_series: int = DEFAULT_METRICS_MAX_SERIES
+    metrics_top_groups: int = DEFAULT_METRICS_TOP_GROUPS
+    alert_webhook_url: str | None = None
+    alert_webhook_format: str = "slack"
+    alert_smtp_url: str | None = None
+    alert_email_to: tuple[str, ...] = ()
+    alert_email_from: str = "rq-dlq@localhost"
+    alert_cooldown_seconds: int = DEFAULT_ALERT_COOLDOWN_SECONDS
+    alert_interval_seconds: int = DEFAULT_ALERT_INTERVAL_SECONDS
+    alert_new_group: bool = True
+    alert_group_count: int = DEFAULT_ALERT_GROUP_COUNT
+    alert_group_minutes: int = DEFAULT_ALERT_GROUP_MINUTES
+    alert_max_age_seconds: int | None = None  # None: DLQ_MAX_AGE_SECONDS
+    alert_timeout_seconds: int = DEFAULT_ALERT_TIMEOUT_SECONDS
+    alert_retry_seconds: int = DEFAULT_ALERT_RETRY_SECONDS
+    alert_retry_max_seconds: int = DEFAULT_ALERT_RETRY_MAX_SECONDS
+    dashboard_url: str | None = None
 
 
 def parse_settings(values: Mapping[str, str | None]) -> Settings:
@@ -103,6 +133,16 @@ def parse_settings(values: Mapping[str, str | None]) -> Settings:
         dashboard_refresh_seconds=_whole_number(
             "DASHBOARD_REFRESH_SECONDS", get("DASHBOARD_REFRESH_SECONDS"), DEFAULT_DASHBOARD_REFRESH_SECONDS, minimum=0
         ),
+        metrics_max_label_values=_whole_number(
+            "METRICS_MAX_LABEL_VALUES", get("METRICS_MAX_LABEL_VALUES"), DEFAULT_METRICS_MAX_LABEL_VALUES, minimum=1
+        ),
+        metrics_max_series=_whole_number(
+            "METRICS_MAX_SERIES", get("METRICS_MAX_SERIES"), DEFAULT_METRICS_MAX_SERIES, minimum=1
+        ),
+        metrics_top_groups=_whole_number(
+            "METRICS_TOP_GROUPS", get("METRICS_TOP_GROUPS"), DEFAULT_METRICS_TOP_GROUPS, minimum=1
+        ),
+        **_alert_settings(get),
     )
 
 
@@ -224,3 +264,53 @@ def _port(text: str | None) -> int:
     if port > 65535:
         raise ConfigError(f"DASHBOARD_PORT={text!r}: expected a TCP port, 1-65535")
     return port
+
+
+def _alert_settings(get: Callable[[str], str | None]) -> dict[str, Any]:
+    """The ALERT_* settings and DASHBOARD_URL (see `.env.example`, README "Alerts")."""
+    smtp_url = _url("ALERT_SMTP_URL", get("ALERT_SMTP_URL"), ("smtp", "smtps"))
+    email_to = tuple(part.strip() for part in (get("ALERT_EMAIL_TO") or "").split(",") if part.strip())
+    for address in email_to:
+        if "@" not in address or any(char.isspace() for char in address):
+            raise ConfigError(f"ALERT_EMAIL_TO: {address!r} is not an e-mail address")
+    if smtp_url and not email_to:
+        raise ConfigError("ALERT_SMTP_URL is set but ALERT_EMAIL_TO is empty: give the recipients' addresses")
+    webhook_format = (get("ALERT_WEBHOOK_FORMAT") or "slack").lower()
+    if webhook_format not in ALERT_WEBHOOK_FORMATS:
+        raise ConfigError(f"ALERT_WEBHOOK_FORMAT={webhook_format!r}: expected slack or json")
+    max_age = get("ALERT_MAX_AGE_SECONDS")
+
+    def number(name: str, default: int, minimum: int = 1) -> int:
+        return _whole_number(name, get(name), default, minimum=minimum)
+
+    return {
+        "alert_webhook_url": _url("ALERT_WEBHOOK_URL", get("ALERT_WEBHOOK_URL"), ("http", "https")),
+        "alert_webhook_format": webhook_format,
+        "alert_smtp_url": smtp_url,
+        "alert_email_to": email_to,
+        "alert_email_from": get("ALERT_EMAIL_FROM") or "rq-dlq@localhost",
+        "alert_cooldown_seconds": number("ALERT_COOLDOWN_SECONDS", DEFAULT_ALERT_COOLDOWN_SECONDS),
+        "alert_interval_seconds": number("ALERT_INTERVAL_SECONDS", DEFAULT_ALERT_INTERVAL_SECONDS),
+        "alert_new_group": _boolean("ALERT_NEW_GROUP", get("ALERT_NEW_GROUP") or "true"),
+        "alert_group_count": number("ALERT_GROUP_COUNT", DEFAULT_ALERT_GROUP_COUNT),
+        "alert_group_minutes": number("ALERT_GROUP_MINUTES", DEFAULT_ALERT_GROUP_MINUTES),
+        "alert_max_age_seconds": None if max_age is None else number("ALERT_MAX_AGE_SECONDS", 0),
+        "alert_timeout_seconds": number("ALERT_TIMEOUT_SECONDS", DEFAULT_ALERT_TIMEOUT_SECONDS),
+        "alert_retry_seconds": number("ALERT_RETRY_SECONDS", DEFAULT_ALERT_RETRY_SECONDS, minimum=0),
+        "alert_retry_max_seconds": number("ALERT_RETRY_MAX_SECONDS", DEFAULT_ALERT_RETRY_MAX_SECONDS),
+        "dashboard_url": _url("DASHBOARD_URL", get("DASHBOARD_URL"), ("http", "https")),
+    }
+
+
+def _url(name: str, text: str | None, schemes: tuple[str, ...]) -> str | None:
+    if text is None:
+        return None
+    try:
+        parts = urlsplit(text)
+        valid = parts.scheme in schemes and bool(parts.hostname)
+    except ValueError:
+        valid = False
+    if not valid:
+        shown = " or ".join(f"{scheme}://" for scheme in schemes)
+        raise ConfigError(f"{name}={redact_endpoint(text)!r}: expected a {shown} URL with a host")
+    return text

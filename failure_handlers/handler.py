@@ -25,6 +25,7 @@ from failure_handlers import runtime
 from failure_handlers.dlq.keys import META_FAILURES, META_FAILURES_DROPPED, META_MAX_RETRIES
 from failure_handlers.dlq.store import DeadLetterQueue
 from failure_handlers.jobs.meta import queue_save_meta
+from failure_handlers.metrics import counters
 from failure_handlers.recording.cause import cause_of
 from failure_handlers.recording.entry_builder import build_entry, fields_of
 from failure_handlers.recording.failure_record import attempt_record, one_line
@@ -77,7 +78,9 @@ def handle_failure(
     if verdict.permanent and job.retries_left:
         job.retries_left = 0  # RQ reads this right after the callback: no further retries
 
-    if verdict.permanent or not job.retries_left:
+    final = verdict.permanent or not job.retries_left
+    counted = _counter_spec(job, record["exc_type"], _reason_label(verdict, attempt) if final else None)
+    if final:
         dlq = DeadLetterQueue.from_settings(connection, settings)
         entry = build_entry(
             **fields_of(job),
@@ -90,7 +93,7 @@ def handle_failure(
             settings=settings,
         )
         save_meta = partial(queue_save_meta, job)
-        if _guarded("write the DLQ entry and job.meta", job.id, dlq.add, entry, save_meta):
+        if _guarded("write the DLQ entry and job.meta", job.id, dlq.add, entry, save_meta, counted):
             logger.error(
                 "Job {} failed after {} attempts, moved to DLQ: {}",
                 job.id,
@@ -100,7 +103,15 @@ def handle_failure(
                 reason=entry.reason,
             )
         return
-    _guarded("save job.meta", job.id, job.save_meta)
+    _guarded(
+        "save job.meta and count the failure",
+        job.id,
+        counters.save_meta_and_count,
+        connection,
+        job,
+        settings.dlq_prefix,
+        counted,
+    )
     logger.warning(
         "Job {} failed (attempt {}/{}), will retry in {}s: {}",
         job.id,
@@ -128,6 +139,28 @@ def _reason(verdict: Verdict, attempt: Attempt) -> str:
     if verdict.permanent:
         return f"permanent: {verdict.reason}"
     return "retries exhausted" if attempt.total > 1 else "no retries configured"
+
+
+def _counter_spec(job: Job, exc_type: str, dead_reason: str | None) -> str:
+    """The counters of this failed run (metrics/counters.py), or '' if they cannot be built."""
+    try:
+        settings = runtime.settings()
+        try:
+            func = job.func_name
+        except Exception:  # noqa: BLE001 - unreadable job data: still counted
+            func = ""
+        increments = counters.failure_increments(job.origin, func, exc_type, dead_reason)
+        return counters.spec(settings.metrics_max_label_values, settings.metrics_max_series, increments)
+    except Exception:  # noqa: BLE001 - metrics never stop the handler's own work
+        logger.opt(exception=True).error("Failure handler could not build the counters for job {}", job.id)
+        return ""
+
+
+def _reason_label(verdict: Verdict, attempt: Attempt) -> str:
+    """The `reason` label of rq_jobs_dead_lettered_total (metrics/counters.REASONS)."""
+    if verdict.permanent:
+        return "permanent"
+    return "retries_exhausted" if attempt.total > 1 else "no_retries"
 
 
 def _guarded(step: str, job_id: str, action: Any, *args: Any) -> bool:

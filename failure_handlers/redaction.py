@@ -1,7 +1,8 @@
-"""Keep secrets out of logs and output: Redis URL passwords and secret-looking keyword arguments."""
+"""Keep secrets out of logs and output: URL passwords, secret URLs (webhooks), secret-looking keyword arguments."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -35,3 +36,32 @@ def redact_kwargs(kwargs: Mapping[str, Any], secret_keys: Iterable[str]) -> dict
     return {
         name: REDACTED if any(key in str(name).lower() for key in keys) else value for name, value in kwargs.items()
     }
+
+
+_URL_WITH_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*):[^@\s/]+@")
+
+
+def redact_endpoint(url: str | None) -> str:
+    """A URL that is itself a secret (a Slack webhook's path, a token in the query): only the scheme,
+    host and port are kept, `https://hooks.example.com/***`; a password is `***` too."""
+    if not url:
+        return "(unset)"
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return "(unparseable URL)"
+    if ":" in host:
+        host = f"[{host}]"
+    user = f"{parts.username}:{REDACTED}@" if parts.username and parts.password else ""
+    netloc = user + host + (f":{port}" if port is not None else "")
+    hidden = "/" + REDACTED if (parts.path not in ("", "/") or parts.query) else ""
+    return f"{parts.scheme}://{netloc}{hidden}"
+
+
+def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
+    """`text` with every URL password and every one of `secrets` (non-empty strings) as `***`."""
+    for secret in sorted((s for s in secrets if s and len(s) >= 4), key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return _URL_WITH_PASSWORD.sub(rf"\1:{REDACTED}@", text)

@@ -62,6 +62,7 @@ def requeue(
         op.settings.retry_intervals,
         at_front=front,
         serializer=op.serializer,
+        max_label_values=op.settings.metrics_max_label_values,
     )
     per_job_lines = bool(job_ids) or dry_run
     batch = min(batch, max(1, int(rate))) if rate else batch

@@ -14,6 +14,18 @@ Under `DLQ_PREFIX` (default `rq:dlq:`):
                                was confirmed for (`web/selections.py`); taken with GETDEL when it runs
 - `<prefix>reconciler:last_pass` hash: when the reconciler last finished a pass, and what it did
                                (`operations/reconciler_health.py`), for the dashboard's health panel
+- `<prefix>metrics:<metric>`   hash: a Prometheus counter, one field per label-value series (values joined
+                               by METRIC_LABEL_SEPARATOR); written by the failure handler's own round trips
+                               (`metrics/counters.py`, `lua/prelude.lua` count_all); never expires
+- `<prefix>metrics:values:<label>` set: the values admitted for a label (at most METRICS_MAX_LABEL_VALUES;
+                               the rest are counted as `other`)
+- `<prefix>alerts:claim:<rule>:<subject>` string (SET NX EX): who sent a notification in this cool-down
+- `<prefix>alerts:active:<rule>:<subject>` string: a size/age alert was sent and has not resolved yet
+- `<prefix>alerts:groups_seen` sorted set: failure groups already announced (`new_group`), scored by then
+- `<prefix>alerts:outbox`      sorted set: pending deliveries (id scored by next attempt time)
+- `<prefix>alerts:delivery:<id>` string: one pending delivery (JSON: channel, message, attempts, last error)
+- `<prefix>alerts:lease:<id>`  string (SET NX EX): the process delivering it right now
+The alert keys are written by `lua/alert_claim.lua` (claim and outbox in one step) and `alerts/outbox.py`.
 RQ's own keys (`rq:job:*`, `rq:registry:*`) are reached through RQ's classes, never built here.
 The Lua scripts in `lua/` build the same names from the prefix (`lua/prelude.lua`); keep them in step.
 
@@ -30,6 +42,16 @@ META_FAILURES_DROPPED = "failures_dropped"  # records dropped past the newest MA
 META_MAX_RETRIES = "max_retries"  # the retry budget of the current run series (RQ keeps only retries_left)
 META_REQUEUE_COUNT = "requeue_count"  # times requeued by our requeue
 META_REQUEUED_AT = "requeued_at"  # UTC ISO time of the last requeue
+
+# Prometheus counters kept in Redis (metrics/counters.py): metric -> its label names, in field order.
+METRIC_LABELS = {
+    "failures": ("queue", "func", "exc_type"),
+    "retries": ("queue", "func"),
+    "dead_lettered": ("queue", "func", "reason"),
+    "requeued": ("queue",),
+}
+METRIC_LABEL_SEPARATOR = "\x1f"  # ASCII unit separator; label values are sanitised so they never contain it
+OTHER_LABEL_VALUE = "other"
 
 # Secondary index kinds and the entry field each one indexes.
 INDEXED_FIELDS = {"queue": "queue", "func": "func_name", "exc": "exc_type", "group": "fingerprint"}
@@ -74,3 +96,29 @@ class DlqKeys:
     @property
     def reconciler_last_pass(self) -> str:
         return f"{self.prefix}reconciler:last_pass"
+
+    def metric(self, name: str) -> str:
+        return f"{self.prefix}metrics:{name}"
+
+    def metric_values(self, label: str) -> str:
+        return f"{self.prefix}metrics:values:{label}"
+
+    def alert_claim(self, rule: str, subject: str) -> str:
+        return f"{self.prefix}alerts:claim:{rule}:{subject}"
+
+    def alert_active(self, rule: str, subject: str) -> str:
+        return f"{self.prefix}alerts:active:{rule}:{subject}"
+
+    @property
+    def alert_groups_seen(self) -> str:
+        return f"{self.prefix}alerts:groups_seen"
+
+    @property
+    def alert_outbox(self) -> str:
+        return f"{self.prefix}alerts:outbox"
+
+    def alert_delivery(self, delivery_id: str) -> str:
+        return f"{self.prefix}alerts:delivery:{delivery_id}"
+
+    def alert_lease(self, delivery_id: str) -> str:
+        return f"{self.prefix}alerts:lease:{delivery_id}"

@@ -48,14 +48,15 @@ class DeadLetterQueue:
 
     # -- writing -------------------------------------------------------------------------------
 
-    def add(self, entry: DeadLetterEntry, also: Callable[[Pipeline], object] | None = None) -> int:
+    def add(self, entry: DeadLetterEntry, also: Callable[[Pipeline], object] | None = None, counts: str = "") -> int:
         """Store `entry` (replacing an older one for the same job), index it, trim by age and count.
 
         Returns how many of the oldest entries were dropped to keep `max_entries` (also added to
         the `dropped` counter). Atomic, and one round trip together with whatever `also` queues on
-        the same pipeline first (the failure handler's save of the job's meta).
+        the same pipeline first (the failure handler's save of the job's meta). `counts`: a counter
+        spec (`metrics.counters.spec`) the script applies in the same step.
         """
-        args = self._add_args(entry)
+        args = self._add_args(entry, counts=counts)
         with self.connection.pipeline(transaction=False) as pipe:
             if also is not None:
                 also(pipe)
@@ -68,21 +69,27 @@ class DeadLetterQueue:
         return dropped
 
     def add_many(
-        self, entries: Iterable[DeadLetterEntry], batch: int = SCAN_BATCH, only_if_in: Sequence[str] = ()
+        self,
+        entries: Iterable[DeadLetterEntry],
+        batch: int = SCAN_BATCH,
+        only_if_in: Sequence[str] = (),
+        counts: Sequence[str] = (),
     ) -> list[int]:
         """`add` for many entries, `batch` scripts per pipelined round trip.
 
         `only_if_in[n]`, when given, names a sorted set (RQ's failed registry) that must still hold
         the n-th job at write time, else that entry is not written. Returns per entry the count of
-        old entries dropped, or -1 if it was not written.
+        old entries dropped, or -1 if it was not written. `counts[n]`: the n-th entry's counter spec.
         """
         pending = list(entries)
         guards = list(only_if_in) or [""] * len(pending)
+        specs = list(counts) or [""] * len(pending)
         results: list[int] = []
         for start in range(0, len(pending), batch):
+            end = start + batch
             calls = [
-                self._add_args(entry, guard)
-                for entry, guard in zip(pending[start : start + batch], guards[start : start + batch], strict=True)
+                self._add_args(entry, guard, spec)
+                for entry, guard, spec in zip(pending[start:end], guards[start:end], specs[start:end], strict=True)
             ]
             with self.connection.pipeline(transaction=False) as pipe:
                 for args in calls:
@@ -94,7 +101,7 @@ class DeadLetterQueue:
             )
         return results
 
-    def _add_args(self, entry: DeadLetterEntry, guard: str = "") -> list[str | float | int]:
+    def _add_args(self, entry: DeadLetterEntry, guard: str = "", counts: str = "") -> list[str | float | int]:
         fields = entry.to_hash()
         sample = json.dumps(
             {
@@ -106,7 +113,7 @@ class DeadLetterQueue:
             ensure_ascii=False,
         )
         head = [self.keys.prefix, fields["job_id"], entry.failed_at_epoch, self.ttl_seconds, self.max_entries]
-        return [*head, time.time(), sample, guard, json.dumps(fields, ensure_ascii=False)]
+        return [*head, time.time(), sample, guard, json.dumps(fields, ensure_ascii=False), counts]
 
     def delete(self, job_ids: Iterable[str]) -> int:
         """Remove entries from the DLQ and every index; returns how many were indexed."""

@@ -12,4 +12,9 @@ def queue_save_meta(job: Job, pipe: Pipeline) -> None:
     `Job._serialize_meta` keeps meta that this process could not deserialize byte for byte, as
     `save_meta` does; re-check it when upgrading rq (docs/rq-behaviour.md#the-failure-callback).
     """
-    pipe.hset(job.key, "meta", job._serialize_meta())
+    pipe.hset(job.key, "meta", serialized_meta(job))
+
+
+def serialized_meta(job: Job) -> bytes:
+    """The bytes `job.save_meta()` stores in the job hash's `meta` field (see `queue_save_meta`)."""
+    return job._serialize_meta()

@@ -42,6 +42,7 @@ from failure_handlers.dlq.store import SCAN_BATCH, DeadLetterQueue
 from failure_handlers.integration.worker import record_failure
 from failure_handlers.jobs.safe_reader import UNDECODED, StoredJob, read_jobs
 from failure_handlers.jobs.status import job_statuses
+from failure_handlers.metrics import counters
 from failure_handlers.operations.reconciler_health import record_pass
 from failure_handlers.recording.entry_builder import build_entry
 from failure_handlers.recording.recovered import recover_failure
@@ -143,7 +144,9 @@ class Reconciler:
             if oldest_kept is not None and failed_at <= oldest_kept:
                 continue  # the DLQ is full of newer failures: this one was (or would be) trimmed
             entries.append(self._recovered_entry(job))
-        written = self.dlq.add_many(entries, only_if_in=[registry_key] * len(entries))
+        written = self.dlq.add_many(
+            entries, only_if_in=[registry_key] * len(entries), counts=[self._counted(entry) for entry in entries]
+        )
         for entry, result in zip(entries, written, strict=True):
             if result >= 0:
                 logger.bind(job_id=entry.job_id, reason=entry.reason).error(
@@ -154,6 +157,11 @@ class Reconciler:
                     entry.exc_message,
                 )
         return sum(1 for result in written if result >= 0)
+
+    def _counted(self, entry: DeadLetterEntry) -> str:
+        """The counters of a failure no handler saw: one failed run, dead-lettered as `reconciled`."""
+        increments = counters.failure_increments(entry.queue, entry.func_name, entry.exc_type, "reconciled")
+        return counters.spec(self.settings.metrics_max_label_values, self.settings.metrics_max_series, increments)
 
     def _recovered_entry(self, job: StoredJob) -> DeadLetterEntry:
         recovered = recover_failure(

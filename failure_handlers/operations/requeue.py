@@ -27,11 +27,13 @@ from rq.job import Job, JobStatus, validate_job_id
 from rq.registry import FailedJobRegistry
 from rq.serializers import Serializer
 
+from failure_handlers.config import DEFAULT_METRICS_MAX_LABEL_VALUES
 from failure_handlers.dlq.claims import CLAIMED_ENTRY, CLAIMED_REGISTRY
 from failure_handlers.dlq.entry import DeadLetterEntry
 from failure_handlers.dlq.keys import META_MAX_RETRIES, META_REQUEUE_COUNT, META_REQUEUED_AT
 from failure_handlers.dlq.store import DeadLetterQueue
 from failure_handlers.jobs.snapshot import rebuild_job
+from failure_handlers.metrics import counters
 from failure_handlers.recording.failure_record import utc_now_iso
 
 FAILED_STATES = (JobStatus.FAILED, JobStatus.STOPPED)
@@ -84,8 +86,10 @@ class Requeuer:
         intervals: Sequence[int] = (),
         at_front: bool = False,
         serializer: Serializer | None = None,
+        max_label_values: int = DEFAULT_METRICS_MAX_LABEL_VALUES,
     ) -> None:
         self.connection = connection
+        self.max_label_values = max_label_values
         self.serializer = serializer
         self.dlq = dlq
         self.retries = retries
@@ -203,10 +207,14 @@ class Requeuer:
                 self._give_back(candidate)
                 outcomes[candidate.job_id] = Outcome(candidate.job_id, Result.ERROR, str(error))
         try:
+            labels = counters.requeue_label(
+                self.connection, self.dlq.keys, [c.queue_name for c, _ in prepared], self.max_label_values
+            )
             with self.connection.pipeline(transaction=True) as pipe:
                 for candidate, job in prepared:
                     self._queue(candidate.queue_name)._enqueue_job(job, pipeline=pipe, at_front=self.at_front)
                     self.dlq.claims.finish(candidate.job_id, pipe)
+                    counters.queue_requeue_increment(pipe, self.dlq.keys, labels[candidate.queue_name])
                 pipe.execute()
         except Exception:
             for candidate, _ in prepared:

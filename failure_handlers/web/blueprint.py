@@ -18,6 +18,7 @@ from redis.exceptions import RedisError
 from failure_handlers import runtime
 from failure_handlers.config import Settings
 from failure_handlers.errors import OperatorError, RedisUnavailable
+from failure_handlers.metrics.server import exposition
 from failure_handlers.redaction import redact_url
 from failure_handlers.web import actions, api, pages, security
 from failure_handlers.web.errors import WebError, error_response
@@ -30,9 +31,9 @@ API_WRITES = ("requeue", "delete")
 def create_blueprint(
     settings: Settings | None = None, connection: Redis | None = None, name: str = "rq_dlq"
 ) -> Blueprint:
-    """The dashboard's pages (`/`, `/groups`, `/failed`, `/jobs/<id>`, `/actions/...`) and its JSON
-    API (`/api/...`). `settings` default to the process's (`.env` and the environment); the Redis
-    connection is made from them on first use unless `connection` is given."""
+    """The dashboard's pages (`/`, `/groups`, `/failed`, `/jobs/<id>`, `/actions/...`), its JSON
+    API (`/api/...`) and Prometheus' `/metrics`. `settings` default to the process's (`.env` and the
+    environment); the Redis connection is made from them on first use unless `connection` is given."""
     state = DashboardState(settings or runtime.settings(), connection)
     bp = Blueprint(name, __name__, template_folder="templates", static_folder="static", static_url_path="/static")
     api_bp = Blueprint("api", __name__)
@@ -40,6 +41,12 @@ def create_blueprint(
     actions.register(bp, state)
     api.register(api_bp, state)
     bp.register_blueprint(api_bp, url_prefix="/api")
+
+    @bp.get("/metrics")
+    def metrics() -> Response:
+        """Prometheus exposition (the same collector as `rq-dlq metrics`), behind the API-read rules."""
+        body, content_type = exposition(state.metrics)
+        return Response(body, content_type=content_type)
 
     @bp.before_request
     def guard() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from prometheus_client import CollectorRegistry
 from redis import Redis
 from rq.serializers import Serializer, resolve_serializer
 
@@ -15,6 +16,7 @@ from failure_handlers import runtime
 from failure_handlers.config import Settings
 from failure_handlers.dlq.store import DeadLetterQueue
 from failure_handlers.errors import ConfigError
+from failure_handlers.metrics.server import registry as metrics_registry
 from failure_handlers.redaction import redact_url
 
 
@@ -32,6 +34,11 @@ class DashboardState:
     @cached_property
     def dlq(self) -> DeadLetterQueue:
         return DeadLetterQueue.from_settings(self.connection, self.settings)
+
+    @cached_property
+    def metrics(self) -> CollectorRegistry:
+        """The Prometheus collector over the same connection (the `/metrics` route)."""
+        return metrics_registry(self.connection, self.settings)
 
     @cached_property
     def serializer(self) -> Serializer:

@@ -34,7 +34,8 @@ def round_trips_of_one_failure(url: str, retry: Retry | None, retries_left: int 
      (Retry(max=2, interval=1), 2, "retried")],
 )  # fmt: skip
 def test_one_round_trip_per_failure(redis, redis_url, dlq, retry, retries_left, what):
-    round_trips_of_one_failure(redis_url, None, None)  # loads the script, as in a long-running worker
+    round_trips_of_one_failure(redis_url, None, None)  # loads the scripts, as in a long-running worker:
+    round_trips_of_one_failure(redis_url, Retry(max=2, interval=1), 2)  # `add`, then `count` (retried)
     assert round_trips_of_one_failure(redis_url, retry, retries_left) == 1, what
 
 

@@ -6,6 +6,10 @@
 -- ARGV[8] guard: '' or a sorted set (RQ's failed registry) that must still hold the job, else
 --         nothing is written and -1 returned (the reconciler's race guard)
 -- ARGV[9] the entry's fields, one JSON object of strings (entry.DeadLetterEntry.to_hash)
+-- ARGV[10] '' or a counter spec (JSON, see count_all in prelude.lua): the failure handler's and the
+--         reconciler's counters. A handler write that replaces an existing entry of the job counts
+--         the failed run but not a second dead-lettering; a reconciler write that replaces one
+--         counts nothing (count_all in prelude.lua)
 -- Returns: how many of the oldest entries were dropped to stay under max entries (also added to
 -- <prefix>dropped), or -1 (guard failed).
 local id = ARGV[2]
@@ -19,7 +23,9 @@ redis.call('ZREM', prefix .. 'dismissed', id)
 
 -- An older entry of the same job (a requeued job that died again): out of its indexes first.
 local old = redis.call('HMGET', key, unpack(fields))
-if old[1] or old[2] or old[3] or old[4] then
+local existed = old[1] or old[2] or old[3] or old[4]
+if not (existed and ARGV[8] ~= '') then count_all(ARGV[10], existed) end
+if existed then
   unindex(id)
   redis.call('DEL', key)
 end

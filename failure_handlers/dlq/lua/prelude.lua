@@ -52,3 +52,56 @@ end
 local function reindex(member, score, ttl)
   index_values(member, score, ttl, redis.call('HMGET', prefix .. 'entry:' .. member, unpack(fields)))
 end
+
+-- Prometheus counters kept in Redis (failure_handlers/metrics/counters.py builds the spec).
+-- spec: JSON {"cap": N, "series": M, "incr": [[metric, [label, ...], [value, ...], new_only], ...]}.
+-- `new_only` items (dead_lettered) are skipped when `replacing` is true: the job already had an
+-- entry (dead-lettered again without a requeue in between, e.g. RQ's cleanup of a killed
+-- work-horse re-failing a job the handler had already recorded): every dead job counted once.
+-- Each label admits at most N values (set <prefix>metrics:values:<label>); later values count as
+-- 'other'. Each counter hash (<prefix>metrics:<metric>) holds at most M series; a new series past
+-- that is counted in the all-'other' series (so at most M + 1 series). Field = the values joined by "\31" (keys.py).
+local function admitted(label, value, cap, memo)
+  local seen_key = label .. '\31' .. value
+  if memo[seen_key] then return memo[seen_key] end
+  local set = prefix .. 'metrics:values:' .. label
+  local result = value
+  if redis.call('SISMEMBER', set, value) == 0 then
+    if redis.call('SCARD', set) >= cap then
+      result = 'other'
+    else
+      redis.call('SADD', set, value)
+    end
+  end
+  memo[seen_key] = result
+  return result
+end
+
+local function count_all(spec_json, replacing)
+  if spec_json == nil or spec_json == '' then return 0 end
+  local spec = cjson.decode(spec_json)
+  local cap, series = tonumber(spec.cap), tonumber(spec.series)
+  local counted, memo = 0, {}
+  for _, item in ipairs(spec.incr) do
+    if not (replacing and item[4]) then
+      counted = counted + 1
+      local hash = prefix .. 'metrics:' .. item[1]
+      local labels, values = item[2], item[3]
+      local field = table.concat(values, '\31')
+      -- The usual case: this series exists, so its values were admitted when it was created.
+      if redis.call('HEXISTS', hash, field) == 0 then
+        local parts, others = {}, {}
+        for i = 1, #labels do
+          parts[i] = admitted(labels[i], values[i], cap, memo)
+          others[i] = 'other'
+        end
+        field = table.concat(parts, '\31')
+        if redis.call('HLEN', hash) >= series and redis.call('HEXISTS', hash, field) == 0 then
+          field = table.concat(others, '\31')
+        end
+      end
+      redis.call('HINCRBY', hash, field, 1)
+    end
+  end
+  return counted
+end

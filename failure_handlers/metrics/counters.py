@@ -1,0 +1,116 @@
+"""Prometheus counters kept in Redis, written inside round trips the failure handler already makes.
+
+- a retried failure: the `count` script saves the job's meta (the HSET `job.save_meta()` sends) and
+  increments them: one command instead of the HSET;
+- a final failure: the `add` script increments them while it writes the DLQ entry (ARGV[10]);
+- a reconciled entry: the same, with reason `reconciled`;
+- a requeue: HINCRBY inside the requeue's own MULTI (`requeue_increments`).
+
+Cardinality: each label admits at most `METRICS_MAX_LABEL_VALUES` distinct values (first come),
+later ones are counted as `other`; each counter holds at most `METRICS_MAX_SERIES` series, later
+ones go to the all-`other` series (at most M + 1 series). Values are sanitised (`label_value`): no control characters,
+at most `MAX_LABEL_CHARS` characters.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+
+from redis import Redis
+from redis.client import Pipeline
+from rq.job import Job
+
+from failure_handlers.dlq import scripts
+from failure_handlers.dlq.keys import METRIC_LABELS, OTHER_LABEL_VALUE, DlqKeys
+from failure_handlers.jobs.meta import serialized_meta
+
+MAX_LABEL_CHARS = 120
+UNKNOWN = "unknown"
+NEW_ENTRY_ONLY = frozenset({"dead_lettered"})  # not counted again when the job's DLQ entry is replaced
+REASONS = ("retries_exhausted", "permanent", "no_retries", "reconciled")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+
+
+def label_value(text: object) -> str:
+    """A label value safe for Redis fields and the exposition format: control characters become one
+    space, at most MAX_LABEL_CHARS characters, never empty."""
+    value = str(text) if text is not None else ""
+    if not (value.isprintable() and len(value) <= MAX_LABEL_CHARS and value.strip() == value):
+        value = _CONTROL.sub(" ", value).strip()[:MAX_LABEL_CHARS]
+    return value or UNKNOWN
+
+
+def spec(max_label_values: int, max_series: int, increments: Sequence[tuple[str, Sequence[object]]]) -> str:
+    """The JSON counter spec that `count_all` (lua/prelude.lua) applies: one +1 per (metric, values)."""
+    incr = []
+    for metric, values in increments:
+        labels = METRIC_LABELS[metric]
+        if len(values) != len(labels):
+            raise ValueError(f"{metric} takes {len(labels)} label values, got {len(values)}")
+        incr.append([metric, list(labels), [label_value(value) for value in values], metric in NEW_ENTRY_ONLY])
+    return json.dumps({"cap": max_label_values, "series": max_series, "incr": incr}, ensure_ascii=False)
+
+
+def failure_increments(
+    queue: str, func: str, exc_type: str, dead_reason: str | None
+) -> list[tuple[str, Sequence[object]]]:
+    """A failed run: `failures`, plus `retries` (dead_reason None) or `dead_lettered`."""
+    if dead_reason is not None and dead_reason not in REASONS:
+        raise ValueError(f"unknown dead-letter reason {dead_reason!r}")
+    increments: list[tuple[str, Sequence[object]]] = [("failures", (queue, func, exc_type))]
+    if dead_reason is None:
+        increments.append(("retries", (queue, func)))
+    else:
+        increments.append(("dead_lettered", (queue, func, dead_reason)))
+    return increments
+
+
+def save_meta_and_count(connection: Redis, job: Job, prefix: str, counter_spec: str) -> None:
+    """`job.save_meta()` and the counters in ONE command and round trip: the `count` script does the
+    meta's HSET itself, then the counters (EVALSHA; EVAL once after a server restart)."""
+    scripts.COUNT.run(connection, [prefix, counter_spec, job.key, serialized_meta(job)])
+
+
+def requeue_label(connection: Redis, keys: DlqKeys, queues: Sequence[str], max_label_values: int) -> dict[str, str]:
+    """The `queue` label each requeued queue is counted under (read before the requeue's MULTI)."""
+    names = sorted({label_value(queue) for queue in queues})
+    if not names:
+        return {}
+    with connection.pipeline(transaction=False) as pipe:
+        pipe.smismember(keys.metric_values("queue"), names)
+        pipe.scard(keys.metric_values("queue"))
+        members, size = pipe.execute()
+    labels = {}
+    room = max_label_values - int(size)
+    for name, member in zip(names, members, strict=True):
+        if member:
+            labels[name] = name
+        elif room > 0:
+            labels[name] = name
+            room -= 1
+        else:
+            labels[name] = OTHER_LABEL_VALUE
+    return {queue: labels[label_value(queue)] for queue in queues}
+
+
+def queue_requeue_increment(pipe: Pipeline, keys: DlqKeys, label: str) -> None:
+    """Count one requeue on `pipe` (the requeue's MULTI)."""
+    if label != OTHER_LABEL_VALUE:
+        pipe.sadd(keys.metric_values("queue"), label)
+    pipe.hincrby(keys.metric("requeued"), label, 1)
+
+
+def read_counters(connection: Redis, keys: DlqKeys) -> dict[str, list[tuple[tuple[str, ...], int]]]:
+    """Every counter: metric -> [(label values, count)] (one pipelined round trip)."""
+    from failure_handlers.metrics.dlq_state import counter_rows
+
+    with connection.pipeline(transaction=False) as pipe:
+        for metric in METRIC_LABELS:
+            pipe.hgetall(keys.metric(metric))
+        replies = pipe.execute()
+    return {
+        metric: counter_rows(raw, len(labels))
+        for (metric, labels), raw in zip(METRIC_LABELS.items(), replies, strict=True)
+    }
