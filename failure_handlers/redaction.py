@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 REDACTED = "***"
 
@@ -18,16 +18,19 @@ def redact_url(url: str | None) -> str:
         parts = urlsplit(url)
         if not parts.password:
             return url
-        host = parts.hostname or ""
-        port = parts.port
+        address = _address(parts)
     except ValueError:
         return "(unparseable URL)"
+    netloc = f"{parts.username or ''}:{REDACTED}@{address}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def _address(parts: SplitResult) -> str:
+    """`host[:port]` of a split URL, IPv6 hosts in brackets; raises ValueError on a bad port."""
+    host = parts.hostname or ""
     if ":" in host:
         host = f"[{host}]"
-    netloc = f"{parts.username or ''}:{REDACTED}@{host}"
-    if port is not None:
-        netloc += f":{port}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    return host + (f":{parts.port}" if parts.port is not None else "")
 
 
 def redact_kwargs(kwargs: Mapping[str, Any], secret_keys: Iterable[str]) -> dict[str, Any]:
@@ -48,14 +51,11 @@ def redact_endpoint(url: str | None) -> str:
         return "(unset)"
     try:
         parts = urlsplit(url)
-        host = parts.hostname or ""
-        port = parts.port
+        address = _address(parts)
     except ValueError:
         return "(unparseable URL)"
-    if ":" in host:
-        host = f"[{host}]"
     user = f"{parts.username}:{REDACTED}@" if parts.username and parts.password else ""
-    netloc = user + host + (f":{port}" if port is not None else "")
+    netloc = user + address
     hidden = "/" + REDACTED if (parts.path not in ("", "/") or parts.query) else ""
     return f"{parts.scheme}://{netloc}{hidden}"
 
