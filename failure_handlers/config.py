@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values, find_dotenv
 
+from failure_handlers.archive.settings import ArchiveSettings, parse_archive_settings
 from failure_handlers.errors import ConfigError
 from failure_handlers.redaction import redact_endpoint, redact_url
 
@@ -97,6 +98,8 @@ class Settings:
     alert_retry_seconds: int = DEFAULT_ALERT_RETRY_SECONDS
     alert_retry_max_seconds: int = DEFAULT_ALERT_RETRY_MAX_SECONDS
     dashboard_url: str | None = None
+    # The durable failure archive in SQL (ARCHIVE_*, failure_handlers/archive/settings.py).
+    archive: ArchiveSettings = field(default_factory=ArchiveSettings)
 
 
 def parse_settings(values: Mapping[str, str | None]) -> Settings:
@@ -143,6 +146,7 @@ def parse_settings(values: Mapping[str, str | None]) -> Settings:
             "METRICS_TOP_GROUPS", get("METRICS_TOP_GROUPS"), DEFAULT_METRICS_TOP_GROUPS, minimum=1
         ),
         **_alert_settings(get),
+        archive=parse_archive_settings(get),
     )
 
 

@@ -6,6 +6,7 @@ import time
 
 import click
 
+from failure_handlers.archive.actor import actor
 from failure_handlers.cli import views
 from failure_handlers.cli.operator import USAGE_ERROR, DurationParam, build_filter, fail, filter_options, operator
 from failure_handlers.dlq.health import Thresholds, assess
@@ -85,7 +86,7 @@ def delete(job_ids: tuple[str, ...], keep_job: bool, dry_run: bool) -> int:
         if job_id not in found:
             fail(f"no DLQ entry for job {job_id!r}")
     if not dry_run:
-        discard(op.connection, op.dlq, found, keep_job=keep_job)
+        discard(op.connection, op.dlq, found, keep_job=keep_job, by=actor("rq-dlq delete"))
     verb = "would delete" if dry_run else "deleted"
     for job_id in found:
         click.echo(f"{verb} {job_id}" + (" (DLQ entry only)" if keep_job else ""))
@@ -108,7 +109,7 @@ def purge(keep_job: bool, dry_run: bool, yes: bool, **filters: object) -> None:
         return
     if ids and not yes:
         click.confirm(f"Delete {len(ids)} DLQ entries ({what}){'' if keep_job else ' and their RQ jobs'}?", abort=True)
-    deleted = discard(op.connection, op.dlq, ids, keep_job=keep_job)
+    deleted = discard(op.connection, op.dlq, ids, keep_job=keep_job, outcome="purged", by=actor("rq-dlq purge"))
     click.echo(f"deleted {deleted} entries")
 
 

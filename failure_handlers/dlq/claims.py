@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from redis.client import Pipeline
 
+from failure_handlers.archive.actor import actor
 from failure_handlers.dlq import scripts
 from failure_handlers.dlq.entry import DeadLetterEntry
 from failure_handlers.dlq.text import text_list
@@ -34,17 +35,19 @@ class DlqClaims:
         self.dlq = dlq
         self.key = dlq.keys.claims
 
-    def claim(self, jobs: Sequence[tuple[str, str]]) -> list[int]:
+    def claim(self, jobs: Sequence[tuple[str, str]], by: str | None = None) -> list[int]:
         """Atomically take `(job_id, failed_registry_key)` pairs for requeueing.
 
         Per job a bit set: `CLAIMED_ENTRY` if its DLQ entry is now ours (out of every index, listed
         in claims), `CLAIMED_REGISTRY` if we took it out of RQ's failed registry; 0 if someone
-        else has it. Of concurrent claimers of one job, exactly one gets a non-zero code.
+        else has it. Of concurrent claimers of one job, exactly one gets a non-zero code. With the
+        archive on, a claimed entry's row becomes `requeued` by `by` (`release` makes it `open` again).
         """
         if not jobs:
             return []
         pairs = [item for pair in jobs for item in pair]
-        codes = scripts.CLAIM.run(self.dlq.connection, [self.dlq.keys.prefix, time.time(), *pairs])
+        head = [self.dlq.keys.prefix, time.time(), self.dlq.archive_maxlen, by or actor("requeue")]
+        codes = scripts.CLAIM.run(self.dlq.connection, [*head, *pairs])
         return [int(code) for code in codes]
 
     def release(self, entries: Sequence[DeadLetterEntry]) -> int:
@@ -52,7 +55,8 @@ class DlqClaims:
         if not entries:
             return 0
         pairs = [item for entry in entries for item in (entry.job_id, entry.failed_at_epoch)]
-        return int(scripts.RELEASE.run(self.dlq.connection, [self.dlq.keys.prefix, self.dlq.ttl_seconds, *pairs]))
+        head = [self.dlq.keys.prefix, self.dlq.ttl_seconds, self.dlq.archive_maxlen, time.time()]
+        return int(scripts.RELEASE.run(self.dlq.connection, [*head, *pairs]))
 
     def finish(self, job_id: str, pipeline: Pipeline) -> None:
         """In the requeue's own transaction: the claimed entry is gone for good."""

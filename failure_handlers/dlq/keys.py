@@ -25,6 +25,12 @@ Under `DLQ_PREFIX` (default `rq:dlq:`):
 - `<prefix>alerts:outbox`      sorted set: pending deliveries (id scored by next attempt time)
 - `<prefix>alerts:delivery:<id>` string: one pending delivery (JSON: channel, message, attempts, last error)
 - `<prefix>alerts:lease:<id>`  string (SET NX EX): the process delivering it right now
+- `<prefix>archive:events`      stream: the failure archive's events (a dead-lettering, an outcome), appended by
+                               the DLQ's write scripts when ARCHIVE_URL is set, bounded by ARCHIVE_STREAM_MAXLEN;
+                               read by the consumer group ARCHIVE_GROUP (`archive/events.py`)
+- `<prefix>archive:seq`         counter: events appended so far (each event carries its number)
+- `<prefix>archive:state`       hash: the archiver's progress: delivered_seq, lost (events trimmed unread),
+                               last_batch_at, last_batch_rows, last_sweep_at, last_error
 The alert keys are written by `lua/alert_claim.lua` (claim and outbox in one step) and `alerts/outbox.py`.
 RQ's own keys (`rq:job:*`, `rq:registry:*`) are reached through RQ's classes, never built here.
 The Lua scripts in `lua/` build the same names from the prefix (`lua/prelude.lua`); keep them in step.
@@ -52,6 +58,10 @@ METRIC_LABELS = {
 }
 METRIC_LABEL_SEPARATOR = "\x1f"  # ASCII unit separator; label values are sanitised so they never contain it
 OTHER_LABEL_VALUE = "other"
+
+# Field of an entry hash holding its dead-lettering's id in the failure archive (only when ARCHIVE_URL is set).
+ENTRY_ARCHIVE_ID = "archive_id"
+ARCHIVE_GROUP = "archiver"  # the archiver's consumer group on <prefix>archive:events
 
 # Secondary index kinds and the entry field each one indexes.
 INDEXED_FIELDS = {"queue": "queue", "func": "func_name", "exc": "exc_type", "group": "fingerprint"}
@@ -122,3 +132,17 @@ class DlqKeys:
 
     def alert_lease(self, delivery_id: str) -> str:
         return f"{self.prefix}alerts:lease:{delivery_id}"
+
+    # -- the failure archive (archive/events.py) --
+
+    @property
+    def archive_events(self) -> str:
+        return f"{self.prefix}archive:events"
+
+    @property
+    def archive_seq(self) -> str:
+        return f"{self.prefix}archive:seq"
+
+    @property
+    def archive_state(self) -> str:
+        return f"{self.prefix}archive:state"

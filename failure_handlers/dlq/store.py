@@ -34,17 +34,31 @@ class DeadLetterQueue:
     """Add, get, list, count and delete dead jobs under one key prefix."""
 
     def __init__(
-        self, connection: Redis, prefix: str, ttl_seconds: int, max_entries: int = DEFAULT_MAX_ENTRIES
+        self,
+        connection: Redis,
+        prefix: str,
+        ttl_seconds: int,
+        max_entries: int = DEFAULT_MAX_ENTRIES,
+        archive_maxlen: int = 0,
     ) -> None:
         self.connection = connection
         self.keys = DlqKeys(prefix)
         self.ttl_seconds = ttl_seconds
         self.max_entries = max_entries
+        # > 0: the write scripts also append the failure archive's events, in the same round trip
+        # (stream bounded by this MAXLEN); 0: the archive is off (ARCHIVE_URL unset).
+        self.archive_maxlen = archive_maxlen
         self.claims = DlqClaims(self)
 
     @classmethod
     def from_settings(cls, connection: Redis, settings: Settings) -> DeadLetterQueue:
-        return cls(connection, settings.dlq_prefix, settings.dlq_ttl_seconds, settings.dlq_max_entries)
+        return cls(
+            connection,
+            settings.dlq_prefix,
+            settings.dlq_ttl_seconds,
+            settings.dlq_max_entries,
+            archive_maxlen=settings.archive.stream_bound,
+        )
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -113,13 +127,19 @@ class DeadLetterQueue:
             ensure_ascii=False,
         )
         head = [self.keys.prefix, fields["job_id"], entry.failed_at_epoch, self.ttl_seconds, self.max_entries]
-        return [*head, time.time(), sample, guard, json.dumps(fields, ensure_ascii=False), counts]
+        body = [time.time(), sample, guard, json.dumps(fields, ensure_ascii=False), counts, self.archive_maxlen]
+        return [*head, *body]
 
-    def delete(self, job_ids: Iterable[str]) -> int:
-        """Remove entries from the DLQ and every index; returns how many were indexed."""
+    def delete(self, job_ids: Iterable[str], outcome: str = "deleted", by: str = "") -> int:
+        """Remove entries from the DLQ and every index; returns how many were indexed.
+
+        With the archive on, each removed entry's row gets `outcome` (deleted, purged, requeued)
+        and `by` (who or what did it) in the same script.
+        """
         removed = 0
+        head = [self.keys.prefix, self.archive_maxlen, outcome, by, time.time()]
         for chunk in _chunks(list(job_ids), SCAN_BATCH):
-            removed += int(scripts.DELETE.run(self.connection, [self.keys.prefix, *chunk]))
+            removed += int(scripts.DELETE.run(self.connection, [*head, *chunk]))
         return removed
 
     # -- reading ------------------------------------------------------------------------------

@@ -100,7 +100,12 @@ def requeue_ids(
 
 
 def delete_ids(
-    connection: Redis, dlq: DeadLetterQueue, job_ids: Sequence[str], keep_job: bool = False, dry_run: bool = False
+    connection: Redis,
+    dlq: DeadLetterQueue,
+    job_ids: Sequence[str],
+    keep_job: bool = False,
+    dry_run: bool = False,
+    by: str = "dashboard",
 ) -> BulkReport:
     """Delete the entries of `job_ids` still in the DLQ (and their RQ jobs unless `keep_job`).
 
@@ -117,6 +122,6 @@ def delete_ids(
                 report.note(job_id, Result.SKIPPED, GONE)
             else:
                 present.append(job_id)
-        report.done += len(present) if dry_run else discard(connection, dlq, present, keep_job=keep_job)
+        report.done += len(present) if dry_run else discard(connection, dlq, present, keep_job=keep_job, by=by)
     report.seconds = time.monotonic() - started
     return report

@@ -12,11 +12,19 @@ from rq.results import Result
 from failure_handlers.dlq.store import SCAN_BATCH, DeadLetterQueue
 
 
-def discard(connection: Redis, dlq: DeadLetterQueue, job_ids: Sequence[str], keep_job: bool = False) -> int:
+def discard(
+    connection: Redis,
+    dlq: DeadLetterQueue,
+    job_ids: Sequence[str],
+    keep_job: bool = False,
+    outcome: str = "deleted",
+    by: str = "",
+) -> int:
     """Delete the DLQ entries of `job_ids`; unless `keep_job`, also take each job out of its queue's
     FailedJobRegistry and delete its RQ hash and results. Returns how many DLQ entries were deleted.
 
-    Batched: two round trips per 1,000 jobs.
+    Batched: two round trips per 1,000 jobs. `outcome` (deleted or purged) and `by` go to the
+    failure archive when it is on.
     """
     deleted = 0
     for start in range(0, len(job_ids), SCAN_BATCH):
@@ -31,5 +39,5 @@ def discard(connection: Redis, dlq: DeadLetterQueue, job_ids: Sequence[str], kee
                 pipe.execute()
         else:
             dlq.dismiss(chunk)  # the reconciler must not bring these back from the failed registry
-        deleted += dlq.delete(chunk)
+        deleted += dlq.delete(chunk, outcome=outcome, by=by)
     return deleted

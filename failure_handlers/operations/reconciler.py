@@ -207,7 +207,7 @@ class Reconciler:
                 if status in LIVE_STATUSES
             ]
             if live:
-                removed += self.dlq.delete(live)
+                removed += self.dlq.delete(live, outcome="requeued", by="another tool (seen by the reconciler)")
                 logger.info("Removed {} DLQ entries whose jobs were requeued by another tool: {}", len(live), live)
         return removed
 

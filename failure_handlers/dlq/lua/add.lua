@@ -10,6 +10,10 @@
 --         reconciler's counters. A handler write that replaces an existing entry of the job counts
 --         the failed run but not a second dead-lettering; a reconciler write that replaces one
 --         counts nothing (count_all in prelude.lua)
+-- ARGV[11] the failure archive's stream MAXLEN, or '' / '0' when the archive is off: then nothing
+--         below touches the archive's keys. When on, the entry gets an `archive_id` field (kept
+--         from the entry it replaces: the same dead-lettering), a `dead` event carries the entry, and
+--         each entry trimmed by count a `trimmed` event (archive_event in prelude.lua)
 -- Returns: how many of the oldest entries were dropped to stay under max entries (also added to
 -- <prefix>dropped), or -1 (guard failed).
 local id = ARGV[2]
@@ -24,6 +28,8 @@ redis.call('ZREM', prefix .. 'dismissed', id)
 -- An older entry of the same job (a requeued job that died again): out of its indexes first.
 local old = redis.call('HMGET', key, unpack(fields))
 local existed = old[1] or old[2] or old[3] or old[4]
+local archive = ARGV[11] ~= nil and ARGV[11] ~= '' and ARGV[11] ~= '0'
+local archive_id = archive and existed and redis.call('HGET', key, 'archive_id') or (id .. '@' .. ARGV[3])
 if not (existed and ARGV[8] ~= '') then count_all(ARGV[10], existed) end
 if existed then
   unindex(id)
@@ -36,6 +42,10 @@ for name, value in pairs(entry) do
   mapping[#mapping + 1] = name
   mapping[#mapping + 1] = value
 end
+if archive then
+  mapping[#mapping + 1] = 'archive_id'
+  mapping[#mapping + 1] = archive_id
+end
 redis.call('HSET', key, unpack(mapping))
 redis.call('EXPIREAT', key, math.ceil(score + ttl))
 local values = {}
@@ -45,6 +55,7 @@ if entry.fingerprint and entry.fingerprint ~= '' then
   redis.call('HSET', prefix .. 'groups', entry.fingerprint, ARGV[7])
   redis.call('EXPIRE', prefix .. 'groups', ttl)
 end
+if archive then archive_event(ARGV[11], 'dead', archive_id, id, ARGV[6], 'entry', ARGV[9]) end
 
 for _, member in ipairs(redis.call('ZRANGEBYSCORE', index, '-inf', '(' .. (now - ttl), 'LIMIT', 0, 1000)) do
   unindex(member)
@@ -54,6 +65,7 @@ local excess = redis.call('ZCARD', index) - cap
 if excess > 0 then
   for _, member in ipairs(redis.call('ZRANGE', index, 0, excess - 1)) do
     unindex(member)
+    archive_outcome(ARGV[11], member, 'trimmed', 'DLQ_MAX_ENTRIES', ARGV[6])
     redis.call('DEL', prefix .. 'entry:' .. member)
     dropped = dropped + 1
   end

@@ -105,3 +105,22 @@ local function count_all(spec_json, replacing)
   end
   return counted
 end
+
+-- The failure archive's event stream (keys.py: <prefix>archive:events, <prefix>archive:seq;
+-- failure_handlers/archive/events.py reads it). `maxlen` '' or '0': the archive is off, nothing is
+-- appended. Every event gets the next number of <prefix>archive:seq, so the archiver can count the
+-- events that MAXLEN trimmed before it read them. Fields: seq, type (dead | outcome), id (the
+-- dead-lettering's archive id), job, at (epoch seconds), then the event's own fields.
+local function archive_event(maxlen, event_type, archive_id, job_id, at, ...)
+  if maxlen == nil or maxlen == '' or maxlen == '0' or not archive_id then return end
+  local seq = redis.call('INCR', prefix .. 'archive:seq')
+  redis.call('XADD', prefix .. 'archive:events', 'MAXLEN', '~', maxlen, '*', 'seq', seq, 'type', event_type,
+    'id', archive_id, 'job', job_id, 'at', at, ...)
+end
+
+-- An outcome of a dead-lettering whose entry hash still exists (read before it is deleted).
+local function archive_outcome(maxlen, member, outcome, by, at)
+  if maxlen == nil or maxlen == '' or maxlen == '0' then return end
+  local archive_id = redis.call('HGET', prefix .. 'entry:' .. member, 'archive_id')
+  if archive_id then archive_event(maxlen, 'outcome', archive_id, member, at, 'outcome', outcome, 'by', by) end
+end

@@ -1,0 +1,15 @@
+"""Who changed a dead-lettering's outcome, as the archive's `outcome_by` column records it."""
+
+from __future__ import annotations
+
+import getpass
+import socket
+
+
+def actor(tool: str) -> str:
+    """`rq-dlq purge (alice@ops-1)`: the tool, and the OS user and host it ran as."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "?"
+    return f"{tool} ({user}@{socket.gethostname()})"

@@ -1,0 +1,94 @@
+"""The ARCHIVE_* settings: the durable failure archive in SQL (docs/archive.md). Pure code.
+
+Kept apart from `config.py` (which calls `parse_archive_settings`) and free of SQLAlchemy: the
+workers read these settings on every failure and only need to know whether to append to the stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit, urlunsplit
+
+from failure_handlers.errors import ConfigError
+from failure_handlers.redaction import redact_url
+
+DEFAULT_RETENTION_DAYS = 30
+DEFAULT_STREAM_MAXLEN = 100_000
+DEFAULT_BATCH_SIZE = 500
+DEFAULT_CLAIM_IDLE_SECONDS = 60
+DEFAULT_POLL_SECONDS = 1
+DEFAULT_SWEEP_SECONDS = 60
+MIN_STREAM_MAXLEN = 100  # MAXLEN ~ trims whole nodes of 100 entries: a smaller bound means nothing
+POSTGRES_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
+
+
+@dataclass(frozen=True)
+class ArchiveSettings:
+    """Validated ARCHIVE_* values; `url` None means the archive is off (no stream, no archiver)."""
+
+    url: str | None = field(default=None, repr=False)  # SQLAlchemy URL; may hold a password
+    retention_days: int = DEFAULT_RETENTION_DAYS
+    stream_maxlen: int = DEFAULT_STREAM_MAXLEN
+    batch_size: int = DEFAULT_BATCH_SIZE
+    claim_idle_seconds: int = DEFAULT_CLAIM_IDLE_SECONDS
+    poll_seconds: float = DEFAULT_POLL_SECONDS
+    sweep_seconds: int = DEFAULT_SWEEP_SECONDS
+
+    @property
+    def enabled(self) -> bool:
+        return self.url is not None
+
+    @property
+    def shown_url(self) -> str:
+        """The URL with its password as `***`: the only form that may reach a log or a message."""
+        return redact_url(self.url)
+
+    @property
+    def stream_bound(self) -> int:
+        """What the DLQ's write scripts get: the stream's MAXLEN, or 0 (archive off: no XADD)."""
+        return self.stream_maxlen if self.enabled else 0
+
+
+def parse_archive_settings(get: Callable[[str], str | None]) -> ArchiveSettings:
+    """ARCHIVE_* from `get` (name -> stripped text or None); raises `ConfigError` naming the variable."""
+
+    def number(name: str, default: int, minimum: int) -> int:
+        text = get(name)
+        if text is None:
+            return default
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise ConfigError(f"{name}={text!r}: expected a whole number >= {minimum}")
+        return value
+
+    return ArchiveSettings(
+        url=archive_url(get("ARCHIVE_URL")),
+        retention_days=number("ARCHIVE_RETENTION_DAYS", DEFAULT_RETENTION_DAYS, 1),
+        stream_maxlen=number("ARCHIVE_STREAM_MAXLEN", DEFAULT_STREAM_MAXLEN, MIN_STREAM_MAXLEN),
+        batch_size=number("ARCHIVE_BATCH_SIZE", DEFAULT_BATCH_SIZE, 1),
+        claim_idle_seconds=number("ARCHIVE_CLAIM_IDLE_SECONDS", DEFAULT_CLAIM_IDLE_SECONDS, 0),
+        poll_seconds=number("ARCHIVE_POLL_SECONDS", DEFAULT_POLL_SECONDS, 1),
+        sweep_seconds=number("ARCHIVE_SWEEP_SECONDS", DEFAULT_SWEEP_SECONDS, 1),
+    )
+
+
+def archive_url(text: str | None) -> str | None:
+    """`sqlite:///path` or `postgresql://...` (made `postgresql+psycopg://`, the psycopg 3 driver)."""
+    if text is None:
+        return None
+    try:
+        parts = urlsplit(text)
+        scheme = parts.scheme.lower()
+        if scheme in POSTGRES_SCHEMES and (parts.hostname or parts.path not in ("", "/")):
+            return urlunsplit(("postgresql+psycopg", *parts[1:]))
+        if scheme == "sqlite" and parts.path not in ("", "/"):
+            return text
+    except ValueError:
+        pass
+    raise ConfigError(
+        f"ARCHIVE_URL={redact_url(text)!r}: expected sqlite:///path/to/archive.db or postgresql://user@host/db"
+    )
