@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import fakeredis
 import pytest
 from loguru import logger
 
 from failure_handlers import runtime
+from tests import archive_db
 
 # What the tests run with; nothing comes from a developer's .env (see `isolated_settings`).
 TEST_ENV = {
@@ -29,6 +31,7 @@ def isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
     monkeypatch.delenv("REDIS_URL", raising=False)
     monkeypatch.delenv("RQ_SERIALIZER", raising=False)
+    monkeypatch.delenv("ARCHIVE_URL", raising=False)
     for name, value in TEST_ENV.items():
         monkeypatch.setenv(name, value)
     _clear_runtime_caches()
@@ -48,6 +51,12 @@ def log_messages() -> Iterator[list[str]]:
     sink = logger.add(lambda m: messages.append(m.record["level"].name + " " + m.record["message"]), level="DEBUG")
     yield messages
     logger.remove(sink)
+
+
+@pytest.fixture(params=archive_db.BACKENDS)
+def archive_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty archive database: SQLite, then PostgreSQL when TEST_DATABASE_URL is set (else skipped)."""
+    yield from archive_db.database_url(request.param, tmp_path)
 
 
 @pytest.fixture

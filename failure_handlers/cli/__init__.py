@@ -1,6 +1,7 @@
 """The operator's command line: `rq-dlq` (console script) and the `scripts/` shims over the same commands."""
 
 from failure_handlers.cli.alert_command import alert
+from failure_handlers.cli.archive_commands import archive, history_command
 from failure_handlers.cli.dlq_commands import rq_dlq
 from failure_handlers.cli.metrics_command import metrics
 from failure_handlers.cli.operator import run
@@ -11,6 +12,8 @@ rq_dlq.add_command(requeue)
 rq_dlq.add_command(web)
 rq_dlq.add_command(metrics)
 rq_dlq.add_command(alert)
+rq_dlq.add_command(archive)
+rq_dlq.add_command(history_command, "history")
 
 
 def main() -> None:

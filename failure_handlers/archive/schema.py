@@ -1,0 +1,70 @@
+"""The archive's table, `failed_jobs`: one row per dead-lettering (docs/archive.md describes every column).
+
+The migrations (`migrations/versions/`) create exactly this; a change here needs a new revision.
+Text columns are bounded: `rows.py` cuts longer values and marks the cut.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, MetaData, String, Table, Text
+
+from failure_handlers.archive.outcomes import OUTCOMES
+
+metadata = MetaData()
+__all__ = ["LIMITS", "OUTCOMES", "failed_jobs", "metadata"]
+
+# Longest value kept per text column, in characters (a cut value ends with rows.CUT_MARK).
+LIMITS = {
+    "dead_letter_id": 512,
+    "job_id": 255,
+    "func": 512,
+    "queue": 255,
+    "exc_type": 255,
+    "message": 8_000,
+    "traceback": 64_000,
+    "reason": 1_000,
+    "fingerprint": 64,
+    "origin": 512,
+    "args": 16_000,
+    "kwargs": 16_000,
+    "worker": 255,
+    "outcome_by": 255,
+}
+
+# BIGINT on PostgreSQL, INTEGER (the rowid alias that autoincrements) on SQLite.
+_ID = BigInteger().with_variant(Integer(), "sqlite")
+
+failed_jobs = Table(
+    "failed_jobs",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("dead_letter_id", String(LIMITS["dead_letter_id"]), nullable=False, unique=True),
+    Column("job_id", String(LIMITS["job_id"]), nullable=False),
+    Column("func", String(LIMITS["func"]), nullable=False, server_default=""),
+    Column("queue", String(LIMITS["queue"]), nullable=False, server_default=""),
+    Column("exc_type", String(LIMITS["exc_type"]), nullable=False, server_default=""),
+    Column("message", Text, nullable=False, server_default=""),
+    Column("traceback", Text, nullable=False, server_default=""),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("max_retries", Integer, nullable=False, server_default="0"),
+    Column("reason", Text, nullable=False, server_default=""),
+    Column("fingerprint", String(LIMITS["fingerprint"]), nullable=False, server_default=""),
+    Column("origin", String(LIMITS["origin"]), nullable=False, server_default=""),
+    Column("args", Text, nullable=False, server_default="[]"),
+    Column("kwargs", Text, nullable=False, server_default="{}"),
+    Column("enqueued_at", DateTime(timezone=True), nullable=True),
+    Column("failed_at", DateTime(timezone=True), nullable=False),
+    Column("worker", String(LIMITS["worker"]), nullable=False, server_default=""),
+    Column("outcome", String(16), nullable=False, server_default="open"),
+    Column("outcome_at", DateTime(timezone=True), nullable=True),
+    Column("outcome_by", String(LIMITS["outcome_by"]), nullable=False, server_default=""),
+    Column("event_seq", BigInteger, nullable=False, server_default="0"),
+    Column("archived_at", DateTime(timezone=True), nullable=False),
+    Index("ix_failed_jobs_job_id", "job_id"),
+    Index("ix_failed_jobs_failed_at", "failed_at"),
+    Index("ix_failed_jobs_func_failed_at", "func", "failed_at"),
+    Index("ix_failed_jobs_queue_failed_at", "queue", "failed_at"),
+    Index("ix_failed_jobs_exc_type_failed_at", "exc_type", "failed_at"),
+    Index("ix_failed_jobs_fingerprint_failed_at", "fingerprint", "failed_at"),
+    Index("ix_failed_jobs_outcome_failed_at", "outcome", "failed_at"),
+)

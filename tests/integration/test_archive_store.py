@@ -1,0 +1,186 @@
+"""The archiver on a real server into SQLite and PostgreSQL: one row per dead-lettering, the right
+outcome, exactly once through replays, out-of-order batches, expiry, retention and hostile input."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from failure_handlers.archive import database
+from failure_handlers.archive.archiver import Archiver
+from failure_handlers.archive.database import ArchiveUnavailable
+from failure_handlers.archive.events import EventStream
+from failure_handlers.archive.rows import CUT_MARK
+from failure_handlers.archive.schema import LIMITS, failed_jobs
+from failure_handlers.config import parse_settings
+from failure_handlers.dlq.store import DeadLetterQueue
+from tests.conftest import TEST_ENV
+from tests.factories import dead_entry
+
+
+def archive_settings(url: str, **extra: str):
+    return parse_settings({**TEST_ENV, "ARCHIVE_URL": url, "ARCHIVE_CLAIM_IDLE_SECONDS": "0", **extra})
+
+
+@pytest.fixture
+def settings(archive_url):
+    return archive_settings(archive_url)
+
+
+@pytest.fixture
+def engine(settings):
+    engine = database.make_engine(settings.archive)
+    database.upgrade(engine, settings.archive)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def archiving_dlq(redis, settings):
+    return DeadLetterQueue.from_settings(redis, settings)
+
+
+def table(engine) -> list[dict]:
+    with engine.connect() as connection:
+        rows = connection.execute(select(failed_jobs).order_by(failed_jobs.c.id))
+        return [dict(row._mapping) for row in rows]
+
+
+def outcomes(engine) -> list[tuple[str, str]]:
+    return sorted((row["job_id"], row["outcome"]) for row in table(engine))
+
+
+def test_every_dead_lettering_is_one_row_with_how_it_ended(redis, settings, engine, archiving_dlq):
+    for job_id in ("a", "b", "c", "d"):
+        archiving_dlq.add(dead_entry(job_id, minutes_ago=5))
+    archiving_dlq.delete(["a"], outcome="deleted", by="alice")
+    archiving_dlq.delete(["b"], outcome="purged", by="bob")
+    archiving_dlq.claims.claim([("c", "rq:registry:failed:default")], by="carol")
+    archiving_dlq.add(dead_entry("a"))  # requeued elsewhere and dead again: a second row
+
+    report = Archiver(redis, settings, engine).run_once()
+
+    assert report.events == 8
+    assert outcomes(engine) == [("a", "deleted"), ("a", "open"), ("b", "purged"), ("c", "requeued"), ("d", "open")]
+    deleted = next(row for row in table(engine) if row["outcome"] == "deleted")
+    assert deleted["outcome_by"] == "alice" and deleted["outcome_at"] is not None
+    assert deleted["func"] == "worker_tasks.example_tasks.import_invoice" and deleted["args"] == '["INV-1"]'
+    assert EventStream(redis, settings.dlq_prefix).status().pending == 0
+
+
+def test_a_batch_committed_but_not_acknowledged_is_replayed_without_a_second_row(
+    redis, settings, engine, archiving_dlq
+):
+    archiving_dlq.add(dead_entry("a"))
+    archiving_dlq.delete(["a"], by="alice")
+    dying = Archiver(redis, settings, engine, consumer="dying")
+    dying.stream.ensure_group()
+    batch = dying.next_batch()
+    dying.store.write(batch)  # committed; the process dies before XACK
+
+    Archiver(redis, settings, engine, consumer="successor").run_once()
+
+    assert outcomes(engine) == [("a", "deleted")]
+    assert EventStream(redis, settings.dlq_prefix).status().pending == 0
+
+
+def test_an_outcome_read_before_its_dead_lettering_still_ends_as_one_complete_row(
+    redis, settings, engine, archiving_dlq
+):
+    archiving_dlq.add(dead_entry("a"))
+    archiving_dlq.delete(["a"], outcome="purged", by="bob")
+    archiver = Archiver(redis, settings, engine)
+    archiver.stream.ensure_group()
+    dead, purged = archiver.next_batch()
+    archiver.store.write([purged])  # a late batch claimed from a dead archiver comes second
+    archiver.store.write([dead])
+
+    [row] = table(engine)
+    assert (row["outcome"], row["outcome_by"], row["exc_type"]) == (
+        "purged", "bob", "worker_tasks.example_tasks.InvoiceRejected",
+    )  # fmt: skip
+
+
+def test_an_entry_gone_from_redis_is_marked_expired(redis, settings, engine, archiving_dlq):
+    archiving_dlq.add(dead_entry("a", minutes_ago=120))  # older than DLQ_TTL_SECONDS (3600)
+    archiving_dlq.add(dead_entry("b"))
+    archiver = Archiver(redis, settings, engine)
+    archiver.drain()
+    redis.delete(archiving_dlq.keys.entry("a"))  # what EXPIREAT does
+
+    assert archiver.run_once().expired == 1
+    expired = next(row for row in table(engine) if row["job_id"] == "a")
+    assert (expired["outcome"], expired["outcome_by"]) == ("expired", "DLQ_TTL_SECONDS")
+    assert outcomes(engine) == [("a", "expired"), ("b", "open")]
+
+
+def test_retention_deletes_rows_older_than_the_retention_days(redis, engine, archive_url):
+    settings = archive_settings(archive_url, ARCHIVE_RETENTION_DAYS="1")
+    dlq = DeadLetterQueue.from_settings(redis, settings)
+    dlq.add(dead_entry("old", minutes_ago=3 * 24 * 60))
+    dlq.add(dead_entry("new"))
+    archiver = Archiver(redis, settings, engine)
+    archiver.drain()
+
+    assert archiver.store.apply_retention(1, now=datetime.now(UTC)) == 1
+    assert [row["job_id"] for row in table(engine)] == ["new"]
+
+
+def test_hostile_events_become_bounded_rows(redis, settings, engine, archiving_dlq):
+    archiving_dlq.add(dead_entry("a"))
+    stream = EventStream(redis, settings.dlq_prefix)
+    entry = b'{"exc_message": "caf\xe9 \\u0000 nul", "traceback": "' + b"x" * 10_000_000 + b'", "attempts": "many"}'
+    redis.xadd(stream.key, {"seq": 2, "type": "dead", "id": "hostile@1", "job": "hostile", "at": "x", "entry": entry})
+    redis.xadd(
+        stream.key, {"seq": 3, "type": "dead", "id": "raw@1", "job": "raw", "at": time.time(), "entry": b"\xff\xfe"}
+    )
+
+    Archiver(redis, settings, engine).run_once()
+
+    rows = {row["job_id"]: row for row in table(engine)}
+    hostile = rows["hostile"]
+    assert len(hostile["traceback"]) == LIMITS["traceback"] and hostile["traceback"].endswith(CUT_MARK)
+    assert "\x00" not in hostile["message"] and "\ufffd" in hostile["message"] and hostile["attempts"] == 0
+    assert set(rows) == {"a", "hostile", "raw"}
+
+
+def test_a_database_that_is_down_leaves_every_event_pending(redis):
+    settings = archive_settings("postgresql://postgres:s3cret-pw@127.0.0.1:1/nowhere")
+    dlq = DeadLetterQueue.from_settings(redis, settings)
+    dlq.add(dead_entry("a"))
+    dlq.add(dead_entry("b"))
+    archiver = Archiver(redis, settings, database.make_engine(settings.archive))
+
+    with pytest.raises(ArchiveUnavailable) as raised:
+        archiver.drain()
+
+    assert "s3cret-pw" not in str(raised.value) and "127.0.0.1:1" in str(raised.value)
+    assert EventStream(redis, settings.dlq_prefix).status().pending == 2
+
+
+def test_stats_split_failures_by_day_function_and_group_with_outcomes(redis, settings, engine, archiving_dlq):
+    from failure_handlers.archive import history
+    from failure_handlers.dlq.filters import DlqFilter
+
+    archiving_dlq.add(dead_entry("a", fingerprint="fp1"))
+    archiving_dlq.add(dead_entry("b", fingerprint="fp1", func_name="billing.charge"))
+    archiving_dlq.add(dead_entry("c", fingerprint="fp2", exc_message="100% broken_thing"))
+    archiving_dlq.delete(["a"], by="alice")
+    Archiver(redis, settings, engine).run_once()
+
+    figures = history.stats(engine, history.HistoryFilter())
+    assert figures["total"] == 3 and figures["by_outcome"] == {"deleted": 1, "open": 2}
+    [day] = figures["per_day"]
+    assert day["key"] == datetime.now(UTC).date().isoformat() and day["open"] == 2 and day["deleted"] == 1
+    assert figures["per_group"][0] == {"key": "fp1", "total": 2, "open": 1, "deleted": 1,
+                                       "exc_type": "worker_tasks.example_tasks.InvoiceRejected"}  # fmt: skip
+    found = history.rows(engine, history.HistoryFilter(DlqFilter(search="100% BROKEN_")))
+    assert [row["job_id"] for row in found] == ["c"]
+    assert history.count(engine, history.HistoryFilter(DlqFilter(search="0%_"))) == 0
+    week_ago = (datetime.now(UTC) - timedelta(days=7)).timestamp()
+    deleted = history.HistoryFilter(DlqFilter(func="worker_tasks.example_tasks.import_invoice", since=week_ago),
+                                    outcome="deleted")  # fmt: skip
+    assert [row["job_id"] for row in history.rows(engine, deleted)] == ["a"]
