@@ -62,10 +62,11 @@ class Archiver:
 
     # -- one batch ------------------------------------------------------------------------------
 
-    def next_batch(self) -> list[Event]:
+    def next_batch(self, claim_idle: float | None = None) -> list[Event]:
         """A dead archiver's pending events first (oldest), else new ones."""
         size = self.archive.batch_size
-        events = self.stream.claim_stale(self.archive.claim_idle_seconds, size)
+        idle = self.archive.claim_idle_seconds if claim_idle is None else claim_idle
+        events = self.stream.claim_stale(idle, size)
         if len(events) < size:
             events += self.stream.read_new(size - len(events))
         return events
@@ -80,12 +81,12 @@ class Archiver:
         self.stream.ack(events, rows)
         return rows
 
-    def drain(self, report: ArchiveReport | None = None) -> ArchiveReport:
+    def drain(self, report: ArchiveReport | None = None, claim_idle: float | None = None) -> ArchiveReport:
         """Batches until the stream has nothing new (and no stale pending events) for us."""
         report = report or ArchiveReport()
         started = time.monotonic()
         self.stream.ensure_group()
-        while events := self.next_batch():
+        while events := self.next_batch(claim_idle):
             self.commit(events)
             report.batches += 1
             report.events += len(events)
@@ -130,8 +131,12 @@ class Archiver:
         self._last_sweep = time.monotonic()
 
     def run_once(self) -> ArchiveReport:
-        """`rq-dlq archive run --once`: drain, sweep, retention. Raises on a database error."""
-        report = self.drain()
+        """`rq-dlq archive run --once`: drain, sweep, retention. Raises on a database error.
+
+        Every pending event is taken at once, however recent: a run that failed before left its
+        events pending under its own consumer name. Should another archiver be mid-batch, its
+        events are written twice, which the upserts make harmless."""
+        report = self.drain(claim_idle=0)
         try:
             self.upkeep(report)
         except SQLAlchemyError as error:
