@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import (  # noqa: E402
+    archive_speed,
     dashboard_speed,
     dlq_at_scale,
     entry_memory,
@@ -49,6 +50,7 @@ class Sizes:
     dlq_entries: int = 100_000
     requeue_jobs: int = 10_000
     limit_ops: int = 5_000
+    archive_rows: int = 10_000
 
 
 QUICK = Sizes(
@@ -63,6 +65,7 @@ QUICK = Sizes(
     dlq_entries=2_000,
     requeue_jobs=500,
     limit_ops=500,
+    archive_rows=500,
 )
 
 
@@ -81,6 +84,11 @@ def suite(server: BenchServer, sizes: Sizes, log_dir: Path, load: report.LoadWat
         ("7 server limit", lambda: server_limit.figures(server, sizes.limit_ops, sizes.repeat)),
         ("8 dashboard", lambda: dashboard_speed.figures(server, sizes.dlq_entries, sizes.repeat)),
         ("9 /metrics scrape", lambda: scrape.figures(server, sizes.dlq_entries)),
+        ("10 archiver", lambda: archive_speed.throughput_figures(server, sizes.archive_rows, sizes.repeat)),
+        (
+            "10 failure path, archive on/off",
+            lambda: archive_speed.failure_path_figures(server, sizes.final_jobs, sizes.pairs),
+        ),
     ]
     figures: list[Figure] = []
     with log_files.logs_to_files(log_dir):

@@ -51,6 +51,7 @@ class ChaosConfig:
     worker_kills: int = 3
     redis_restarts: int = 1
     deadline_seconds: float | None = None  # default: 300 s + 0.2 s per job
+    archive_url: str | None = None  # the failure archive on: an archiver process, SIGKILLed once mid-run
 
     @property
     def deadline(self) -> float:
@@ -76,6 +77,12 @@ class ChaosFigures:
     counted_dead: int = 0  # rq_jobs_dead_lettered_total summed: must equal `dead` (each dead job once)
     counted_failures: int = 0  # rq_job_failures_total summed: at least one per dead job
     dead_by_cause: Counter[str] = field(default_factory=Counter)
+    archive: bool = False
+    archiver_kills: int = 0
+    archive_rows: int = 0  # rows of this run's jobs in failed_jobs
+    archive_missing: list[str] = field(default_factory=list)  # dead jobs without their open row
+    archive_extra: list[str] = field(default_factory=list)  # rows of jobs that are not dead, or a second row
+    archive_lost: int = 0  # events trimmed unread (rq-dlq archive status)
     seconds: float = 0.0
 
     @property
@@ -89,6 +96,7 @@ class ChaosFigures:
             or self.causeless
             or self.counted_dead != self.dead
             or self.counted_failures < self.dead
+            or (self.archive and (self.archive_missing or self.archive_extra or self.archive_lost))
         )
 
     def summary(self) -> str:
@@ -100,7 +108,14 @@ class ChaosFigures:
             f"duplicate_entries={self.duplicate_entries} unindexed_entries={self.unindexed_entries} "
             f"causeless={len(self.causeless)} "
             f"counted_dead={self.counted_dead} counted_failures={self.counted_failures} "
-            f"seconds={self.seconds:.0f}"
+            + (
+                f"archiver_kills={self.archiver_kills} archive_rows={self.archive_rows} "
+                f"archive_missing={len(self.archive_missing)} archive_extra={len(self.archive_extra)} "
+                f"archive_lost={self.archive_lost} "
+                if self.archive
+                else ""
+            )
+            + f"seconds={self.seconds:.0f}"
         )
 
 
@@ -110,12 +125,19 @@ def run(config: ChaosConfig, work_dir: Path, say: Callable[[str], None] = print)
     figures = ChaosFigures(jobs=config.jobs)
     started = time.monotonic()
     with aof_server(work_dir / "valkey") as server:
-        env = _environment(server.url)
+        env = _environment(server.url, config.archive_url)
+        figures.archive = config.archive_url is not None
+        if figures.archive:
+            from chaos.archive_accounting import init_schema
+
+            init_schema(parse_settings(env))
         connection = server.connect()
         ids = _enqueue_all(connection, env, config, rng, figures)
         say(f"enqueued {len(ids)} jobs: {dict(figures.fates)}")
         with Supervisor(server.url, env, config.workers, work_dir) as supervisor:
             plan = _chaos_plan(config, rng)
+            if config.archive_url:
+                plan = sorted([*plan, (rng.uniform(0.3, 0.7), "archiver")])
             deadline = time.monotonic() + config.deadline
             while True:
                 done = _terminal_count(server, ids)
@@ -135,6 +157,10 @@ def run(config: ChaosConfig, work_dir: Path, say: Callable[[str], None] = print)
         dlq = DeadLetterQueue.from_settings(connection, settings)
         say(Reconciler(connection, dlq, settings).run(full=True).line())
         _account(connection, dlq, ids, figures)
+        if figures.archive:
+            from chaos.archive_accounting import account_archive
+
+            say(account_archive(connection, settings, dlq, ids, figures))
     figures.seconds = time.monotonic() - started
     return figures
 
@@ -200,6 +226,7 @@ class Supervisor:
         self.url, self.env, self.count, self.work_dir = url, env, count, work_dir
         self.processes: list[subprocess.Popen[bytes]] = []
         self.reconciler: subprocess.Popen[bytes] | None = None
+        self.archiver: subprocess.Popen[bytes] | None = None
         self._logs = 0
 
     def __enter__(self) -> Supervisor:
@@ -211,10 +238,28 @@ class Supervisor:
             stdout=self._log("reconciler"),
             stderr=subprocess.STDOUT,
         )
+        if self.env.get("ARCHIVE_URL"):
+            self.archiver = self._start_archiver()
         return self
 
+    def _start_archiver(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [sys.executable, "scripts/dlq.py", "archive", "run"],
+            cwd=PROJECT_ROOT,
+            env={**os.environ, **self.env},
+            stdout=self._log("archiver"),
+            stderr=subprocess.STDOUT,
+        )
+
+    def kill_archiver(self) -> None:
+        """SIGKILL the archiver (mid-batch, as likely as not) and start another one."""
+        if self.archiver is not None:
+            self.archiver.kill()
+            self.archiver.wait()
+            self.archiver = self._start_archiver()
+
     def __exit__(self, *exc: object) -> None:
-        for process in [*self.processes, self.reconciler]:
+        for process in [*self.processes, self.reconciler, self.archiver]:
             if process is not None:
                 stop_worker(process)
 
@@ -250,8 +295,10 @@ class Supervisor:
 # -- the run ---------------------------------------------------------------------------------------
 
 
-def _environment(url: str) -> dict[str, str]:
+def _environment(url: str, archive_url: str | None = None) -> dict[str, str]:
+    archive = {"ARCHIVE_URL": archive_url, "ARCHIVE_CLAIM_IDLE_SECONDS": "2"} if archive_url else {}
     return {
+        **archive,
         "REDIS_URL": url,
         "RETRY_MAX": "3",
         "RETRY_INTERVALS": "1",
@@ -308,6 +355,10 @@ def _act(
         pid = supervisor.kill_worker(rng)
         figures.worker_kills += 1
         say(f"chaos: SIGKILL worker {pid} with its work-horse")
+    elif action == "archiver":
+        supervisor.kill_archiver()
+        figures.archiver_kills += 1
+        say("chaos: SIGKILL the archiver and start another")
     elif action == "redis":
         down = server.crash_and_restart()
         figures.redis_restarts += 1

@@ -24,12 +24,20 @@ from failure_handlers.cli.operator import run as run_command
 @click.option("--horse-kills", type=click.IntRange(min=0), default=5, show_default=True)
 @click.option("--worker-kills", type=click.IntRange(min=0), default=3, show_default=True)
 @click.option("--redis-restarts", type=click.IntRange(min=0), default=1, show_default=True)
+@click.option("--archive-url", help="Turn the failure archive on (e.g. sqlite:////tmp/chaos.db): archiver killed once.")
 @click.option("--keep", type=click.Path(file_okay=False, path_type=Path), help="Keep logs and data here.")
 def cli(
-    jobs: int, seed: int, workers: int, horse_kills: int, worker_kills: int, redis_restarts: int, keep: Path | None
+    jobs: int,
+    seed: int,
+    workers: int,
+    horse_kills: int,
+    worker_kills: int,
+    redis_restarts: int,
+    archive_url: str | None,
+    keep: Path | None,
 ) -> int:
     """Run the chaos experiment on a private valkey-server and print the accounting invariant."""
-    config = ChaosConfig(jobs, seed, workers, horse_kills, worker_kills, redis_restarts)
+    config = ChaosConfig(jobs, seed, workers, horse_kills, worker_kills, redis_restarts, archive_url=archive_url)
     with tempfile.TemporaryDirectory(prefix="chaos-") as scratch:
         work_dir = keep or Path(scratch)
         work_dir.mkdir(parents=True, exist_ok=True)
@@ -39,7 +47,7 @@ def cli(
     click.echo(
         "invariant holds: every job is exactly one of {finished, in DLQ}" if figures.holds else "INVARIANT BROKEN"
     )
-    for name in ("lost", "both", "causeless"):
+    for name in ("lost", "both", "causeless", "archive_missing", "archive_extra"):
         if ids := getattr(figures, name):
             click.echo(f"{name}: {ids[:20]}")
     return 0 if figures.holds else 1

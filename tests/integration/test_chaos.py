@@ -20,7 +20,8 @@ pytestmark = pytest.mark.skipif(
 @pytest.mark.timeout(900)
 def test_every_job_is_finished_or_dead_lettered_through_kills_and_a_redis_restart(tmp_path, capsys):
     lines: list[str] = []
-    figures = run(ChaosConfig(jobs=2_000), tmp_path, say=lines.append)
+    archive_url = f"sqlite:///{tmp_path / 'archive.db'}"  # the failure archive on: its archiver is killed too
+    figures = run(ChaosConfig(jobs=2_000, archive_url=archive_url), tmp_path, say=lines.append)
 
     with capsys.disabled():
         for line in ["", *lines, f"dead by cause {dict(figures.dead_by_cause.most_common())}", figures.summary()]:
@@ -32,3 +33,5 @@ def test_every_job_is_finished_or_dead_lettered_through_kills_and_a_redis_restar
     assert figures.counted_dead == figures.dead, "rq_jobs_dead_lettered_total counts every dead job once"
     assert figures.counted_failures >= figures.dead
     assert figures.dead >= figures.fates["permanent"] + figures.fates["sigkill"] + figures.fates["timeout"]
+    assert figures.archiver_kills == 1 and figures.archive_rows == figures.dead, "one archive row per dead job"
+    assert figures.archive_missing == [] and figures.archive_extra == [] and figures.archive_lost == 0
