@@ -17,6 +17,9 @@ from dotenv import dotenv_values, find_dotenv
 
 from failure_handlers.errors import ConfigError
 from failure_handlers.redaction import redact_endpoint, redact_url
+from failure_handlers.retry.backoff import DEFAULT_BACKOFF, DEFAULT_BACKOFF_BASE, DEFAULT_BACKOFF_CAP, NO_JITTER, Jitter
+from failure_handlers.retry.retry_after import DEFAULT_RETRY_AFTER_MAX
+from failure_handlers.retry_config import retry_settings
 
 DEFAULT_RETRY_MAX = 3
 DEFAULT_RETRY_INTERVALS = (30, 60, 120)
@@ -97,6 +100,15 @@ class Settings:
     alert_retry_seconds: int = DEFAULT_ALERT_RETRY_SECONDS
     alert_retry_max_seconds: int = DEFAULT_ALERT_RETRY_MAX_SECONDS
     dashboard_url: str | None = None
+    # --- Retry policy (issue 12; parsed in retry_config.py, README "Retry policy") ---
+    retry_backoff: str = DEFAULT_BACKOFF  # fixed (RETRY_INTERVALS) or exponential
+    retry_backoff_base: int = DEFAULT_BACKOFF_BASE
+    retry_backoff_cap: int = DEFAULT_BACKOFF_CAP
+    retry_jitter: Jitter = NO_JITTER
+    retry_after_max: int = DEFAULT_RETRY_AFTER_MAX
+    permanent_message_patterns: tuple[re.Pattern[str], ...] = ()
+    retryable_message_patterns: tuple[re.Pattern[str], ...] = ()
+    # --- end of the retry policy block ---
 
 
 def parse_settings(values: Mapping[str, str | None]) -> Settings:
@@ -143,6 +155,7 @@ def parse_settings(values: Mapping[str, str | None]) -> Settings:
             "METRICS_TOP_GROUPS", get("METRICS_TOP_GROUPS"), DEFAULT_METRICS_TOP_GROUPS, minimum=1
         ),
         **_alert_settings(get),
+        **retry_settings(get),  # retry policy (issue 12)
     )
 
 

@@ -3,11 +3,14 @@
 from .downloads import ContentTooLarge, download_content
 from .enqueue import FROM_CONFIG, TaskOptions, build_retry, enqueue, task
 from .example_tasks import InvoiceRejected, add, flaky_sync, import_invoice
+from .retries import PlannedRetry, RetryAfter  # retry policy (issue 12)
 
 __all__ = [
     "FROM_CONFIG",
     "ContentTooLarge",
     "InvoiceRejected",
+    "PlannedRetry",
+    "RetryAfter",
     "TaskOptions",
     "add",
     "build_retry",

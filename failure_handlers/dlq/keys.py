@@ -42,6 +42,12 @@ META_FAILURES_DROPPED = "failures_dropped"  # records dropped past the newest MA
 META_MAX_RETRIES = "max_retries"  # the retry budget of the current run series (RQ keeps only retries_left)
 META_REQUEUE_COUNT = "requeue_count"  # times requeued by our requeue
 META_REQUEUED_AT = "requeued_at"  # UTC ISO time of the last requeue
+# --- Retry policy (issue 12): the plan made at enqueue (integration/queue.py), read by the handler ---
+META_RETRY_DELAYS = "retry_delays"  # list: planned seconds before retry 1..max (the ORIGINAL schedule)
+META_RETRY_JITTER = "retry_jitter"  # text: none, full, equal or a fraction (retry/backoff.py Jitter.text)
+META_RETRY_BACKOFF = "retry_backoff"  # text: how the delays were planned ("fixed", "exponential, base 30s, cap 600s")
+# Each record in META_FAILURES of a retried run also has `retry_in` (the actual delay, seconds) and
+# `retry_note` (how it was chosen: planned, jitter, Retry-After); `decided_by` names the rule that classified it.
 
 # Prometheus counters kept in Redis (metrics/counters.py): metric -> its label names, in field order.
 METRIC_LABELS = {
