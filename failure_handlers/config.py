@@ -15,6 +15,12 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values, find_dotenv
 
+from failure_handlers.circuit_settings import (
+    DEFAULT_CIRCUIT_FAILURE_THRESHOLD,
+    DEFAULT_CIRCUIT_RESET_SECONDS,
+    DEFAULT_CIRCUIT_WINDOW_SECONDS,
+    circuit_settings,
+)
 from failure_handlers.errors import ConfigError
 from failure_handlers.redaction import redact_endpoint, redact_url
 
@@ -97,6 +103,10 @@ class Settings:
     alert_retry_seconds: int = DEFAULT_ALERT_RETRY_SECONDS
     alert_retry_max_seconds: int = DEFAULT_ALERT_RETRY_MAX_SECONDS
     dashboard_url: str | None = None
+    # Circuit breakers (failure_handlers/circuit_settings.py): defaults of every `circuit(...)`.
+    circuit_failure_threshold: int = DEFAULT_CIRCUIT_FAILURE_THRESHOLD
+    circuit_window_seconds: int = DEFAULT_CIRCUIT_WINDOW_SECONDS
+    circuit_reset_seconds: int = DEFAULT_CIRCUIT_RESET_SECONDS
 
 
 def parse_settings(values: Mapping[str, str | None]) -> Settings:
@@ -143,6 +153,7 @@ def parse_settings(values: Mapping[str, str | None]) -> Settings:
             "METRICS_TOP_GROUPS", get("METRICS_TOP_GROUPS"), DEFAULT_METRICS_TOP_GROUPS, minimum=1
         ),
         **_alert_settings(get),
+        **circuit_settings(get),
     )
 
 

@@ -30,3 +30,50 @@ class JobNotFound(OperatorError):
 
 class JobNotFailed(OperatorError):
     """The job exists but is not in its queue's FailedJobRegistry."""
+
+
+# --- Circuit breakers and idempotent tasks (issue 12: failure_handlers/circuits, failure_handlers/idempotency) ---
+# Both are transient (not PermanentError): the job is retried. Each carries `retry_after`, the
+# seconds after which a retry can succeed; the failure handler may use it as the next retry's delay.
+
+
+class CircuitOpen(Exception):
+    """A call guarded by an open circuit was not made: the service failed too often recently.
+
+    `retry_after` (also `delay`) is the number of seconds until the circuit lets one probe call through.
+    """
+
+    def __init__(self, circuit: str, retry_after: float) -> None:
+        self.circuit = circuit
+        self.retry_after = max(0.0, float(retry_after))
+        super().__init__(
+            f"circuit {circuit!r} is open: calls fail fast for {self.retry_after:.1f} s more (then one probe call)"
+        )
+
+    @property
+    def delay(self) -> float:
+        return self.retry_after
+
+    def __reduce__(self) -> tuple[type, tuple[str, float]]:
+        return type(self), (self.circuit, self.retry_after)
+
+
+class IdempotencyKeyBusy(Exception):
+    """Another run of the same idempotency key is in progress; retry once it is done.
+
+    `retry_after` is the number of seconds until that run's lock expires at the latest.
+    """
+
+    def __init__(self, key: str, retry_after: float) -> None:
+        self.key = key
+        self.retry_after = max(0.0, float(retry_after))
+        super().__init__(
+            f"idempotency key {key!r} is being processed by another run (lock for {self.retry_after:.1f} s)"
+        )
+
+    def __reduce__(self) -> tuple[type, tuple[str, float]]:
+        return type(self), (self.key, self.retry_after)
+
+
+class IdempotencyKeyError(PermanentError, ValueError):
+    """An idempotent task's key cannot be built from the call's arguments (a bug: not retried)."""
