@@ -68,3 +68,4 @@ COUNT = LuaScript.load("count")
 ALERT_CLAIM = LuaScript.load("alert_claim")
 # Circuit breakers and idempotent tasks (issue 12).
 CIRCUIT = LuaScript.load("circuit")
+IDEMPOTENCY = LuaScript.load("idempotency")
