@@ -10,6 +10,7 @@ from rq import get_current_job
 from worker_tasks import circuit, idempotent
 
 EFFECTS = "test:effects:"  # a counter per business key: how many times the body really ran
+GATEWAY_DOWN = "test:gateway-down"  # while this key exists, charge_invoice fails (after counting)
 
 
 def _count(name: str) -> int:
@@ -18,10 +19,10 @@ def _count(name: str) -> int:
 
 @idempotent(key="invoice:{invoice_id}", ttl=600)
 def charge_invoice(invoice_id: str, amount: int, fail: bool = False, seconds: float = 0.0) -> dict:
-    """Counts a charge, then fails if asked (after the side effect: as a real task can)."""
+    """Counts a charge, then fails if asked or the gateway is down (after the side effect: as a real task can)."""
     time.sleep(seconds)
     run = _count(f"invoice:{invoice_id}")
-    if fail:
+    if fail or get_current_job().connection.exists(GATEWAY_DOWN):
         raise ConnectionError(f"payment gateway unavailable for invoice {invoice_id}")
     return {"invoice": invoice_id, "charged": amount, "run": run}
 
