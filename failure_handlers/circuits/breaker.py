@@ -125,8 +125,8 @@ class Circuit:
     """`with circuit("payments-api"): ...` or `@circuit("payments-api")`; see the module docstring.
 
     `failures`, `window` and `reset` default to CIRCUIT_FAILURE_THRESHOLD, CIRCUIT_WINDOW_SECONDS
-    and CIRCUIT_RESET_SECONDS, read when the circuit is first used. The connection is the one of the
-    job being run, else `connection`, else REDIS_URL's.
+    and CIRCUIT_RESET_SECONDS, read when the circuit is first used. The connection is `connection`,
+    else the one of the job being run, else REDIS_URL's.
     """
 
     def __init__(
@@ -150,8 +150,10 @@ class Circuit:
 
     def breaker(self) -> CircuitBreaker:
         settings = self._settings or runtime.settings()
-        job = get_current_job()
-        connection = job.connection if job is not None else self._connection or runtime.default_connection()
+        connection = self._connection
+        if connection is None:
+            job = get_current_job()
+            connection = job.connection if job is not None else runtime.default_connection()
         return CircuitBreaker(connection, settings.dlq_prefix, self.name, CircuitLimits.of(settings, *self._given))
 
     def __enter__(self) -> Circuit:
