@@ -15,6 +15,12 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values, find_dotenv
 
+from failure_handlers.circuit_settings import (
+    DEFAULT_CIRCUIT_FAILURE_THRESHOLD,
+    DEFAULT_CIRCUIT_RESET_SECONDS,
+    DEFAULT_CIRCUIT_WINDOW_SECONDS,
+    circuit_settings,
+)
 from failure_handlers.errors import ConfigError
 from failure_handlers.redaction import redact_endpoint, redact_url
 from failure_handlers.retry.backoff import DEFAULT_BACKOFF, DEFAULT_BACKOFF_BASE, DEFAULT_BACKOFF_CAP, NO_JITTER, Jitter
@@ -109,6 +115,10 @@ class Settings:
     permanent_message_patterns: tuple[re.Pattern[str], ...] = ()
     retryable_message_patterns: tuple[re.Pattern[str], ...] = ()
     # --- end of the retry policy block ---
+    # Circuit breakers (failure_handlers/circuit_settings.py): defaults of every `circuit(...)`.
+    circuit_failure_threshold: int = DEFAULT_CIRCUIT_FAILURE_THRESHOLD
+    circuit_window_seconds: int = DEFAULT_CIRCUIT_WINDOW_SECONDS
+    circuit_reset_seconds: int = DEFAULT_CIRCUIT_RESET_SECONDS
 
 
 def parse_settings(values: Mapping[str, str | None]) -> Settings:
@@ -156,6 +166,7 @@ def parse_settings(values: Mapping[str, str | None]) -> Settings:
         ),
         **_alert_settings(get),
         **retry_settings(get),  # retry policy (issue 12)
+        **circuit_settings(get),
     )
 
 

@@ -47,3 +47,52 @@ class RetryAfter(Exception):  # noqa: N818 - named for what it asks, like HTTP's
             value = 0.0
         self.seconds = value if value >= 0 else 0.0  # NaN compares False: 0
         super().__init__(message or f"retry after {self.seconds:g}s")
+
+
+# --- Circuit breakers and idempotent tasks (issue 12: failure_handlers/circuits, failure_handlers/idempotency) ---
+# Both are RetryAfter: the job is retried after `retry_after` seconds (the handler's Retry-After rule,
+# bounded by RETRY_AFTER_MAX, no jitter), which is when a retry can succeed.
+
+
+class CircuitOpen(RetryAfter):
+    """A call guarded by an open circuit was not made: the service failed too often recently.
+
+    `retry_after` (also `delay`) is the number of seconds until the circuit lets one probe call through.
+    """
+
+    def __init__(self, circuit: str, retry_after: float) -> None:
+        self.circuit = circuit
+        self.retry_after = max(0.0, float(retry_after))
+        super().__init__(
+            self.retry_after,
+            f"circuit {circuit!r} is open: calls fail fast for {self.retry_after:.1f} s more (then one probe call)",
+        )
+
+    @property
+    def delay(self) -> float:
+        return self.retry_after
+
+    def __reduce__(self) -> tuple[type, tuple[str, float]]:
+        return type(self), (self.circuit, self.retry_after)
+
+
+class IdempotencyKeyBusy(RetryAfter):
+    """Another run of the same idempotency key is in progress; retry once it is done.
+
+    `retry_after` is the number of seconds until that run's lock expires at the latest.
+    """
+
+    def __init__(self, key: str, retry_after: float) -> None:
+        self.key = key
+        self.retry_after = max(0.0, float(retry_after))
+        super().__init__(
+            self.retry_after,
+            f"idempotency key {key!r} is being processed by another run (lock for {self.retry_after:.1f} s)",
+        )
+
+    def __reduce__(self) -> tuple[type, tuple[str, float]]:
+        return type(self), (self.key, self.retry_after)
+
+
+class IdempotencyKeyError(PermanentError, ValueError):
+    """An idempotent task's key cannot be built from the call's arguments (a bug: not retried)."""

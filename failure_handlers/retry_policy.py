@@ -62,7 +62,8 @@ def classify(
     if exc_type is None:
         return Verdict(False, "no exception type")
     if issubclass(exc_type, RetryAfter):
-        return Verdict(False, "the task raised RetryAfter")
+        kind = "" if exc_type is RetryAfter else " (a RetryAfter)"
+        return Verdict(False, f"the task raised {exc_type.__name__}{kind}")
     needs_message = task_rules or permanent_patterns or retryable_patterns
     message = message_head(exc_value) if needs_message else ""
     if task_rules:

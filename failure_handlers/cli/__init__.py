@@ -1,6 +1,7 @@
 """The operator's command line: `rq-dlq` (console script) and the `scripts/` shims over the same commands."""
 
 from failure_handlers.cli.alert_command import alert
+from failure_handlers.cli.circuits_command import circuits
 from failure_handlers.cli.dlq_commands import rq_dlq
 from failure_handlers.cli.metrics_command import metrics
 from failure_handlers.cli.operator import run
@@ -11,6 +12,7 @@ rq_dlq.add_command(requeue)
 rq_dlq.add_command(web)
 rq_dlq.add_command(metrics)
 rq_dlq.add_command(alert)
+rq_dlq.add_command(circuits)
 
 
 def main() -> None:

@@ -66,3 +66,6 @@ CLAIM = LuaScript.load("claim")
 RELEASE = LuaScript.load("release")
 COUNT = LuaScript.load("count")
 ALERT_CLAIM = LuaScript.load("alert_claim")
+# Circuit breakers and idempotent tasks (issue 12).
+CIRCUIT = LuaScript.load("circuit")
+IDEMPOTENCY = LuaScript.load("idempotency")

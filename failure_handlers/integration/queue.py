@@ -13,12 +13,14 @@ from typing import Any
 
 from loguru import logger
 from rq import Callback, Queue, Retry
+from rq.job import Job
 from rq.utils import get_call_string
 
 from failure_handlers import runtime
 from failure_handlers.config import Settings
 from failure_handlers.dlq.keys import META_MAX_RETRIES, META_RETRY_BACKOFF, META_RETRY_DELAYS, META_RETRY_JITTER
 from failure_handlers.handler import on_failure
+from failure_handlers.idempotency.dedup import dedup_job_id, enqueue_once
 from failure_handlers.integration.planned_retry import PlannedRetry
 from failure_handlers.integration.task_options import (
     configured_jitter,
@@ -48,6 +50,24 @@ class RetryingQueue(Queue):
     def __init__(self, *args: Any, settings: Settings | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.settings = settings
+
+    def enqueue(self, f: Any, *args: Any, dedup_key: str | None = None, **kwargs: Any) -> Job:
+        """RQ's `enqueue`; with `dedup_key`, at most one job per (function, key) at a time: the job
+        id is derived from them (`idempotency/dedup.py`) and enqueued with `unique=True`; while a job
+        with that id exists, its job is returned instead (logged as deduplicated), never an error.
+        An empty or too long key raises `ValueError` and writes nothing."""
+        if dedup_key is None:
+            return super().enqueue(f, *args, **kwargs)
+        job_id = dedup_job_id(f, dedup_key)
+        if kwargs.get("job_id") not in (None, job_id):
+            raise ValueError("give dedup_key or job_id, not both: dedup_key derives the job id")
+        kwargs.update(job_id=job_id, unique=True)
+        return enqueue_once(
+            lambda: super(RetryingQueue, self).enqueue(f, *args, **kwargs),
+            lambda: Job.fetch(job_id, connection=self.connection, serializer=self.serializer),
+            job_id,
+            dedup_key,
+        )
 
     def create_job(self, func: Any, args: Any = None, kwargs: Any = None, *rest: Any, **options: Any) -> Any:
         """RQ's `create_job` (every enqueue path goes through it) with our defaults filled in."""

@@ -49,7 +49,7 @@ def requested_delay(exc_value: BaseException | None, maximum: int, now: datetime
     log line and the attempt record.
     """
     if isinstance(exc_value, RetryAfter):
-        seconds, source = exc_value.seconds, "RetryAfter raised by the task"
+        seconds, source = exc_value.seconds, f"{type(exc_value).__name__} raised by the task"
     else:
         status, header = _http_retry_after(exc_value)
         if header is None:

@@ -59,3 +59,13 @@ def test_garbage_or_missing_header_means_no_requested_delay():
 )
 def test_retry_after_raised_by_a_task(seconds, expected):
     assert requested_delay(RetryAfter(seconds), 60, NOW) == (expected, "RetryAfter raised by the task")
+
+
+def test_an_open_circuit_or_a_busy_key_asks_for_its_own_delay():
+    from failure_handlers.errors import CircuitOpen, IdempotencyKeyBusy
+
+    assert requested_delay(CircuitOpen("payments-api", 12.2), 60, NOW) == (13, "CircuitOpen raised by the task")
+    assert requested_delay(IdempotencyKeyBusy("invoice:42", 900), 60, NOW) == (
+        60,
+        "IdempotencyKeyBusy raised by the task",
+    )
