@@ -50,8 +50,10 @@ class RetryAfter(Exception):  # noqa: N818 - named for what it asks, like HTTP's
 
 
 # --- Circuit breakers and idempotent tasks (issue 12: failure_handlers/circuits, failure_handlers/idempotency) ---
-# Both are RetryAfter: the job is retried after `retry_after` seconds (the handler's Retry-After rule,
-# bounded by RETRY_AFTER_MAX, no jitter), which is when a retry can succeed.
+# Both are transient. CircuitOpen is a RetryAfter: the job is retried after `retry_after` seconds (the
+# handler's Retry-After rule, bounded by RETRY_AFTER_MAX, no jitter), when the circuit lets a probe
+# through. IdempotencyKeyBusy keeps the job's planned delay: its `retry_after` (the other run's lock
+# TTL) is only an upper bound, and the other run usually ends long before.
 
 
 class CircuitOpen(RetryAfter):
@@ -76,7 +78,7 @@ class CircuitOpen(RetryAfter):
         return type(self), (self.circuit, self.retry_after)
 
 
-class IdempotencyKeyBusy(RetryAfter):
+class IdempotencyKeyBusy(Exception):
     """Another run of the same idempotency key is in progress; retry once it is done.
 
     `retry_after` is the number of seconds until that run's lock expires at the latest.
@@ -86,8 +88,7 @@ class IdempotencyKeyBusy(RetryAfter):
         self.key = key
         self.retry_after = max(0.0, float(retry_after))
         super().__init__(
-            self.retry_after,
-            f"idempotency key {key!r} is being processed by another run (lock for {self.retry_after:.1f} s)",
+            f"idempotency key {key!r} is being processed by another run (lock for {self.retry_after:.1f} s)"
         )
 
     def __reduce__(self) -> tuple[type, tuple[str, float]]:

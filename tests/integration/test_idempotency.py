@@ -78,7 +78,8 @@ def test_two_runs_of_one_key_at_once_do_the_work_once(redis, worker):
     wait_for(lambda: all(j.get_status() == JobStatus.FINISHED for j in jobs), 20, "both jobs (one retried)")
     assert runs(redis, "invoice:7") == 1
     failures = [f["exc_type"] for j in jobs for f in Job.fetch(j.id, connection=redis).meta.get("failures", [])]
-    assert failures == ["failure_handlers.errors.IdempotencyKeyBusy"]
+    # the second run found the key busy (once, or again if its 1 s retry came before the first ended)
+    assert failures and set(failures) == {"failure_handlers.errors.IdempotencyKeyBusy"}
 
 
 def test_requeue_skips_an_already_processed_job_unless_forced(redis, worker, dlq):

@@ -61,11 +61,9 @@ def test_retry_after_raised_by_a_task(seconds, expected):
     assert requested_delay(RetryAfter(seconds), 60, NOW) == (expected, "RetryAfter raised by the task")
 
 
-def test_an_open_circuit_or_a_busy_key_asks_for_its_own_delay():
+def test_an_open_circuit_asks_for_its_own_delay_and_a_busy_key_keeps_the_plan():
     from failure_handlers.errors import CircuitOpen, IdempotencyKeyBusy
 
     assert requested_delay(CircuitOpen("payments-api", 12.2), 60, NOW) == (13, "CircuitOpen raised by the task")
-    assert requested_delay(IdempotencyKeyBusy("invoice:42", 900), 60, NOW) == (
-        60,
-        "IdempotencyKeyBusy raised by the task",
-    )
+    assert requested_delay(CircuitOpen("payments-api", 900), 60, NOW) == (60, "CircuitOpen raised by the task")
+    assert requested_delay(IdempotencyKeyBusy("invoice:42", 900), 60, NOW) is None
