@@ -11,6 +11,7 @@ from failure_handlers.errors import (
     OperatorError,
     PermanentError,
     RedisUnavailable,
+    RetryAfter,
 )
 from failure_handlers.handler import on_failure
 from failure_handlers.retry_policy import Verdict, classify, retry_delay
@@ -25,6 +26,7 @@ __all__ = [
     "OperatorError",
     "PermanentError",
     "RedisUnavailable",
+    "RetryAfter",
     "Settings",
     "Verdict",
     "classify",

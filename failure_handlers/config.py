@@ -16,8 +16,17 @@ from urllib.parse import urlsplit
 from dotenv import dotenv_values, find_dotenv
 
 from failure_handlers.archive.settings import ArchiveSettings, parse_archive_settings
+from failure_handlers.circuit_settings import (
+    DEFAULT_CIRCUIT_FAILURE_THRESHOLD,
+    DEFAULT_CIRCUIT_RESET_SECONDS,
+    DEFAULT_CIRCUIT_WINDOW_SECONDS,
+    circuit_settings,
+)
 from failure_handlers.errors import ConfigError
 from failure_handlers.redaction import redact_endpoint, redact_url
+from failure_handlers.retry.backoff import DEFAULT_BACKOFF, DEFAULT_BACKOFF_BASE, DEFAULT_BACKOFF_CAP, NO_JITTER, Jitter
+from failure_handlers.retry.retry_after import DEFAULT_RETRY_AFTER_MAX
+from failure_handlers.retry_config import retry_settings
 
 DEFAULT_RETRY_MAX = 3
 DEFAULT_RETRY_INTERVALS = (30, 60, 120)
@@ -100,6 +109,19 @@ class Settings:
     dashboard_url: str | None = None
     # The durable failure archive in SQL (ARCHIVE_*, failure_handlers/archive/settings.py).
     archive: ArchiveSettings = field(default_factory=ArchiveSettings)
+    # --- Retry policy (issue 12; parsed in retry_config.py, README "Retry policy") ---
+    retry_backoff: str = DEFAULT_BACKOFF  # fixed (RETRY_INTERVALS) or exponential
+    retry_backoff_base: int = DEFAULT_BACKOFF_BASE
+    retry_backoff_cap: int = DEFAULT_BACKOFF_CAP
+    retry_jitter: Jitter = NO_JITTER
+    retry_after_max: int = DEFAULT_RETRY_AFTER_MAX
+    permanent_message_patterns: tuple[re.Pattern[str], ...] = ()
+    retryable_message_patterns: tuple[re.Pattern[str], ...] = ()
+    # --- end of the retry policy block ---
+    # Circuit breakers (failure_handlers/circuit_settings.py): defaults of every `circuit(...)`.
+    circuit_failure_threshold: int = DEFAULT_CIRCUIT_FAILURE_THRESHOLD
+    circuit_window_seconds: int = DEFAULT_CIRCUIT_WINDOW_SECONDS
+    circuit_reset_seconds: int = DEFAULT_CIRCUIT_RESET_SECONDS
 
 
 def parse_settings(values: Mapping[str, str | None]) -> Settings:
@@ -147,6 +169,8 @@ def parse_settings(values: Mapping[str, str | None]) -> Settings:
         ),
         **_alert_settings(get),
         archive=parse_archive_settings(get),
+        **retry_settings(get),  # retry policy (issue 12)
+        **circuit_settings(get),
     )
 
 

@@ -12,6 +12,7 @@ This module's dotted path is stored in every job hash enqueued with the callback
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from functools import partial
 from types import TracebackType
 from typing import Any
@@ -22,7 +23,13 @@ from rq.exceptions import AbandonedJobError
 from rq.job import Job
 
 from failure_handlers import runtime
-from failure_handlers.dlq.keys import META_FAILURES, META_FAILURES_DROPPED, META_MAX_RETRIES
+from failure_handlers.dlq.keys import (
+    META_FAILURES,
+    META_FAILURES_DROPPED,
+    META_MAX_RETRIES,
+    META_RETRY_DELAYS,
+    META_RETRY_JITTER,
+)
 from failure_handlers.dlq.store import DeadLetterQueue
 from failure_handlers.jobs.meta import queue_save_meta
 from failure_handlers.metrics import counters
@@ -30,7 +37,9 @@ from failure_handlers.recording.cause import cause_of
 from failure_handlers.recording.entry_builder import build_entry, fields_of
 from failure_handlers.recording.failure_record import attempt_record, one_line
 from failure_handlers.recording.fingerprint import frames_of, innermost_project_frame
-from failure_handlers.retry_policy import Attempt, Verdict, attempt_of, classify, retry_delay
+from failure_handlers.retry.backoff import Jitter, describe_schedule, parse_jitter
+from failure_handlers.retry.rules import task_rules_of
+from failure_handlers.retry_policy import Attempt, NextDelay, Verdict, attempt_of, classify, intervals_with, next_delay
 
 MAX_RECORDED_FAILURES = 25  # job.meta keeps the newest ones; older are counted as dropped
 
@@ -71,14 +80,16 @@ def handle_failure(
     record = attempt_record(attempt.number, exc_type, exc_value, traceback, job.worker_name)
     if exc_type is AbandonedJobError and not record["message"]:  # RQ's cleanup passes a bare AbandonedJobError()
         record["message"] = cause_of("AbandonedJobError", "").message
-    _guarded("record the attempt in job.meta", job.id, _append_attempt, job, record, attempt)
 
-    verdict = classify(exc_type, exc_value, settings.non_retryable_exceptions)
+    verdict = _classify(job, exc_type, exc_value, settings)
+    record["decided_by"] = verdict.reason
     summary = f"{record['exc_type']}: {one_line(record['message'])}"
     if verdict.permanent and job.retries_left:
         job.retries_left = 0  # RQ reads this right after the callback: no further retries
 
     final = verdict.permanent or not job.retries_left
+    delay = None if final else _next_delay(job, exc_value, settings, record)
+    _guarded("record the attempt in job.meta", job.id, _append_attempt, job, record, attempt)
     counted = _counter_spec(job, record["exc_type"], _reason_label(verdict, attempt) if final else None)
     if final:
         dlq = DeadLetterQueue.from_settings(connection, settings)
@@ -113,14 +124,74 @@ def handle_failure(
         counted,
     )
     logger.warning(
-        "Job {} failed (attempt {}/{}), will retry in {}s: {}",
+        "Job {} failed (attempt {}/{}), will retry in {}s [{}; schedule {}]: {}",
         job.id,
         attempt.number,
         attempt.total,
-        retry_delay(job.retry_intervals, job.retries_left),
+        delay.actual if delay else "?",
+        delay.note if delay else "delay unknown",
+        describe_schedule(job.meta.get(META_RETRY_DELAYS) or ()),
         summary,
         job_id=job.id,
     )
+
+
+def _classify(
+    job: Job, exc_type: type[BaseException] | None, exc_value: BaseException | None, settings: Any
+) -> Verdict:
+    """The policy's verdict with the task's own `@task(permanent_on/retry_on)` rules; without them if
+    they cannot be read (an unimportable task here), never an error."""
+    try:
+        rules = task_rules_of(job.func_name)
+    except Exception:  # noqa: BLE001 - unreadable job data: the configured rules still apply
+        rules = task_rules_of(None)
+    return classify(
+        exc_type,
+        exc_value,
+        settings.non_retryable_exceptions,
+        permanent_patterns=settings.permanent_message_patterns,
+        retryable_patterns=settings.retryable_message_patterns,
+        task_rules=rules,
+    )
+
+
+def _next_delay(job: Job, exc_value: BaseException | None, settings: Any, record: dict[str, Any]) -> NextDelay | None:
+    """Choose the coming retry's delay and hand it to RQ, which reads `job.retry_intervals` right after
+    the handlers (docs/rq-behaviour.md#the-failure-callback). Always from the ORIGINAL schedule kept in
+    job.meta (saved there on the first failure of a job enqueued without it), never from a list an
+    earlier attempt changed. On any error RQ keeps the intervals it has: the planned delay."""
+    try:
+        schedule = _original_schedule(job)
+        delay = next_delay(
+            schedule,
+            job.retries_left or 0,
+            exc_value,
+            jitter=_jitter_of(job, settings.retry_jitter),
+            retry_after_max=settings.retry_after_max,
+            now=datetime.now(UTC),
+        )
+        job.retry_intervals = intervals_with(schedule, job.retries_left or 0, delay.actual)
+    except Exception:  # noqa: BLE001 - the delay is a refinement; the retry itself must happen
+        logger.opt(exception=True).error("Failure handler could not choose the retry delay for job {}", job.id)
+        return None
+    record["retry_in"], record["retry_note"] = delay.actual, delay.note
+    return delay
+
+
+def _original_schedule(job: Job) -> list[int]:
+    stored = job.meta.get(META_RETRY_DELAYS)
+    if isinstance(stored, list) and all(isinstance(v, int | float) and v >= 0 for v in stored):
+        return [int(v) for v in stored]
+    schedule = [int(v) for v in job.retry_intervals or ()]
+    job.meta[META_RETRY_DELAYS] = schedule  # saved with this attempt: later attempts start from it
+    return schedule
+
+
+def _jitter_of(job: Job, configured: Jitter) -> Jitter:
+    try:
+        return parse_jitter(job.meta[META_RETRY_JITTER])
+    except (KeyError, ValueError):
+        return configured
 
 
 def _append_attempt(job: Job, record: dict[str, Any], attempt: Attempt) -> None:

@@ -4,6 +4,8 @@ Uses REDIS_URL when it answers, else an embedded valkey-server; starts a real `r
 --with-scheduler --exception-handler failure_handlers.integration.record_failure` (the Procfile's
 worker); enqueues one job for each fate with short retry intervals; prints the DLQ; "deploys a
 fix" (starts the HTTP server the download needs), requeues the download, and shows it finished.
+Then a circuit breaker: webhooks to a local service that is down open the circuit, the next one
+fails fast without reaching it, and once the service is back the probe closes the circuit.
 Stops everything it started.
 """
 
@@ -23,23 +25,29 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from redis import Redis
 from rich.console import Console
 from rich.table import Table
 
 from failure_handlers import runtime
+from failure_handlers.circuits import list_circuits
 from failure_handlers.cli import views as dlq_views
+from failure_handlers.cli.circuits_command import circuits_table
 from failure_handlers.config import ConfigError
 from failure_handlers.dev.embedded_redis import reachable_redis
+from failure_handlers.dev.http_stub import stub_service
 from failure_handlers.dev.worker_process import EXCEPTION_HANDLER, start_worker, stop_worker
+from failure_handlers.dlq.keys import DlqKeys
 from failure_handlers.dlq.store import DeadLetterQueue
 from failure_handlers.logging_setup import configure_logging
 from failure_handlers.operations.requeue import Requeuer
 from failure_handlers.redaction import redact_url
-from worker_tasks import add, build_retry, download_content, enqueue, flaky_sync, import_invoice
+from worker_tasks import add, build_retry, download_content, enqueue, flaky_sync, import_invoice, send_webhook
 
 QUEUE = "demo"
 DEMO_INTERVALS = (1, 2, 4)
 DEADLINE_SECONDS = 60
+CIRCUIT_ENV = {"CIRCUIT_FAILURE_THRESHOLD": "3", "CIRCUIT_WINDOW_SECONDS": "60", "CIRCUIT_RESET_SECONDS": "2"}
 REPORT = b"day,orders\n2026-11-21,118\n2026-11-22,131\n"
 
 console = Console(highlight=False, soft_wrap=True)
@@ -97,7 +105,7 @@ def main() -> int:
         worker_command = f"rq worker {QUEUE} --with-scheduler --exception-handler {EXCEPTION_HANDLER}"
         console.rule(f"Redis at {redact_url(url)}; worker: {worker_command}")
         worker_log = tempfile.NamedTemporaryFile(prefix="demo-worker-", suffix=".log", delete=False)
-        worker = start_worker(url, [QUEUE], output=worker_log)
+        worker = start_worker(url, [QUEUE], env=CIRCUIT_ENV, output=worker_log)
         try:
             retry = build_retry(settings.retry_max, DEMO_INTERVALS)
             options = {"queue": QUEUE, "connection": connection, "retry": retry}
@@ -132,12 +140,41 @@ def main() -> int:
             console.print(f"Job {download.id}: {download.get_status().value}, result {download.return_value()}")
             console.rule("make dlq-list")
             dlq_views.show(dlq_views.entries_table(dlq.list()))
+            circuit_breaker(connection, settings.dlq_prefix)
         finally:
             stop_worker(worker)
             worker_log.close()
     console.print("Demo finished: worker and embedded server stopped.")
     console.print(dashboard_hint(settings.redis_url, url), markup=False)
     return 0
+
+
+def circuit_breaker(connection: Redis, prefix: str) -> None:
+    """Webhooks to a service that is down open its circuit; once it is back, the probe closes it."""
+    console.rule("A circuit breaker: webhooks to a service that is down (503), then back (CIRCUIT_* = 3/60/2)")
+    options = {"queue": QUEUE, "connection": connection}
+    with stub_service() as service:
+        down = [enqueue(send_webhook, f"{service.url}/hook", {"order": n}, retry=None, **options) for n in range(3)]
+        wait_until(lambda: all(job.get_status() == "failed" for job in down), "3 webhooks to fail")
+        later = enqueue(send_webhook, f"{service.url}/hook", {"order": 3}, retry=build_retry(5, (1,)), **options)
+        wait_until(lambda: later.refresh() or later.meta.get("failures"), "the next webhook to be refused")
+        console.print(
+            f"3 webhooks failed with 503; the 4th was refused: {later.meta['failures'][0]['exc_type']} "
+            f"(the service got {service.requests} requests)"
+        )
+        show_circuits(connection, prefix)
+        service.healthy = True
+        console.print("The service is back; the refused webhook is retried and probes it…")
+        wait_until(lambda: later.get_status() == "finished", "the probe webhook")
+        console.print(f"Job {later.id}: finished, {later.return_value()}; the service got {service.requests} requests")
+        show_circuits(connection, prefix)
+
+
+def show_circuits(connection: Redis, prefix: str) -> None:
+    seconds, microseconds = connection.time()
+    now = seconds + microseconds / 1_000_000
+    console.print("rq-dlq circuits")
+    dlq_views.show(circuits_table(list_circuits(connection, DlqKeys(prefix), now), now))
 
 
 def dashboard_hint(configured_url: str | None, used_url: str) -> str:

@@ -16,6 +16,7 @@ from rq.job import Job
 
 from failure_handlers import runtime
 from failure_handlers.config import Settings
+from failure_handlers.idempotency.dedup import validate_dedup_key
 from failure_handlers.integration import NO_RETRY, RetryingQueue, TaskOptions, build_retry, task
 
 
@@ -37,6 +38,7 @@ def enqueue(
     retry: Retry | None = FROM_CONFIG,
     job_timeout: int | None = None,
     settings: Settings | None = None,
+    dedup_key: str | None = None,
     **options: Any,
 ) -> Job:
     """Enqueue `func(*args, **kwargs)` on `queue` with retries, timeout and `on_failure` attached.
@@ -44,7 +46,12 @@ def enqueue(
     `func` is a function or its dotted path; `retry=None` means no retries. Other keyword arguments
     follow `rq.Queue.enqueue`: RQ's own options (`job_id`, `at_front`, `meta`, `result_ttl`,
     `kwargs=` ...) are used by RQ, the rest are passed to the task.
+
+    `dedup_key="invoice:42"`: at most one job per function and key while RQ keeps the first one;
+    a second enqueue returns the existing job (see README "Dedup at enqueue").
     """
+    if dedup_key is not None:
+        validate_dedup_key(dedup_key)  # before connecting: a bad key writes nothing anywhere
     rq_queue = RetryingQueue(
         queue,
         connection=connection or runtime.default_connection(),
@@ -53,4 +60,6 @@ def enqueue(
     )
     if retry is not FROM_CONFIG:
         options["retry"] = NO_RETRY if retry is None else retry
+    if dedup_key is not None:
+        options["dedup_key"] = dedup_key
     return rq_queue.enqueue(func, *args, job_timeout=job_timeout, **options)

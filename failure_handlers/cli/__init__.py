@@ -2,6 +2,7 @@
 
 from failure_handlers.cli.alert_command import alert
 from failure_handlers.cli.archive_commands import archive, history_command
+from failure_handlers.cli.circuits_command import circuits
 from failure_handlers.cli.dlq_commands import rq_dlq
 from failure_handlers.cli.metrics_command import metrics
 from failure_handlers.cli.operator import run
@@ -14,6 +15,7 @@ rq_dlq.add_command(metrics)
 rq_dlq.add_command(alert)
 rq_dlq.add_command(archive)
 rq_dlq.add_command(history_command, "history")
+rq_dlq.add_command(circuits)
 
 
 def main() -> None:

@@ -21,6 +21,11 @@ PROGRESS_ABOVE = 5  # jobs; fewer get no progress bar
 @click.option("--dry-run", is_flag=True, help="Check and print what would be requeued; change nothing.")
 @click.option("--retries", type=click.IntRange(min=0), default=None, help="New retry budget [default: RETRY_MAX].")
 @click.option("--front", is_flag=True, help="Put the jobs at the front of their queues (still in failure order).")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Also requeue jobs of @idempotent tasks whose key is already done, and run their body again.",
+)
 @click.option("--rate", type=click.FloatRange(min=0, min_open=True), help="At most this many jobs per second.")
 @click.option(
     "--batch",
@@ -35,6 +40,7 @@ def requeue(
     dry_run: bool,
     retries: int | None,
     front: bool,
+    force: bool,
     rate: float | None,
     batch: int,
     **filters: object,
@@ -42,7 +48,8 @@ def requeue(
     """Requeue failed jobs JOB_IDS, or --all, or those matching filters.
 
     Each job goes back to its own queue with a fresh retry budget; its DLQ entry is removed.
-    A job whose RQ hash has expired is rebuilt from its DLQ entry.
+    A job whose RQ hash has expired is rebuilt from its DLQ entry. A job of an @idempotent task
+    whose key is already done is skipped ("already processed") unless --force.
     """
     op = operator(reconcile=not dry_run)
     chosen_filters = any(value is not None for value in filters.values())
@@ -63,6 +70,8 @@ def requeue(
         at_front=front,
         serializer=op.serializer,
         max_label_values=op.settings.metrics_max_label_values,
+        force=force,
+        serializer_name=op.settings.serializer,
     )
     per_job_lines = bool(job_ids) or dry_run
     batch = min(batch, max(1, int(rate))) if rate else batch

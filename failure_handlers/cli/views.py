@@ -20,7 +20,7 @@ from failure_handlers.recording.failure_record import one_line
 MESSAGE_WIDTH = 60
 DETAIL_FIELDS = (
     "job_id", "func_name", "queue", "args", "kwargs", "exc_type", "exc_message", "attempts", "max_retries",
-    "reason", "enqueued_at", "failed_at", "worker", "fingerprint", "origin",
+    "reason", "retry_schedule", "enqueued_at", "failed_at", "worker", "fingerprint", "origin",
 )  # fmt: skip
 MAX_PIPE_WIDTH = 1000  # columns at most when stdout is a pipe or a file
 
@@ -68,7 +68,7 @@ def entry_detail(entry: DeadLetterEntry, job_status: str) -> Group:
     fields.add_row("self_sufficient", "yes" if entry.job_snapshot else "no (requeue needs RQ's job hash)")
     fields.add_row("RQ job now", job_status)
     history = Table(title="Attempts (job.meta['failures'])", title_justify="left")
-    for column in ("attempt", "failed at", "worker", "exception", "message"):
+    for column in ("attempt", "failed at", "worker", "exception", "message", "retried in"):
         history.add_column(column, overflow="fold")
     for failure in entry.attempt_history():
         history.add_row(
@@ -77,12 +77,21 @@ def entry_detail(entry: DeadLetterEntry, job_status: str) -> Group:
             str(failure.get("worker", "")),
             str(failure.get("exc_type", "")),
             Text(str(failure.get("message", ""))),
+            Text(_retried_in(failure)),
         )
     return Group(
         fields,
         Panel(Text(entry.traceback or "(no traceback)"), title="traceback", title_align="left", expand=False),
         history,
     )
+
+
+def _retried_in(failure: dict[str, object]) -> str:
+    """`3s (planned 4s, equal jitter)`; '' for the final run or an entry written before retry_in existed."""
+    if failure.get("retry_in") is None:
+        return ""
+    note = failure.get("retry_note")
+    return f"{failure['retry_in']}s ({note})" if note else f"{failure['retry_in']}s"
 
 
 def stats_tables(stats: DlqStats, now: float) -> Group:

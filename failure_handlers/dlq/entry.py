@@ -39,6 +39,7 @@ class DeadLetterEntry:
     fingerprint: str = ""  # failure group (see fingerprint.py)
     origin: str = ""  # innermost frame of project code, `file.py:function`
     job_snapshot: str = ""  # RQ job fields to rebuild the job (see job_snapshot.py); '' if too big
+    retry_schedule: str = ""  # the retry plan made at enqueue: delays, backoff, jitter (retry policy)
 
     REQUIRED = ("job_id", "func_name", "queue", "exc_type", "failed_at")
 

@@ -32,6 +32,16 @@ Under `DLQ_PREFIX` (default `rq:dlq:`):
 - `<prefix>archive:state`       hash: the archiver's progress: delivered_seq, lost (events trimmed unread),
                                last_batch_at, last_batch_rows, last_sweep_at, last_error
 The alert keys are written by `lua/alert_claim.lua` (claim and outbox in one step) and `alerts/outbox.py`.
+Circuit breakers and idempotent tasks (written only by `lua/circuit.lua` and `lua/idempotency.lua`):
+- `<prefix>circuit:state:<name>` hash: one circuit's state (state, open_until, probe, probe_until, changed_at,
+                               threshold, window, reset); absent = closed; expires CIRCUIT_RETENTION_SECONDS
+                               after its last change
+- `<prefix>circuit:failures:<name>` sorted set: the failures in its window (member time:token, scored by time)
+- `<prefix>circuits`           sorted set: every circuit name with a state, scored by its last change
+                               (what `rq-dlq circuits` lists, without SCAN)
+- `<prefix>idem:done:<func>:<key>` string (JSON: result, job_id, done_at; with the task's TTL): this
+                               idempotency key of this task succeeded
+- `<prefix>idem:lock:<func>:<key>` string (SET NX PX): the job running that key right now
 RQ's own keys (`rq:job:*`, `rq:registry:*`) are reached through RQ's classes, never built here.
 The Lua scripts in `lua/` build the same names from the prefix (`lua/prelude.lua`); keep them in step.
 
@@ -48,6 +58,13 @@ META_FAILURES_DROPPED = "failures_dropped"  # records dropped past the newest MA
 META_MAX_RETRIES = "max_retries"  # the retry budget of the current run series (RQ keeps only retries_left)
 META_REQUEUE_COUNT = "requeue_count"  # times requeued by our requeue
 META_REQUEUED_AT = "requeued_at"  # UTC ISO time of the last requeue
+# --- Retry policy (issue 12): the plan made at enqueue (integration/queue.py), read by the handler ---
+META_RETRY_DELAYS = "retry_delays"  # list: planned seconds before retry 1..max (the ORIGINAL schedule)
+META_RETRY_JITTER = "retry_jitter"  # text: none, full, equal or a fraction (retry/backoff.py Jitter.text)
+META_RETRY_BACKOFF = "retry_backoff"  # text: how the delays were planned ("fixed", "exponential, base 30s, cap 600s")
+# Each record in META_FAILURES of a retried run also has `retry_in` (the actual delay, seconds) and
+# `retry_note` (how it was chosen: planned, jitter, Retry-After); `decided_by` names the rule that classified it.
+META_IDEMPOTENCY_FORCE = "idempotency_force"  # `rq-dlq requeue --force`: run even if the key is done
 
 # Prometheus counters kept in Redis (metrics/counters.py): metric -> its label names, in field order.
 METRIC_LABELS = {
@@ -146,3 +163,21 @@ class DlqKeys:
     @property
     def archive_state(self) -> str:
         return f"{self.prefix}archive:state"
+
+    # -- circuit breakers and idempotent tasks (issue 12) --------------------------------------
+
+    def circuit(self, name: str) -> str:
+        return f"{self.prefix}circuit:state:{name}"
+
+    def circuit_failures(self, name: str) -> str:
+        return f"{self.prefix}circuit:failures:{name}"
+
+    @property
+    def circuits(self) -> str:
+        return f"{self.prefix}circuits"
+
+    def idempotency_done(self, func: str, key: str) -> str:
+        return f"{self.prefix}idem:done:{func}:{key}"
+
+    def idempotency_lock(self, func: str, key: str) -> str:
+        return f"{self.prefix}idem:lock:{func}:{key}"

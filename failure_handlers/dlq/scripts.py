@@ -67,3 +67,6 @@ RELEASE = LuaScript.load("release")
 COUNT = LuaScript.load("count")
 ALERT_CLAIM = LuaScript.load("alert_claim")
 ARCHIVE_READ = LuaScript.load("archive_read")
+# Circuit breakers and idempotent tasks (issue 12).
+CIRCUIT = LuaScript.load("circuit")
+IDEMPOTENCY = LuaScript.load("idempotency")

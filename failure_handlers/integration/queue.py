@@ -11,14 +11,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from loguru import logger
 from rq import Callback, Queue, Retry
+from rq.job import Job
 from rq.utils import get_call_string
 
 from failure_handlers import runtime
 from failure_handlers.config import Settings
-from failure_handlers.dlq.keys import META_MAX_RETRIES
+from failure_handlers.dlq.keys import META_MAX_RETRIES, META_RETRY_BACKOFF, META_RETRY_DELAYS, META_RETRY_JITTER
 from failure_handlers.handler import on_failure
-from failure_handlers.integration.task_options import configured_retry, configured_timeout, task_options_of
+from failure_handlers.idempotency.dedup import dedup_job_id, enqueue_once
+from failure_handlers.integration.planned_retry import PlannedRetry
+from failure_handlers.integration.task_options import (
+    configured_jitter,
+    configured_retry,
+    configured_timeout,
+    planned_delays,
+    task_options_of,
+)
 from failure_handlers.redaction import redact_kwargs
 
 FAILURE_CALLBACK_TIMEOUT = 30  # seconds; the handler does a few Redis writes at most
@@ -41,6 +51,24 @@ class RetryingQueue(Queue):
         super().__init__(*args, **kwargs)
         self.settings = settings
 
+    def enqueue(self, f: Any, *args: Any, dedup_key: str | None = None, **kwargs: Any) -> Job:
+        """RQ's `enqueue`; with `dedup_key`, at most one job per (function, key) at a time: the job
+        id is derived from them (`idempotency/dedup.py`) and enqueued with `unique=True`; while a job
+        with that id exists, its job is returned instead (logged as deduplicated), never an error.
+        An empty or too long key raises `ValueError` and writes nothing."""
+        if dedup_key is None:
+            return super().enqueue(f, *args, **kwargs)
+        job_id = dedup_job_id(f, dedup_key)
+        if kwargs.get("job_id") not in (None, job_id):
+            raise ValueError("give dedup_key or job_id, not both: dedup_key derives the job id")
+        kwargs.update(job_id=job_id, unique=True)
+        return enqueue_once(
+            lambda: super(RetryingQueue, self).enqueue(f, *args, **kwargs),
+            lambda: Job.fetch(job_id, connection=self.connection, serializer=self.serializer),
+            job_id,
+            dedup_key,
+        )
+
     def create_job(self, func: Any, args: Any = None, kwargs: Any = None, *rest: Any, **options: Any) -> Any:
         """RQ's `create_job` (every enqueue path goes through it) with our defaults filled in."""
         if rest:  # positional use of RQ's parameters: name them, as RQ's own signature does
@@ -61,10 +89,30 @@ class RetryingQueue(Queue):
             options["on_failure"] = Callback(on_failure, timeout=FAILURE_CALLBACK_TIMEOUT)
         meta = dict(options.get("meta") or {})
         meta.setdefault(META_MAX_RETRIES, retry.max if isinstance(retry, Retry) else 0)
+        if isinstance(retry, Retry):
+            _plan_into_meta(meta, retry, configured_jitter(task_options, settings), func)
         options["meta"] = meta
         if options.get("description") is None:
             options["description"] = redacted_description(func, args, kwargs, settings)
         return super().create_job(func, args, kwargs, **options)
+
+
+def _plan_into_meta(meta: dict[str, Any], retry: Retry, jitter: Any, func: Any) -> None:
+    """The retry plan, computed now (README "Retry policy"): the delays the job will get before
+    jitter, the jitter the handler will apply, and how the delays were made."""
+    if isinstance(retry, PlannedRetry) and retry.jitter is not None:
+        jitter = retry.jitter
+    meta.setdefault(META_RETRY_DELAYS, planned_delays(retry))
+    meta.setdefault(META_RETRY_JITTER, jitter.text)
+    meta.setdefault(META_RETRY_BACKOFF, getattr(retry, "backoff_note", "fixed"))
+    logger.debug(
+        "Retry plan of {}: {} retries after {} ({}; {} jitter)",
+        func if isinstance(func, str) else getattr(func, "__qualname__", "?"),
+        retry.max,
+        ", ".join(map(str, meta[META_RETRY_DELAYS])) + "s",
+        meta[META_RETRY_BACKOFF],
+        meta[META_RETRY_JITTER],
+    )
 
 
 def redacted_description(func: Any, args: Any, kwargs: Any, settings: Settings) -> str:

@@ -87,7 +87,14 @@ def requeue_ids(
     report = BulkReport("requeue", dry_run, len(ids))
     if not dry_run:
         dlq.claims.release_stale()  # as `rq-dlq requeue` does: a requeue that died gives its jobs back
-    requeuer = Requeuer(connection, dlq, settings.retry_max, settings.retry_intervals, serializer=serializer)
+    requeuer = Requeuer(
+        connection,
+        dlq,
+        settings.retry_max,
+        settings.retry_intervals,
+        serializer=serializer,
+        serializer_name=settings.serializer,
+    )
     for start in range(0, len(ids), REQUEUE_BATCH):
         chunk = ids[start : start + REQUEUE_BATCH]
         for outcome in requeuer.plan(chunk) if dry_run else requeuer.requeue(chunk):

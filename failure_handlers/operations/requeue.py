@@ -10,6 +10,9 @@ How one batch goes:
    rebuilt from the entry's snapshot;
 4. one MULTI: enqueue every job and delete its claimed entry. A run that dies between 2 and 4
    leaves claims that `dlq.claims.release_stale` gives back to the DLQ.
+A job of an `@idempotent` task whose key is already done is skipped (`already processed`): running
+it again would only return the stored result. `force=True` requeues it and makes it run its body
+again (`idempotency/requeue_check.py`).
 """
 
 from __future__ import annotations
@@ -30,8 +33,14 @@ from rq.serializers import Serializer
 from failure_handlers.config import DEFAULT_METRICS_MAX_LABEL_VALUES
 from failure_handlers.dlq.claims import CLAIMED_ENTRY, CLAIMED_REGISTRY
 from failure_handlers.dlq.entry import DeadLetterEntry
-from failure_handlers.dlq.keys import META_MAX_RETRIES, META_REQUEUE_COUNT, META_REQUEUED_AT
+from failure_handlers.dlq.keys import (
+    META_IDEMPOTENCY_FORCE,
+    META_MAX_RETRIES,
+    META_REQUEUE_COUNT,
+    META_REQUEUED_AT,
+)
 from failure_handlers.dlq.store import DeadLetterQueue
+from failure_handlers.idempotency.requeue_check import already_processed
 from failure_handlers.jobs.snapshot import rebuild_job
 from failure_handlers.metrics import counters
 from failure_handlers.recording.failure_record import utc_now_iso
@@ -87,8 +96,12 @@ class Requeuer:
         at_front: bool = False,
         serializer: Serializer | None = None,
         max_label_values: int = DEFAULT_METRICS_MAX_LABEL_VALUES,
+        force: bool = False,
+        serializer_name: str = "pickle",
     ) -> None:
         self.connection = connection
+        self.force = force  # requeue (and re-run) jobs whose idempotency key is already done
+        self.serializer_name = serializer_name  # RQ_SERIALIZER: how to decode job arguments safely
         self.max_label_values = max_label_values
         self.serializer = serializer
         self.dlq = dlq
@@ -100,8 +113,10 @@ class Requeuer:
     def plan(self, job_ids: Sequence[str]) -> list[Outcome]:
         """What `requeue` would do, changing nothing."""
         outcomes = []
-        for candidate in self._read(job_ids):
-            if refusal := self._refusal(candidate):
+        candidates = self._read(job_ids)
+        processed = self._already_processed(candidates)
+        for candidate in candidates:
+            if refusal := self._refusal(candidate) or processed.get(candidate.job_id):
                 outcomes.append(refusal)
             else:
                 outcomes.append(Outcome(candidate.job_id, Result.WOULD_REQUEUE, self._destination(candidate)))
@@ -110,10 +125,11 @@ class Requeuer:
     def requeue(self, job_ids: Sequence[str]) -> list[Outcome]:
         """Requeue one batch; returns one outcome per id (in the order given)."""
         candidates = self._read(job_ids)
+        processed = self._already_processed(candidates)
         outcomes: dict[str, Outcome] = {}
         ready = []
         for candidate in candidates:
-            if refusal := self._refusal(candidate):
+            if refusal := self._refusal(candidate) or processed.get(candidate.job_id):
                 outcomes[candidate.job_id] = refusal
             else:
                 ready.append(candidate)
@@ -188,6 +204,14 @@ class Requeuer:
             )
         return None
 
+    def _already_processed(self, candidates: Sequence[_Candidate]) -> dict[str, Outcome]:
+        """Skips for the jobs whose idempotency key is done (none with `force`)."""
+        if self.force:
+            return {}
+        jobs = [c.job for c in candidates if c.job is not None and not c.problem]
+        found = already_processed(self.connection, self.dlq.keys.prefix, jobs, self.serializer_name)  # type: ignore[arg-type]
+        return {job_id: Outcome(job_id, Result.SKIPPED, detail) for job_id, detail in found.items()}
+
     def _destination(self, candidate: _Candidate) -> str:
         func = candidate.entry.func_name if candidate.entry else candidate.job.func_name  # type: ignore[union-attr]
         rebuilt = " (rebuilt from the DLQ entry)" if candidate.job is None else ""
@@ -234,6 +258,10 @@ class Requeuer:
         job.meta[META_MAX_RETRIES] = self.retries
         job.meta[META_REQUEUE_COUNT] = int(job.meta.get(META_REQUEUE_COUNT, 0)) + 1
         job.meta[META_REQUEUED_AT] = utc_now_iso()
+        if self.force:
+            job.meta[META_IDEMPOTENCY_FORCE] = True
+        else:
+            job.meta.pop(META_IDEMPOTENCY_FORCE, None)
         job.started_at = None
         job.ended_at = None
         job._exc_info = ""  # as RQ 3.0's FailedJobRegistry.requeue does

@@ -13,11 +13,13 @@ from rq.job import Job
 
 from failure_handlers.config import Settings
 from failure_handlers.dlq.entry import DeadLetterEntry
+from failure_handlers.dlq.keys import META_RETRY_BACKOFF, META_RETRY_DELAYS, META_RETRY_JITTER
 from failure_handlers.jobs.snapshot import take_snapshot
 from failure_handlers.recording.failure_record import iso, job_arguments, one_line
 from failure_handlers.recording.fingerprint import fingerprint
+from failure_handlers.retry.backoff import describe_schedule
 
-HISTORY_FIELDS = ("attempt", "exc_type", "message", "failed_at", "worker")
+HISTORY_FIELDS = ("attempt", "exc_type", "message", "failed_at", "worker", "retry_in", "retry_note", "decided_by")
 MAX_HISTORY = 25
 
 
@@ -37,6 +39,7 @@ def build_entry(
     kwargs: Mapping[str, Any] | None,
     enqueued_at: datetime | None,
     snapshot: str,
+    retry_schedule: str = "",
 ) -> DeadLetterEntry:
     """A job's entry; its last failure is `record` (a `failure_record.attempt_record`).
 
@@ -62,6 +65,7 @@ def build_entry(
         fingerprint=fingerprint(record["exc_type"], record["message"], origin),
         origin=origin,
         job_snapshot=snapshot,
+        retry_schedule=retry_schedule,
     ).bounded()
 
 
@@ -75,7 +79,18 @@ def fields_of(job: Job) -> dict[str, Any]:
         "kwargs": _safe(lambda: job.kwargs),
         "enqueued_at": job.enqueued_at,
         "snapshot": _safe(lambda: take_snapshot(job)) or "",
+        "retry_schedule": retry_schedule_text(job.meta),
     }
+
+
+def retry_schedule_text(meta: Mapping[str, Any]) -> str:
+    """`30, 60, 120s (exponential, base 30s, cap 600s; equal jitter)` from the plan in job.meta; ''
+    for a job enqueued without one."""
+    delays = meta.get(META_RETRY_DELAYS)
+    if not isinstance(delays, list):
+        return ""
+    backoff, jitter = meta.get(META_RETRY_BACKOFF) or "fixed", meta.get(META_RETRY_JITTER) or "none"
+    return one_line(f"{describe_schedule(delays)} ({backoff}; {jitter} jitter)", 500)
 
 
 def _history_item(item: dict[str, Any]) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 def free_port() -> int:
@@ -73,6 +75,8 @@ def webhook_receiver(port: int | None = None, hang: bool = False) -> Iterator[We
 class _Collect:
     def __init__(self) -> None:
         self.messages: list[Any] = []
+        self.logins: _Logins | None = None
+        self.port = 0
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
         message = message_from_bytes(envelope.content)
@@ -80,14 +84,46 @@ class _Collect:
         return "250 OK"
 
 
+class _Logins:
+    """aiosmtpd authenticator accepting one user and password; records who logged in."""
+
+    def __init__(self, user: str, password: str) -> None:
+        self.user, self.password, self.seen = user.encode(), password.encode(), []
+
+    def __call__(self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+        ok = isinstance(data, LoginPassword) and (data.login, data.password) == (self.user, self.password)
+        over_tls = server.transport.get_extra_info("ssl_object") is not None  # STARTTLS or implicit TLS
+        self.seen.append((data.login.decode(), ok, over_tls))
+        return AuthResult(success=ok)
+
+
 @contextmanager
-def smtp_server() -> Iterator[tuple[int, list[Any]]]:
-    """A real SMTP server on a free loopback port; yields (port, [(recipients, email.message)])."""
+def smtp_server(
+    tls: ssl.SSLContext | None = None,
+    mode: str = "plain",
+    login: tuple[str, str] | None = None,
+) -> Iterator[_Collect]:
+    """A real SMTP server on a free loopback port; yields it: `.port`, `.messages` (recipients,
+    email.message) and `.logins` (user, accepted, over TLS).
+
+    `mode="starttls"` requires STARTTLS with `tls` before anything else; `mode="smtps"` speaks TLS
+    from the first byte. `login=(user, password)` requires AUTH (over TLS only); the logins seen are
+    recorded.
+    """
     handler = _Collect()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    port = handler.port = free_port()
+    options: dict[str, Any] = {}
+    if mode == "starttls":
+        options = {"tls_context": tls, "require_starttls": True}
+    elif mode == "smtps":
+        # aiosmtpd 1.4 does not count implicit TLS as TLS for AUTH: the transport is TLS all the same
+        options = {"ssl_context": tls, "auth_require_tls": False}
+    if login:
+        options["authenticator"] = handler.logins = _Logins(*login)
+        options["auth_required"] = True
+    controller = Controller(handler, hostname="127.0.0.1", port=port, **options)
     controller.start()
     try:
-        yield port, handler.messages
+        yield handler
     finally:
         controller.stop()

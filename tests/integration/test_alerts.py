@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 import subprocess
 import sys
 from collections import Counter
+
+import pytest
+import trustme
 
 from failure_handlers.alerts.notifier import Notifier
 from failure_handlers.config import parse_settings
@@ -185,16 +189,70 @@ def test_a_hanging_receiver_times_out_and_the_delivery_stays_pending(redis, dlq,
 
 def test_email_over_a_real_smtp_server(redis, dlq):
     baseline(redis)
-    with smtp_server() as (port, received):
-        values = {"ALERT_SMTP_URL": f"smtp://127.0.0.1:{port}", "ALERT_EMAIL_TO": "ops@example.com,oncall@example.com"}
+    with smtp_server() as server:
+        values = {
+            "ALERT_SMTP_URL": f"smtp://127.0.0.1:{server.port}",
+            "ALERT_EMAIL_TO": "ops@example.com,oncall@example.com",
+        }
         fill(dlq, 1, message=LEAKY_MESSAGE)
         report = Notifier(redis, settings(**values, ALERT_EMAIL_FROM="rq@example.com")).run_once()
         assert report.delivered == 1
-    [(recipients, mail)] = received
+    [(recipients, mail)] = server.messages
     body = mail.get_payload()
     assert recipients == ["ops@example.com", "oncall@example.com"] and mail["From"] == "rq@example.com"
     assert mail["Subject"].startswith("[rq-dlq WARNING] New failure group")
     assert "How many: 1" in body and "rq-dlq list --group fp-invoice" in body and "hunter2" not in body
+
+
+@pytest.fixture
+def smtp_tls(tmp_path, monkeypatch) -> ssl.SSLContext:
+    """A server certificate for 127.0.0.1 from a throw-away CA that the client trusts through
+    SSL_CERT_FILE (OpenSSL's default verify paths, which `ssl.create_default_context` loads)."""
+    authority = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1", "localhost").configure_cert(server_context)
+    authority.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
+    return server_context
+
+
+AIOSMTPD_SMTPS_AUTH = "ignore:Requiring AUTH while not requiring TLS"  # the test server's smtps mode, see receivers
+
+
+@pytest.mark.filterwarnings(AIOSMTPD_SMTPS_AUTH)
+@pytest.mark.parametrize(("mode", "url"), [
+    ("starttls", "smtp://alerts:s3cr3t-pw@127.0.0.1:{port}?starttls=true"),
+    ("smtps", "smtps://alerts:s3cr3t-pw@127.0.0.1:{port}"),
+])  # fmt: skip
+def test_email_over_tls_logs_in_only_after_the_certificate_is_verified(redis, dlq, smtp_tls, mode, url):
+    baseline(redis)
+    with smtp_server(tls=smtp_tls, mode=mode, login=("alerts", "s3cr3t-pw")) as server:
+        values = {"ALERT_SMTP_URL": url.format(port=server.port), "ALERT_EMAIL_TO": "ops@example.com"}
+        fill(dlq, 1)
+        report = Notifier(redis, settings(**values)).run_once()
+        assert (report.delivered, report.failed) == (1, 0)
+    assert server.logins.seen == [("alerts", True, True)]  # accepted, over TLS
+    [(recipients, mail)] = server.messages
+    assert recipients == ["ops@example.com"] and "How many: 1" in mail.get_payload()
+
+
+@pytest.mark.filterwarnings(AIOSMTPD_SMTPS_AUTH)
+@pytest.mark.parametrize("mode", ["starttls", "smtps"])
+def test_an_untrusted_smtp_certificate_is_a_failed_delivery_kept_for_retry(redis, dlq, smtp_tls, mode, log_messages,
+                                                                          monkeypatch):  # fmt: skip
+    monkeypatch.delenv("SSL_CERT_FILE")  # the system's CAs do not know the throw-away one
+    baseline(redis)
+    query = "?starttls=true" if mode == "starttls" else ""
+    with smtp_server(tls=smtp_tls, mode=mode, login=("alerts", "s3cr3t-pw")) as server:
+        scheme = "smtps" if mode == "smtps" else "smtp"
+        values = {"ALERT_SMTP_URL": f"{scheme}://alerts:s3cr3t-pw@127.0.0.1:{server.port}{query}",
+                  "ALERT_EMAIL_TO": "ops@example.com"}  # fmt: skip
+        fill(dlq, 1)
+        report = Notifier(redis, settings(**values)).run_once()
+    assert (report.delivered, report.failed, report.pending) == (0, 1, 1)
+    assert server.messages == [] and server.logins.seen == []  # no password was sent
+    failures = [line for line in log_messages if "alert delivery failed" in line]
+    assert failures and "CERTIFICATE_VERIFY_FAILED" in failures[0] and "s3cr3t-pw" not in " ".join(log_messages)
 
 
 def test_an_smtp_password_never_reaches_a_log_or_the_pending_record(redis, dlq, log_messages):

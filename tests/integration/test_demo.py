@@ -24,6 +24,9 @@ def test_demo_runs_on_an_embedded_server_and_cleans_up(tmp_path):
     assert "moved to DLQ" in out and "will retry in 1s" in out
     assert "Dead jobs: 2" in out
     assert ": finished, result {'url'" in out
+    assert "the 4th was refused: failure_handlers.errors.CircuitOpen (the service got 3 requests)" in out
+    assert "the service got 4 requests" in out  # the probe only, after the service came back
+    assert any(line.startswith("│ webhook:127.0.0.1:") and "│ closed" in line for line in out.splitlines())
     assert "Demo finished: worker and embedded server stopped." in out
     last = out.rstrip().splitlines()[-1]  # the dashboard command; the demo does not block on a server
     assert last.startswith("The DLQ in a browser: REDIS_URL=redis://<your-redis>:6379/0 make dashboard")

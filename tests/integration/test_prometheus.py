@@ -6,6 +6,7 @@ starts its own Prometheus (own config, storage and port), never the system servi
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import subprocess
@@ -139,3 +140,15 @@ def test_prometheus_scrapes_the_dlq_and_failure_counters(redis, worker, promethe
         (("queue", "billing"), ("status", "failed")): 4.0
     }
     assert query(prometheus, "rq_dlq_up") == {(): 1.0}
+    _every_grafana_query_runs(prometheus)
+
+
+def _every_grafana_query_runs(base: str) -> None:
+    """Grafana itself is not packaged here; its panels' PromQL runs in the real Prometheus instead."""
+    dashboard = json.loads((PROJECT_ROOT / "deploy/grafana/rq-dead-letter.json").read_text())
+    expressions = [target["expr"] for panel in dashboard["panels"] for target in panel.get("targets", [])]
+    assert expressions
+    answered = {expr: query(base, expr) for expr in expressions}  # query() asserts status == success
+    assert answered["sum(rq_dlq_size)"] == {(): 4.0}
+    assert answered["sum by (status) (rq_jobs)"][(("status", "failed"),)] == 4.0
+    assert answered["min(rq_dlq_up)"] == {(): 1.0}

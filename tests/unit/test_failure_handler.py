@@ -111,7 +111,8 @@ def test_job_without_retry_is_dead_lettered_after_one_run(queue, dlq):
 def test_log_lines_name_attempt_delay_and_dlq(queue, log_messages):
     job = run(queue, always_fails, retry=Retry(max=1, interval=0))
     assert (
-        f"WARNING Job {job.id} failed (attempt 1/2), will retry in 0s: ConnectionError: upstream down" in log_messages
+        f"WARNING Job {job.id} failed (attempt 1/2), will retry in 0s [planned 0s; schedule 0s]: "
+        "ConnectionError: upstream down" in log_messages
     )
     assert f"ERROR Job {job.id} failed after 2 attempts, moved to DLQ: ConnectionError: upstream down" in log_messages
 

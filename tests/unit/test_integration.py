@@ -41,7 +41,14 @@ def test_what_the_call_site_passes_wins(fake_redis):
         boom, 1, retry=Retry(max=1, interval=5), job_timeout=4, meta={"tenant": "a"}, description="mine"
     )
     assert callback_free.retries_left == 1 and callback_free.retry_intervals == [5] and callback_free.timeout == 4
-    assert callback_free.meta == {"tenant": "a", "max_retries": 1} and callback_free.description == "mine"
+    assert callback_free.meta == {
+        "tenant": "a",
+        "max_retries": 1,
+        "retry_delays": [5],
+        "retry_jitter": "none",
+        "retry_backoff": "fixed",
+    }
+    assert callback_free.description == "mine"
 
 
 def test_no_retry_sentinel_and_task_options(fake_redis):
