@@ -86,15 +86,22 @@ def count(engine: Engine, filters: HistoryFilter) -> int:
         return int(connection.execute(filters.apply(select(func.count()).select_from(failed_jobs))).scalar_one())
 
 
+def by_outcome(engine: Engine, filters: HistoryFilter) -> dict[str, int]:
+    """How the matching rows ended: outcome -> rows (only outcomes that occur); their sum is `count`."""
+    c = failed_jobs.c
+    query = filters.apply(select(c.outcome, func.count()).select_from(failed_jobs)).group_by(c.outcome)
+    with engine.connect() as connection:
+        return {outcome: int(n) for outcome, n in connection.execute(query)}
+
+
 def stats(engine: Engine, filters: HistoryFilter, top: int = 10) -> dict[str, Any]:
     """Failures per UTC day, per function and per failure group, each split by outcome."""
     c = failed_jobs.c
     day = func.substr(func.cast(c.failed_at, _text_type()), 1, 10)
-    result: dict[str, Any] = {"total": count(engine, filters), "by_outcome": {}, "per_day": [], "per_func": [],
+    ended = by_outcome(engine, filters)
+    result: dict[str, Any] = {"total": sum(ended.values()), "by_outcome": ended, "per_day": [], "per_func": [],
                               "per_group": []}  # fmt: skip
     with engine.connect() as connection:
-        by_outcome = filters.apply(select(c.outcome, func.count()).select_from(failed_jobs)).group_by(c.outcome)
-        result["by_outcome"] = {outcome: n for outcome, n in connection.execute(by_outcome)}
         per_day = filters.apply(select(day.label("day"), c.outcome, func.count()).select_from(failed_jobs))
         result["per_day"] = _split(connection.execute(per_day.group_by("day", c.outcome).order_by("day")))
         for name, column, extra in (("per_func", c.func, None), ("per_group", c.fingerprint, c.exc_type)):
