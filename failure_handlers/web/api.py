@@ -1,5 +1,6 @@
 """The JSON API under `/api/`: the list's filters and paging as query parameters, one entry, the
-statistics, the groups, and bulk requeue / delete (a JSON body with `ids` or a `filter`).
+statistics, the groups, bulk requeue / delete (a JSON body with `ids` or a `filter`), and the
+failure archive's history with `rq-dlq history`'s filters.
 
 Reads need what the pages need (Basic, when `DASHBOARD_AUTH` is set) or the API token; writes need
 `Authorization: Bearer <DASHBOARD_API_TOKEN>` (see `security.py`). Errors are JSON:
@@ -17,6 +18,7 @@ from failure_handlers.jobs.status import job_status
 from failure_handlers.operations.bulk import delete_ids, requeue_ids
 from failure_handlers.web import export
 from failure_handlers.web.errors import WebError
+from failure_handlers.web.history import read_history, read_stats
 from failure_handlers.web.listing import read_page
 from failure_handlers.web.overview import build_overview, overview_json
 from failure_handlers.web.params import parse_selection
@@ -73,6 +75,25 @@ def register(api: Blueprint, state: DashboardState) -> None:
     def groups() -> Response:
         figures = state.dlq.stats(top_groups=len(state.dlq.known_values("group")) or 1)
         return jsonify({"total": len(figures.groups), "groups": [asdict(group) for group in figures.groups]})
+
+    @api.get("/history")
+    def history() -> Response:
+        page = read_history(state, request.args, with_traceback=True)
+        return jsonify(
+            {
+                "filter": page.selection.raw,
+                "offset": page.offset,
+                "limit": page.limit,
+                "total": page.total,
+                "next_offset": page.next_offset,
+                "by_outcome": page.by_outcome,
+                "rows": page.rows,
+            }
+        )
+
+    @api.get("/history/stats")
+    def history_stats() -> Response:
+        return jsonify(read_stats(state, request.args))
 
     @api.post("/failed-jobs/requeue")
     def requeue() -> Response:

@@ -31,7 +31,7 @@ API_WRITES = ("requeue", "delete")
 def create_blueprint(
     settings: Settings | None = None, connection: Redis | None = None, name: str = "rq_dlq"
 ) -> Blueprint:
-    """The dashboard's pages (`/`, `/groups`, `/failed`, `/jobs/<id>`, `/actions/...`), its JSON
+    """The dashboard's pages (`/`, `/groups`, `/failed`, `/jobs/<id>`, `/history`, `/actions/...`), its JSON
     API (`/api/...`) and Prometheus' `/metrics`. `settings` default to the process's (`.env` and the
     environment); the Redis connection is made from them on first use unless `connection` is given."""
     state = DashboardState(settings or runtime.settings(), connection)
@@ -64,6 +64,7 @@ def create_blueprint(
             "dlq_refresh_seconds": state.settings.dashboard_refresh_seconds,
             "dlq_redis": state.redis_label,
             "dlq_prefix": state.settings.dlq_prefix,
+            "dlq_archive": state.settings.archive.enabled,
         }
 
     bp.register_error_handler(WebError, error_response)

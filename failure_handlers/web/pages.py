@@ -1,7 +1,8 @@
-"""The dashboard's pages: overview, failure groups, the filtered list, and one entry.
+"""The dashboard's pages: overview, failure groups, the filtered list, one entry, and the failure
+archive's history.
 
-Thin views over the library the CLI uses (`DeadLetterQueue.list/count/get/stats`, `job_status`);
-every page is rendered on the server and works without JavaScript.
+Thin views over the library the CLI uses (`DeadLetterQueue.list/count/get/stats`, `job_status`,
+`archive.history`); every page is rendered on the server and works without JavaScript.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ import time
 
 from flask import Blueprint, Response, request
 
+from failure_handlers.archive.outcomes import OUTCOMES
 from failure_handlers.dlq.filters import DlqFilter
 from failure_handlers.jobs.status import job_status
 from failure_handlers.web import rendering
 from failure_handlers.web.errors import WebError
+from failure_handlers.web.history import read_history
 from failure_handlers.web.listing import read_page
 from failure_handlers.web.overview import build_overview
 from failure_handlers.web.state import DashboardState
@@ -72,6 +75,11 @@ def register(bp: Blueprint, state: DashboardState) -> None:
             now=time.time(),
             active="list",
         )
+
+    @bp.get("/history")
+    def history() -> Response:
+        page = read_history(state, request.args)
+        return rendering.page("history.html", page=page, selection=page.selection, outcomes=OUTCOMES, active="history")
 
 
 def _group_label(state: DashboardState, filters: DlqFilter) -> str:

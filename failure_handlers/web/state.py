@@ -1,4 +1,5 @@
-"""What every dashboard request needs: the settings, and a Redis connection made on first use.
+"""What every dashboard request needs: the settings, and a Redis connection made on first use (and
+the failure archive's engine, for the History page).
 
 One `DashboardState` per mounted blueprint. The connection is made lazily so that importing or
 mounting the blueprint never needs Redis; a failed connect is retried on the next request.
@@ -7,6 +8,7 @@ mounting the blueprint never needs Redis; a failed connect is retried on the nex
 from __future__ import annotations
 
 from functools import cached_property
+from typing import Any
 
 from prometheus_client import CollectorRegistry
 from redis import Redis
@@ -34,6 +36,14 @@ class DashboardState:
     @cached_property
     def dlq(self) -> DeadLetterQueue:
         return DeadLetterQueue.from_settings(self.connection, self.settings)
+
+    @cached_property
+    def archive_engine(self) -> Any:  # an SQLAlchemy Engine: imported only when the archive is used
+        """The failure archive's engine, made and checked against this code's schema on first use;
+        raises `OperatorError` (one line, password redacted) and is retried on the next request."""
+        from failure_handlers.archive.service import checked_engine
+
+        return checked_engine(self.settings.archive)
 
     @cached_property
     def metrics(self) -> CollectorRegistry:
