@@ -80,6 +80,7 @@ def requeue_ids(
     job_ids: Sequence[str],
     serializer: Serializer | None = None,
     dry_run: bool = False,
+    by: str = "dashboard",
 ) -> BulkReport:
     """Requeue exactly `job_ids` (oldest failure first, fresh `RETRY_MAX` budget), exactly once each."""
     started = time.monotonic()
@@ -94,6 +95,7 @@ def requeue_ids(
         settings.retry_intervals,
         serializer=serializer,
         serializer_name=settings.serializer,
+        by=by,
     )
     for start in range(0, len(ids), REQUEUE_BATCH):
         chunk = ids[start : start + REQUEUE_BATCH]

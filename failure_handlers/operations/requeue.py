@@ -98,10 +98,12 @@ class Requeuer:
         max_label_values: int = DEFAULT_METRICS_MAX_LABEL_VALUES,
         force: bool = False,
         serializer_name: str = "pickle",
+        by: str | None = None,
     ) -> None:
         self.connection = connection
         self.force = force  # requeue (and re-run) jobs whose idempotency key is already done
         self.serializer_name = serializer_name  # RQ_SERIALIZER: how to decode job arguments safely
+        self.by = by  # who requeues, for the archive's `outcome_by` (default: `requeue (user@host)`)
         self.max_label_values = max_label_values
         self.serializer = serializer
         self.dlq = dlq
@@ -133,7 +135,7 @@ class Requeuer:
                 outcomes[candidate.job_id] = refusal
             else:
                 ready.append(candidate)
-        codes = self.dlq.claims.claim([(c.job_id, self._registry(c.queue_name).key) for c in ready])
+        codes = self.dlq.claims.claim([(c.job_id, self._registry(c.queue_name).key) for c in ready], by=self.by)
         claimed = []
         for candidate, code in zip(ready, codes, strict=True):
             candidate.claim = code
