@@ -1,6 +1,7 @@
 """The dashboard in a real browser (Debian's chromium driven by Playwright) against a real
 `rq-dlq web` server and a real `rq worker`: overview -> groups -> a group -> an entry -> requeue
-through the confirmation step -> the job leaves the DLQ and finishes on the worker.
+through the confirmation step -> the job leaves the DLQ and finishes on the worker; the History
+page then shows its archived dead-lettering as requeued by the dashboard.
 
 Needs /usr/bin/chromium (`.ci/run` installs Debian's package); Playwright's own browser download
 is never used. `DASHBOARD_SCREENSHOTS=docs/screenshots` also saves each page there (`make screenshots`).
@@ -20,6 +21,9 @@ import pytest
 from rq.job import Job
 
 from benchmarks.synthetic import dead_entry_for
+from failure_handlers.archive import database
+from failure_handlers.archive.archiver import Archiver
+from failure_handlers.config import parse_settings
 from failure_handlers.dev.worker_process import PROJECT_ROOT
 from tests.browser_tasks import export_when_ready
 from tests.conftest import TEST_ENV
@@ -41,12 +45,24 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture
-def dashboard_url(redis_url: str, redis) -> Iterator[str]:
-    """`rq-dlq web` on a free loopback port, with Basic auth, a week of retention and live counts."""
+def archive_url(tmp_path: Path) -> str:
+    """An initialised SQLite failure archive (what `rq-dlq archive init` makes)."""
+    url = f"sqlite:///{tmp_path / 'archive.db'}"
+    settings = parse_settings({**TEST_ENV, "ARCHIVE_URL": url}).archive
+    engine = database.make_engine(settings)
+    database.upgrade(engine, settings)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def dashboard_url(redis_url: str, redis, archive_url: str) -> Iterator[str]:
+    """`rq-dlq web` on a free loopback port, with Basic auth, a week of retention, live counts and
+    the failure archive."""
     port = free_port()
     env = {
         **os.environ, **TEST_ENV, "REDIS_URL": redis_url, "DASHBOARD_PORT": str(port), "DLQ_TTL_SECONDS": str(WEEK),
-        "DASHBOARD_AUTH": f"{USER}:{PASSWORD}", "DASHBOARD_REFRESH_SECONDS": "2",
+        "DASHBOARD_AUTH": f"{USER}:{PASSWORD}", "DASHBOARD_REFRESH_SECONDS": "2", "ARCHIVE_URL": archive_url,
     }  # fmt: skip
     process = subprocess.Popen([RQ_DLQ, "web"], cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
@@ -81,10 +97,10 @@ def seed_history(dlq) -> None:
     dlq.add_many(entries)
 
 
-def test_requeue_from_the_browser_until_the_job_finishes(dashboard_url, dlq, redis, worker, tmp_path):
+def test_requeue_from_the_browser_until_the_job_finishes(dashboard_url, dlq, redis, worker, tmp_path, archive_url):
     playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     seed_history(dlq)
-    worker("default", DLQ_TTL_SECONDS=str(WEEK))  # the handler trims by its own retention
+    worker("default", DLQ_TTL_SECONDS=str(WEEK), ARCHIVE_URL=archive_url)  # the handler trims by its own retention
     redis.delete(FLAG)
     job = enqueue(export_when_ready, FLAG, connection=redis, queue="default")
     entry = wait_for(lambda: dlq.get(job.id), 30, "the job to reach the DLQ")
@@ -132,6 +148,17 @@ def test_requeue_from_the_browser_until_the_job_finishes(dashboard_url, dlq, red
         page.wait_for_selector("#result-summary")
         assert page.inner_text("#result-summary").startswith("requeued 1, skipped 0, errors 0")
         page.screenshot(path=shots / "result.png", full_page=True)
+
+        archive_settings = parse_settings({**TEST_ENV, "ARCHIVE_URL": archive_url})
+        engine = database.make_engine(archive_settings.archive)
+        Archiver(redis, archive_settings, engine).run_once()  # `rq-dlq archive run --once`
+        engine.dispose()
+        page.click("nav >> text=History")
+        page.wait_for_url("**/history")
+        row = page.locator("table.history tbody tr", has_text=job.id)
+        assert "requeued" in row.inner_text() and "by dashboard" in row.inner_text()
+        assert page.inner_text("[data-outcome='requeued']") == "1"
+        page.screenshot(path=shots / "history.png", full_page=True)
         browser.close()
 
     assert dlq.get(job.id) is None
