@@ -75,10 +75,8 @@ def parse_history_selection(values: Mapping[str, object]) -> HistorySelection:
     raw = _raw_values(values, HISTORY_PARAMS)
     outcome = raw.get("outcome")
     if outcome is not None and outcome not in OUTCOMES:
-        raise WebError(
-            400, f"filter outcome: {outcome!r} is not one of {', '.join(OUTCOMES)}", parameter="outcome",
-            allowed=list(OUTCOMES),
-        )  # fmt: skip
+        message = f"filter outcome: {outcome!r} is not one of {', '.join(OUTCOMES)}"
+        raise WebError(400, message, parameter="outcome", allowed=list(OUTCOMES))
     return HistorySelection(_dlq_filter(raw), raw, outcome, raw.get("job_id"))
 
 
