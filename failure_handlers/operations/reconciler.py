@@ -6,7 +6,9 @@ by a process that cannot import the handler. A pass of the reconciler, for every
 
 1. runs RQ's cleanup of abandoned jobs (jobs whose worker stopped heart-beating), which calls our
    callback or worker-side handler in this process, so they are retried or dead-lettered now
-   rather than ~10 min later;
+   rather than ~10 min later; and RQ's cleanup of its intermediate queue (jobs a worker dequeued
+   but was killed before it registered them as started), which RQ itself runs only in a worker's
+   maintenance, at start and every 10 minutes (docs/rq-behaviour.md#abandoned-jobs-and-registry-cleanup);
 2. gives every job in the FailedJobRegistry without a DLQ entry one, built from the job hash,
    its `job.meta` and the runs RQ recorded in its results (`recording/recovered.py`), unless an
    operator dismissed it;
@@ -29,7 +31,7 @@ from dataclasses import dataclass
 from loguru import logger
 from redis import Redis
 from redis.exceptions import RedisError
-from rq import Queue
+from rq import Queue, SimpleWorker
 from rq.job import JobStatus
 from rq.registry import StartedJobRegistry
 from rq.serializers import Serializer
@@ -95,6 +97,7 @@ class Reconciler:
             report.queues += 1
             if self.clean_abandoned:
                 self._clean_abandoned(queue)
+                self._clean_intermediate(queue)
             registry = queue.failed_job_registry
             for job_ids in self._failed_pages(registry.key, full):
                 report.checked += len(job_ids)
@@ -113,6 +116,21 @@ class Reconciler:
             StartedJobRegistry(queue=queue).cleanup(exception_handlers=[record_failure])
         except Exception:  # noqa: BLE001 - one queue's bad job must not stop the pass
             logger.opt(exception=True).warning("Cleanup of abandoned jobs in queue {!r} failed", queue.name)
+
+    def _clean_intermediate(self, queue: Queue) -> None:
+        """RQ 3.0's own cleanup, under the queue's maintenance lock as a worker takes it: a job in the
+        intermediate queue but not started is marked on the first pass and failed (retried if it has
+        retries left, else dead-lettered by step 2) on a pass more than a minute later."""
+        try:
+            if not queue.acquire_maintenance_lock():
+                return  # a worker is cleaning this queue right now
+            try:
+                maintainer = SimpleWorker([queue], connection=self.connection, serializer=self.serializer)
+                queue.intermediate_queue.cleanup(maintainer, queue)
+            finally:
+                queue.release_maintenance_lock()
+        except Exception:  # noqa: BLE001 - one queue's bad job must not stop the pass
+            logger.opt(exception=True).warning("Cleanup of the intermediate queue of {!r} failed", queue.name)
 
     # -- 2. failed jobs without an entry -------------------------------------------------------
 

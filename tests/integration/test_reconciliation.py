@@ -7,9 +7,11 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 from rq import Queue, Retry, SimpleWorker
 from rq.command import send_stop_job_command
+from rq.intermediate_queue import IntermediateQueue
 from rq.registry import FailedJobRegistry, StartedJobRegistry
 
 from failure_handlers.dev.worker_process import PROJECT_ROOT, descendants, rq_command
@@ -174,3 +176,25 @@ def test_entry_of_a_job_no_handler_saw_lists_the_runs_rq_recorded(redis, dlq, wo
     assert entry["attempts"] == 2 and [item["attempt"] for item in entry["failures"]] == [1, 2]
     assert all(item["exc_type"] == "ConnectionError" for item in entry["failures"])
     assert "customer 8" in entry["exc_message"] and entry["reason"] == "failed; the failure handler did not record it"
+
+
+def test_a_job_stuck_in_rqs_intermediate_queue_is_retried_or_dead_lettered_by_the_reconciler(redis, dlq):
+    """A worker killed between dequeueing a job and starting it leaves it in the intermediate queue,
+    which RQ 3.0 cleans only in a worker's 10-minute maintenance (docs/rq-behaviour.md)."""
+    queue = Queue(connection=redis)
+    retried = enqueue(chaos_job, "ok", connection=redis, retry=Retry(max=1, interval=0))
+    doomed = enqueue(chaos_job, "ok", connection=redis, retry=None)
+    stuck = IntermediateQueue(queue.key, connection=redis)
+    for _ in range(2):  # what a worker's dequeue does: LMOVE from the queue to the intermediate queue
+        redis.lmove(queue.key, stuck.key, "LEFT", "RIGHT")
+    assert queue.count == 0 and set(stuck.get_job_ids()) == {retried.id, doomed.id}
+
+    assert "0 DLQ entries added" in run_script("scripts/dlq.py", "reconcile").stdout  # first pass: marked only
+    for job in (retried, doomed):  # as if marked more than a minute ago (RQ's threshold)
+        redis.set(stuck.get_first_seen_key(job.id), time.time() - 120)
+    report = run_script("scripts/dlq.py", "reconcile")
+
+    assert "1 DLQ entries added" in report.stdout, report.stdout + report.stderr
+    assert stuck.get_job_ids() == [] and retried.id in queue.get_job_ids()  # back in its queue, one retry used
+    entry = dlq.get(doomed.id)
+    assert entry and failed(redis, doomed) and "intermediate queue" in entry.exc_message
