@@ -41,9 +41,9 @@ def test_eight_concurrent_enqueues_of_one_dedup_key_make_exactly_one_job(redis, 
 
     worker()
     job = Job.fetch(ids[0], connection=redis)
-    wait_for(lambda: job.get_status() == JobStatus.STARTED, 10, "the job to start")
+    wait_for(lambda: job.get_status() == JobStatus.STARTED, 30, "the job to start")
     assert enqueue(slow_add, 1, 2, dedup_key="invoice:42").id == job.id  # still the same job while it runs
-    wait_for(lambda: job.get_status() == JobStatus.FINISHED, 10, "the job to finish")
+    wait_for(lambda: job.get_status() == JobStatus.FINISHED, 30, "the job to finish")
     assert enqueue(slow_add, 1, 2, dedup_key="invoice:42").id == job.id  # and while its result is kept
     assert len(Queue("default", connection=redis)) == 0
 
@@ -51,7 +51,7 @@ def test_eight_concurrent_enqueues_of_one_dedup_key_make_exactly_one_job(redis, 
 def test_a_dedup_key_is_free_again_once_rq_deletes_the_job(redis, worker):
     worker()
     first = enqueue(slow_add, 1, 2, dedup_key="k", result_ttl=0)
-    wait_for(lambda: not Job.exists(first.id, connection=redis), 10, "the finished job to be deleted")
+    wait_for(lambda: not Job.exists(first.id, connection=redis), 30, "the finished job to be deleted")
     second = enqueue(slow_add, 1, 2, dedup_key="k", result_ttl=0)
     assert second.id == first.id and second.enqueued_at != first.enqueued_at  # a new job, the same id
 
@@ -59,13 +59,13 @@ def test_a_dedup_key_is_free_again_once_rq_deletes_the_job(redis, worker):
 def test_an_idempotent_task_run_again_after_success_does_not_redo_its_work(redis, worker, tmp_path):
     process = worker()
     job = enqueue(charge_invoice, "42", 100)
-    wait_for(lambda: job.get_status() == JobStatus.FINISHED, 10, "the charge")
+    wait_for(lambda: job.get_status() == JobStatus.FINISHED, 30, "the charge")
     assert job.return_value() == {"invoice": "42", "charged": 100, "run": 1}
 
     Queue("default", connection=redis).enqueue_job(Job.fetch(job.id, connection=redis))  # the same job again
     duplicate = enqueue(charge_invoice, "42", 100)  # and a duplicate job
-    wait_for(lambda: duplicate.get_status() == JobStatus.FINISHED, 10, "the duplicate")
-    wait_for(lambda: job.get_status() == JobStatus.FINISHED and len(job.results()) == 2, 10, "the re-run")
+    wait_for(lambda: duplicate.get_status() == JobStatus.FINISHED, 30, "the duplicate")
+    wait_for(lambda: job.get_status() == JobStatus.FINISHED and len(job.results()) == 2, 30, "the re-run")
     assert runs(redis, "invoice:42") == 1
     assert duplicate.return_value() == job.return_value() == {"invoice": "42", "charged": 100, "run": 1}
     assert process.poll() is None
@@ -86,10 +86,10 @@ def test_requeue_skips_an_already_processed_job_unless_forced(redis, worker, dlq
     worker()
     redis.set(GATEWAY_DOWN, 1)
     failed = enqueue(charge_invoice, "9", 10, retry=None)
-    wait_for(lambda: dlq.get(failed.id), 10, "the failed charge in the DLQ")
+    wait_for(lambda: dlq.get(failed.id), 30, "the failed charge in the DLQ")
     redis.delete(GATEWAY_DOWN)
     done = enqueue(charge_invoice, "9", 10)
-    wait_for(lambda: done.get_status() == JobStatus.FINISHED, 10, "the second charge")
+    wait_for(lambda: done.get_status() == JobStatus.FINISHED, 30, "the second charge")
     assert runs(redis, "invoice:9") == 2
 
     skipped = run_script("scripts/requeue.py", failed.id, env=CLI_ENV)
@@ -101,7 +101,7 @@ def test_requeue_skips_an_already_processed_job_unless_forced(redis, worker, dlq
     forced = run_script("scripts/requeue.py", "--force", failed.id, env=CLI_ENV)
     assert forced.returncode == 0, forced.stderr
     assert f"requeued {failed.id}" in forced.stdout
-    wait_for(lambda: failed.get_status() == JobStatus.FINISHED, 10, "the forced re-run")
+    wait_for(lambda: failed.get_status() == JobStatus.FINISHED, 30, "the forced re-run")
     assert runs(redis, "invoice:9") == 3
     assert failed.return_value()["run"] == 3
 
@@ -110,12 +110,12 @@ def test_requeue_of_a_task_it_cannot_import_requeues_normally(redis, worker, dlq
     worker()
     redis.set(GATEWAY_DOWN, 1)
     failed = enqueue(charge_invoice, "11", 10, retry=None)
-    wait_for(lambda: dlq.get(failed.id), 10, "the failed charge in the DLQ")
+    wait_for(lambda: dlq.get(failed.id), 30, "the failed charge in the DLQ")
     redis.delete(GATEWAY_DOWN)
     enqueue(charge_invoice, "11", 10)
-    wait_for(lambda: runs(redis, "invoice:11") == 2, 10, "the second charge")
+    wait_for(lambda: runs(redis, "invoice:11") == 2, 30, "the second charge")
     result = run_script("scripts/requeue.py", failed.id)  # no PYTHONPATH: tests.* is not importable here
     assert result.returncode == 0, result.stderr
     assert f"requeued {failed.id}" in result.stdout
-    wait_for(lambda: failed.get_status() == JobStatus.FINISHED, 10, "the requeued job")
+    wait_for(lambda: failed.get_status() == JobStatus.FINISHED, 30, "the requeued job")
     assert runs(redis, "invoice:11") == 2  # the worker still found the key done
