@@ -31,7 +31,7 @@ from failure_handlers.dlq.keys import (
     META_RETRY_JITTER,
 )
 from failure_handlers.dlq.store import DeadLetterQueue
-from failure_handlers.jobs.meta import queue_save_meta
+from failure_handlers.jobs.meta import queue_save_final
 from failure_handlers.metrics import counters
 from failure_handlers.recording.cause import cause_of
 from failure_handlers.recording.entry_builder import build_entry, fields_of
@@ -103,7 +103,7 @@ def handle_failure(
             origin=innermost_project_frame(frames_of(traceback)),
             settings=settings,
         )
-        save_meta = partial(queue_save_meta, job)
+        save_meta = partial(queue_save_final, job)
         if _guarded("write the DLQ entry and job.meta", job.id, dlq.add, entry, save_meta, counted):
             logger.error(
                 "Job {} failed after {} attempts, moved to DLQ: {}",

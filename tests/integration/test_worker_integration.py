@@ -8,6 +8,8 @@ from rq import Callback, Queue, Retry
 from rq.decorators import job as rq_job
 from rq.job import Job, JobStatus
 
+from failure_handlers.errors import PermanentError
+from failure_handlers.handler import handle_failure
 from failure_handlers.integration import RetryingQueue
 from tests import plain_rq_tasks
 from tests.polling import wait_for
@@ -91,3 +93,13 @@ def test_successful_plain_job_leaves_no_trace(redis, dlq, worker):
     job = Queue("billing", connection=redis).enqueue(plain_rq_tasks.succeed, 2, retry=Retry(max=2, interval=1))
     wait_status(job, JobStatus.FINISHED)
     assert "failures" not in job.get_meta() and dlq.count() == 0
+
+
+def test_a_final_failure_stores_no_retries_left_with_its_dlq_entry(redis, dlq):
+    """If the worker died right after the handler, the job cleaned up as abandoned is not retried."""
+    job = Queue(connection=redis).enqueue(plain_rq_tasks.reject, "INV-9", retry=Retry(max=3))
+    try:
+        raise PermanentError("invoice INV-9 rejected")
+    except PermanentError as error:
+        handle_failure(job, redis, PermanentError, error, error.__traceback__)  # as the worker would, then dies
+    assert dlq.get(job.id) is not None and redis.hget(job.key, "retries_left") == b"0"
