@@ -33,6 +33,7 @@ from failure_handlers.retry.backoff import NO_JITTER, SYSTEM_RANDOM, Jitter, jit
 from failure_handlers.retry.retry_after import requested_delay
 from failure_handlers.retry.rules import NO_TASK_RULES, TaskRules, first_pattern_match, matching_rule, message_head
 
+DEFAULT_VERDICT_REASON = "transient by default"  # no rule matched: retried
 RETRYABLE_CLIENT_STATUSES = frozenset({408, 425, 429})  # timeout, too early, too many requests
 
 
@@ -86,7 +87,7 @@ def classify(
         if 400 <= status < 500 and status not in RETRYABLE_CLIENT_STATUSES:
             return Verdict(True, f"HTTP {status} is a client error")
         return Verdict(False, f"HTTP {status} may succeed later")
-    return Verdict(False, "transient by default")
+    return Verdict(False, DEFAULT_VERDICT_REASON)
 
 
 def _matched(rule: str) -> str:

@@ -18,6 +18,7 @@ from failure_handlers.jobs.snapshot import take_snapshot
 from failure_handlers.recording.failure_record import iso, job_arguments, one_line
 from failure_handlers.recording.fingerprint import fingerprint
 from failure_handlers.retry.backoff import describe_schedule
+from failure_handlers.retry_policy import DEFAULT_VERDICT_REASON
 
 HISTORY_FIELDS = ("attempt", "exc_type", "message", "failed_at", "worker", "retry_in", "retry_note", "decided_by")
 MAX_HISTORY = 25
@@ -94,9 +95,18 @@ def retry_schedule_text(meta: Mapping[str, Any]) -> str:
 
 
 def _history_item(item: dict[str, Any]) -> dict[str, Any]:
-    """One attempt for the entry's history; the full message and traceback are the entry's own."""
-    summary = {key: item.get(key) for key in HISTORY_FIELDS}
-    summary["message"] = one_line(str(summary.get("message") or ""))
+    """One attempt for the entry's history; the full message and traceback are the entry's own.
+
+    What says nothing is left out to keep entries small (the retry policy's fields are absent on a
+    final run, `retry_note` is dropped when the delay was simply the plan, `decided_by` when no rule
+    but the default decided); `job.meta` keeps every record in full.
+    """
+    summary = {key: item[key] for key in HISTORY_FIELDS if item.get(key) is not None}
+    summary["message"] = one_line(str(item.get("message") or ""))
+    if summary.get("retry_note") == f"planned {summary.get('retry_in')}s":
+        del summary["retry_note"]
+    if summary.get("decided_by") == DEFAULT_VERDICT_REASON:
+        del summary["decided_by"]
     return summary
 
 
