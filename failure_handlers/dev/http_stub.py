@@ -43,13 +43,20 @@ class StubService:
 
 
 @contextmanager
+def serving(server: ThreadingHTTPServer) -> Iterator[ThreadingHTTPServer]:
+    """`server` answering from a background thread; shut down and closed at the end."""
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextmanager
 def stub_service() -> Iterator[StubService]:
     """A running `StubService` (down at first), stopped at the end."""
     stub = StubService()
-    thread = threading.Thread(target=stub.server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(stub.server):
         yield stub
-    finally:
-        stub.server.shutdown()
-        stub.server.server_close()

@@ -3,7 +3,6 @@ Retry-After from a real HTTP server, a message rule, and bad settings stopping s
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +16,7 @@ from rq.job import Job, JobStatus
 from rq.registry import ScheduledJobRegistry
 
 from failure_handlers import runtime
+from failure_handlers.dev.http_stub import serving
 from tests import retry_tasks
 from tests.integration.conftest import assert_one_line_error, run_script
 from tests.polling import wait_for
@@ -114,13 +114,8 @@ class RateLimitedServer:
 @contextmanager
 def rate_limited_server() -> Iterator[RateLimitedServer]:
     server = RateLimitedServer()
-    thread = threading.Thread(target=server.http.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server.http):
         yield server
-    finally:
-        server.http.shutdown()
-        server.http.server_close()
 
 
 def test_retry_after_from_a_real_server_sets_the_delay(redis, worker, monkeypatch):
