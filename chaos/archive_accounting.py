@@ -1,5 +1,7 @@
 """The chaos experiment's accounting for the failure archive: every dead job of the run has exactly
-one row, `open`, for the dead-lettering its DLQ entry holds; no other job of the run has a row."""
+one row, `open`, for the dead-lettering its DLQ entry holds; any other row of a job of the run is a
+dead-lettering that ended `requeued` (the job ran again, see ChaosFigures.counted_requeued), and
+there are as many of those as the requeued counter says."""
 
 from __future__ import annotations
 
@@ -45,6 +47,11 @@ def account_archive(connection: Redis, settings: Settings, dlq: DeadLetterQueue,
     }
     figures.archive_rows = len(rows)
     figures.archive_missing = sorted(dead - good)
-    figures.archive_extra = sorted({job_id for job_id, n in per_job.items() if n > 1 or job_id not in dead})
+    requeued = Counter(job_id for job_id, _, outcome in rows if outcome == "requeued")
+    figures.archive_extra = sorted(
+        job_id for job_id, n in per_job.items() if n - requeued[job_id] != (1 if job_id in dead else 0)
+    )
+    if sum(requeued.values()) != figures.counted_requeued:
+        figures.archive_extra.append(f"requeued rows {sum(requeued.values())} != counted {figures.counted_requeued}")
     figures.archive_lost = EventStream(connection, settings.dlq_prefix).status().lost
     return f"archive: {report.line()}; {len(rows)} rows for {len(dead)} dead jobs"

@@ -74,7 +74,12 @@ class ChaosFigures:
     duplicate_entries: int = 0  # entry hashes holding the same job id
     unindexed_entries: int = 0  # entry hashes the index does not reach
     causeless: list[str] = field(default_factory=list)
-    counted_dead: int = 0  # rq_jobs_dead_lettered_total summed: must equal `dead` (each dead job once)
+    counted_dead: int = 0  # rq_jobs_dead_lettered_total summed: `dead` + `counted_requeued` (each dead-lettering once)
+    # rq_jobs_requeued_total summed: dead-letterings that ended because the job ran again. Nobody
+    # requeues here, but a work-horse SIGKILLed after the handler dead-lettered its job, before RQ's
+    # own bookkeeping, makes the worker retry it (RQ 3.0 decides from the parent's copy of the job);
+    # the reconciler sees it live again and closes the entry as requeued.
+    counted_requeued: int = 0
     counted_failures: int = 0  # rq_job_failures_total summed: at least one per dead job
     dead_by_cause: Counter[str] = field(default_factory=Counter)
     archive: bool = False
@@ -94,7 +99,7 @@ class ChaosFigures:
             or self.duplicate_entries
             or self.unindexed_entries
             or self.causeless
-            or self.counted_dead != self.dead
+            or self.counted_dead != self.dead + self.counted_requeued
             or self.counted_failures < self.dead
             or (self.archive and (self.archive_missing or self.archive_extra or self.archive_lost))
         )
@@ -107,7 +112,8 @@ class ChaosFigures:
             f"finished_and_dead={len(self.both)} "
             f"duplicate_entries={self.duplicate_entries} unindexed_entries={self.unindexed_entries} "
             f"causeless={len(self.causeless)} "
-            f"counted_dead={self.counted_dead} counted_failures={self.counted_failures} "
+            f"counted_dead={self.counted_dead} counted_requeued={self.counted_requeued} "
+            f"counted_failures={self.counted_failures} "
             + (
                 f"archiver_kills={self.archiver_kills} archive_rows={self.archive_rows} "
                 f"archive_missing={len(self.archive_missing)} archive_extra={len(self.archive_extra)} "
@@ -404,3 +410,4 @@ def _account(connection: Redis, dlq: DeadLetterQueue, ids: list[str], figures: C
     counted = read_counters(connection, dlq.keys)
     figures.counted_dead = sum(count for _, count in counted["dead_lettered"])
     figures.counted_failures = sum(count for _, count in counted["failures"])
+    figures.counted_requeued = sum(count for _, count in counted["requeued"])

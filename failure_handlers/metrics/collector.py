@@ -29,7 +29,11 @@ COUNTER_HELP = {
     "failures": ("rq_job_failures", "Failed runs of RQ jobs (every attempt)", ["queue", "func", "exc_type"]),
     "retries": ("rq_job_retries", "Failed runs that RQ will retry", ["queue", "func"]),
     "dead_lettered": ("rq_jobs_dead_lettered", "Jobs written to the dead-letter queue", ["queue", "func", "reason"]),
-    "requeued": ("rq_jobs_requeued", "Dead jobs requeued by rq-dlq requeue", ["queue"]),
+    "requeued": (
+        "rq_jobs_requeued",
+        "Dead jobs requeued: by rq-dlq requeue, or live again by another tool or RQ (the reconciler)",
+        ["queue"],
+    ),
 }
 
 

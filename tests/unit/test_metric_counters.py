@@ -106,3 +106,20 @@ def test_a_replaced_entry_counts_the_run_but_not_a_second_dead_lettering(fake_re
     dlq.delete([entry.job_id])  # as a requeue does; dying again is a new dead-lettering
     dlq.add(entry, counts=spec)
     assert [count for _, count in counters.read_counters(fake_redis, KEYS)["dead_lettered"]] == [2]
+
+
+def test_an_entry_the_reconciler_closes_as_requeued_is_counted_as_a_requeue_once(fake_redis):
+    from failure_handlers import DeadLetterQueue
+    from tests.factories import dead_entry
+
+    dlq = DeadLetterQueue(fake_redis, PREFIX, 3600)
+    entry = dead_entry()
+    dlq.add(entry, counts=counters.spec(100, 2000, counters.failure_increments(entry.queue, "f", "E", "permanent")))
+    stranger = dead_entry("job-of-an-unseen-queue", queue="never-counted")
+    dlq.add(stranger)  # no counters: its queue was never admitted as a label value
+
+    assert dlq.delete([entry.job_id, stranger.job_id], outcome="requeued", by="reconciler") == 2
+    assert dlq.delete([entry.job_id], outcome="requeued", by="reconciler") == 0  # already gone: not counted again
+    dlq.add(dead_entry("deleted-by-an-operator"))
+    dlq.delete(["deleted-by-an-operator"])  # outcome "deleted": not a requeue
+    assert counters.read_counters(fake_redis, KEYS)["requeued"] == [((entry.queue,), 1), (("other",), 1)]
