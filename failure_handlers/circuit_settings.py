@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from failure_handlers.errors import ConfigError
+from failure_handlers.setting_values import whole_number
 
 DEFAULT_CIRCUIT_FAILURE_THRESHOLD = 5  # failures within the window that open a circuit
 DEFAULT_CIRCUIT_WINDOW_SECONDS = 60  # how far back failures count
@@ -19,26 +19,12 @@ MAX_CIRCUIT_SECONDS = 7 * 24 * 3600
 
 def circuit_settings(get: Callable[[str], str | None]) -> dict[str, Any]:
     """The `Settings` fields of the circuit breakers, from `get(name)` (None when unset)."""
+
+    def number(name: str, default: int, maximum: int) -> int:
+        return whole_number(name, get(name), default, 1, maximum)
+
     return {
-        "circuit_failure_threshold": _positive(
-            "CIRCUIT_FAILURE_THRESHOLD", get("CIRCUIT_FAILURE_THRESHOLD"), DEFAULT_CIRCUIT_FAILURE_THRESHOLD, 1_000_000
-        ),
-        "circuit_window_seconds": _positive(
-            "CIRCUIT_WINDOW_SECONDS", get("CIRCUIT_WINDOW_SECONDS"), DEFAULT_CIRCUIT_WINDOW_SECONDS, MAX_CIRCUIT_SECONDS
-        ),
-        "circuit_reset_seconds": _positive(
-            "CIRCUIT_RESET_SECONDS", get("CIRCUIT_RESET_SECONDS"), DEFAULT_CIRCUIT_RESET_SECONDS, MAX_CIRCUIT_SECONDS
-        ),
+        "circuit_failure_threshold": number("CIRCUIT_FAILURE_THRESHOLD", DEFAULT_CIRCUIT_FAILURE_THRESHOLD, 1_000_000),
+        "circuit_window_seconds": number("CIRCUIT_WINDOW_SECONDS", DEFAULT_CIRCUIT_WINDOW_SECONDS, MAX_CIRCUIT_SECONDS),
+        "circuit_reset_seconds": number("CIRCUIT_RESET_SECONDS", DEFAULT_CIRCUIT_RESET_SECONDS, MAX_CIRCUIT_SECONDS),
     }
-
-
-def _positive(name: str, text: str | None, default: int, maximum: int) -> int:
-    if text is None:
-        return default
-    try:
-        number = int(text)
-    except ValueError:
-        number = 0
-    if not 1 <= number <= maximum:
-        raise ConfigError(f"{name}={text!r}: expected a whole number from 1 to {maximum}")
-    return number

@@ -27,6 +27,7 @@ from failure_handlers.redaction import redact_endpoint, redact_url
 from failure_handlers.retry.backoff import DEFAULT_BACKOFF, DEFAULT_BACKOFF_BASE, DEFAULT_BACKOFF_CAP, NO_JITTER, Jitter
 from failure_handlers.retry.retry_after import DEFAULT_RETRY_AFTER_MAX
 from failure_handlers.retry_config import retry_settings
+from failure_handlers.setting_values import whole_number as _whole_number
 
 DEFAULT_RETRY_MAX = 3
 DEFAULT_RETRY_INTERVALS = (30, 60, 120)
@@ -189,18 +190,6 @@ def _redis_url(text: str | None) -> str | None:
     if scheme not in REDIS_SCHEMES:
         raise ConfigError(f"REDIS_URL={redact_url(text)!r}: expected a redis://, rediss:// or unix:// URL")
     return text
-
-
-def _whole_number(name: str, text: str | None, default: int, minimum: int) -> int:
-    if text is None:
-        return default
-    try:
-        number = int(text)
-    except ValueError:
-        raise ConfigError(f"{name}={text!r}: expected a whole number >= {minimum}") from None
-    if number < minimum:
-        raise ConfigError(f"{name}={text!r}: expected a whole number >= {minimum}")
-    return number
 
 
 def _intervals(text: str | None) -> tuple[int, ...]:

@@ -22,6 +22,7 @@ from failure_handlers.retry.backoff import (
 )
 from failure_handlers.retry.retry_after import DEFAULT_RETRY_AFTER_MAX
 from failure_handlers.retry.rules import parse_patterns
+from failure_handlers.setting_values import whole_number
 
 
 def retry_settings(get: Callable[[str], str | None]) -> dict[str, Any]:
@@ -29,8 +30,8 @@ def retry_settings(get: Callable[[str], str | None]) -> dict[str, Any]:
     kind = (get("RETRY_BACKOFF") or DEFAULT_BACKOFF).lower()
     if kind not in BACKOFF_KINDS:
         raise ConfigError(f"RETRY_BACKOFF={kind!r}: expected {' or '.join(BACKOFF_KINDS)}")
-    base = _seconds("RETRY_BACKOFF_BASE", get("RETRY_BACKOFF_BASE"), DEFAULT_BACKOFF_BASE, minimum=1)
-    cap = _seconds("RETRY_BACKOFF_CAP", get("RETRY_BACKOFF_CAP"), DEFAULT_BACKOFF_CAP, minimum=1)
+    base = whole_number("RETRY_BACKOFF_BASE", get("RETRY_BACKOFF_BASE"), DEFAULT_BACKOFF_BASE, minimum=1)
+    cap = whole_number("RETRY_BACKOFF_CAP", get("RETRY_BACKOFF_CAP"), DEFAULT_BACKOFF_CAP, minimum=1)
     if cap < base:
         raise ConfigError(f"RETRY_BACKOFF_CAP={cap}: must be >= RETRY_BACKOFF_BASE ({base})")
     return {
@@ -38,22 +39,10 @@ def retry_settings(get: Callable[[str], str | None]) -> dict[str, Any]:
         "retry_backoff_base": base,
         "retry_backoff_cap": cap,
         "retry_jitter": _jitter(get("RETRY_JITTER")),
-        "retry_after_max": _seconds("RETRY_AFTER_MAX", get("RETRY_AFTER_MAX"), DEFAULT_RETRY_AFTER_MAX, minimum=1),
+        "retry_after_max": whole_number("RETRY_AFTER_MAX", get("RETRY_AFTER_MAX"), DEFAULT_RETRY_AFTER_MAX, minimum=1),
         "permanent_message_patterns": _patterns("PERMANENT_MESSAGE_PATTERNS", get),
         "retryable_message_patterns": _patterns("RETRYABLE_MESSAGE_PATTERNS", get),
     }
-
-
-def _seconds(name: str, text: str | None, default: int, minimum: int) -> int:
-    if text is None:
-        return default
-    try:
-        number = int(text)
-    except ValueError:
-        number = minimum - 1
-    if number < minimum:
-        raise ConfigError(f"{name}={text!r}: expected a whole number of seconds >= {minimum}")
-    return number
 
 
 def _jitter(text: str | None) -> Jitter:

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from failure_handlers.errors import ConfigError
 from failure_handlers.redaction import redact_url
+from failure_handlers.setting_values import whole_number
 
 DEFAULT_RETENTION_DAYS = 30
 DEFAULT_STREAM_MAXLEN = 100_000
@@ -54,16 +55,7 @@ def parse_archive_settings(get: Callable[[str], str | None]) -> ArchiveSettings:
     """ARCHIVE_* from `get` (name -> stripped text or None); raises `ConfigError` naming the variable."""
 
     def number(name: str, default: int, minimum: int) -> int:
-        text = get(name)
-        if text is None:
-            return default
-        try:
-            value = int(text)
-        except ValueError:
-            value = minimum - 1
-        if value < minimum:
-            raise ConfigError(f"{name}={text!r}: expected a whole number >= {minimum}")
-        return value
+        return whole_number(name, get(name), default, minimum)
 
     return ArchiveSettings(
         url=archive_url(get("ARCHIVE_URL")),
