@@ -82,15 +82,22 @@ def test_two_runs_of_one_key_at_once_do_the_work_once(redis, worker):
     assert failures and set(failures) == {"failure_handlers.errors.IdempotencyKeyBusy"}
 
 
-def test_requeue_skips_an_already_processed_job_unless_forced(redis, worker, dlq):
-    worker()
+def dead_then_charged(redis, dlq, invoice: str):
+    """A charge dead-lettered while the gateway is down, then the same charge done by a second job:
+    the dead job's idempotency key is done. Returns the dead job."""
     redis.set(GATEWAY_DOWN, 1)
-    failed = enqueue(charge_invoice, "9", 10, retry=None)
+    failed = enqueue(charge_invoice, invoice, 10, retry=None)
     wait_for(lambda: dlq.get(failed.id), 30, "the failed charge in the DLQ")
     redis.delete(GATEWAY_DOWN)
-    done = enqueue(charge_invoice, "9", 10)
+    done = enqueue(charge_invoice, invoice, 10)
     wait_for(lambda: done.get_status() == JobStatus.FINISHED, 30, "the second charge")
-    assert runs(redis, "invoice:9") == 2
+    assert runs(redis, f"invoice:{invoice}") == 2
+    return failed
+
+
+def test_requeue_skips_an_already_processed_job_unless_forced(redis, worker, dlq):
+    worker()
+    failed = dead_then_charged(redis, dlq, "9")
 
     skipped = run_script("scripts/requeue.py", failed.id, env=CLI_ENV)
     assert skipped.returncode == 0, skipped.stderr
@@ -108,12 +115,7 @@ def test_requeue_skips_an_already_processed_job_unless_forced(redis, worker, dlq
 
 def test_requeue_of_a_task_it_cannot_import_requeues_normally(redis, worker, dlq):
     worker()
-    redis.set(GATEWAY_DOWN, 1)
-    failed = enqueue(charge_invoice, "11", 10, retry=None)
-    wait_for(lambda: dlq.get(failed.id), 30, "the failed charge in the DLQ")
-    redis.delete(GATEWAY_DOWN)
-    enqueue(charge_invoice, "11", 10)
-    wait_for(lambda: runs(redis, "invoice:11") == 2, 30, "the second charge")
+    failed = dead_then_charged(redis, dlq, "11")
     result = run_script("scripts/requeue.py", failed.id)  # no PYTHONPATH: tests.* is not importable here
     assert result.returncode == 0, result.stderr
     assert f"requeued {failed.id}" in result.stdout
