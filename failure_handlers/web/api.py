@@ -39,16 +39,7 @@ def register(api: Blueprint, state: DashboardState) -> None:
         entries = [
             {**entry.as_json(), "job_status": status} for entry, status in zip(page.entries, page.statuses, strict=True)
         ]
-        return jsonify(
-            {
-                "filter": page.selection.raw,
-                "offset": page.offset,
-                "limit": page.limit,
-                "total": page.total,
-                "next_offset": page.next_offset,
-                "entries": entries,
-            }
-        )
+        return jsonify({**_paging(page), "entries": entries})
 
     @api.get("/failed-jobs/<job_id>")
     def failed_job(job_id: str) -> Response:
@@ -79,17 +70,7 @@ def register(api: Blueprint, state: DashboardState) -> None:
     @api.get("/history")
     def history() -> Response:
         page = read_history(state, request.args, with_traceback=True)
-        return jsonify(
-            {
-                "filter": page.selection.raw,
-                "offset": page.offset,
-                "limit": page.limit,
-                "total": page.total,
-                "next_offset": page.next_offset,
-                "by_outcome": page.by_outcome,
-                "rows": page.rows,
-            }
-        )
+        return jsonify({**_paging(page), "by_outcome": page.by_outcome, "rows": page.rows})
 
     @api.get("/history/stats")
     def history_stats() -> Response:
@@ -146,3 +127,14 @@ def _flag(body: dict[str, Any], name: str) -> bool:
     if not isinstance(value, bool):
         raise WebError(400, f"{name}: expected true or false")
     return value
+
+
+def _paging(page: Any) -> dict[str, Any]:
+    """The envelope every paged list route shares (the Dead jobs list and History)."""
+    return {
+        "filter": page.selection.raw,
+        "offset": page.offset,
+        "limit": page.limit,
+        "total": page.total,
+        "next_offset": page.next_offset,
+    }
