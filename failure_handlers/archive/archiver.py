@@ -21,7 +21,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from failure_handlers.archive.database import ArchiveUnavailable, describe_error
+from failure_handlers.archive.database import ArchiveUnavailable, check_schema, describe_error
 from failure_handlers.archive.events import Event, EventStream
 from failure_handlers.archive.store import ArchiveStore
 from failure_handlers.config import Settings
@@ -55,6 +55,7 @@ class Archiver:
         self.connection = connection
         self.settings = settings
         self.archive = settings.archive
+        self.engine = engine
         self.store = ArchiveStore(engine)
         self.stream = EventStream(connection, settings.dlq_prefix, consumer)
         self.keys = DlqKeys(settings.dlq_prefix)
@@ -153,6 +154,9 @@ class Archiver:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(signum, lambda *_: stopping.set())
         logger.info("Archiver {} started: {} into {}", self.stream.consumer, self.stream.key, self.archive.shown_url)
+        if not self.wait_for_database(stopping):
+            logger.info("Archiver {} stopped", self.stream.consumer)
+            return
         backoff = 0.0
         events: list[Event] = []
         while not stopping.is_set():
@@ -174,6 +178,31 @@ class Archiver:
                 self._report_failure(error, len(events), backoff)
                 stopping.wait(backoff)
         logger.info("Archiver {} stopped", self.stream.consumer)
+
+    def wait_for_database(self, stopping: threading.Event) -> bool:
+        """Until the database answers at this code's schema (False if stopped first).
+
+        An archiver started while its database is down (a restart, a failover, a host booting in the
+        wrong order) waits for it with the same backoff and log line as one whose database fails
+        mid-run, instead of exiting: the events keep waiting in Redis either way. A schema that is
+        missing or of another version is not waited out: `SchemaMismatch` (one line, exit 2)."""
+        backoff = 0.0
+        while not stopping.is_set():
+            try:
+                check_schema(self.engine, self.archive)
+                return True
+            except ArchiveUnavailable as error:
+                backoff = min(MAX_BACKOFF_SECONDS, max(1.0, backoff * 2))
+                self._report_failure(error, self._waiting_events(), backoff)
+                stopping.wait(backoff)
+        return False
+
+    def _waiting_events(self) -> int:
+        try:
+            status = self.stream.status()
+        except RedisError:
+            return 0
+        return status.lag + status.pending
 
     def _report_failure(self, error: Exception, pending: int, backoff: float) -> None:
         if isinstance(error, SQLAlchemyError):

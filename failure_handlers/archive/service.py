@@ -16,13 +16,18 @@ from failure_handlers.archive.settings import ArchiveSettings
 from failure_handlers.errors import OperatorError
 
 
-def checked_engine(settings: ArchiveSettings) -> Engine:
-    """An engine on a reachable database at this code's schema revision, or one-line `OperatorError`."""
+def engine(settings: ArchiveSettings) -> Engine:
+    """An engine for ARCHIVE_URL (not yet connected), or one-line `OperatorError` when the archive is off."""
     if not settings.enabled:
         raise OperatorError("the failure archive is off: set ARCHIVE_URL (see docs/archive.md)")
-    engine = database.make_engine(settings)
-    database.check_schema(engine, settings)
-    return engine
+    return database.make_engine(settings)
+
+
+def checked_engine(settings: ArchiveSettings) -> Engine:
+    """An engine on a reachable database at this code's schema revision, or one-line `OperatorError`."""
+    checked = engine(settings)
+    database.check_schema(checked, settings)
+    return checked
 
 
 @dataclass(frozen=True)

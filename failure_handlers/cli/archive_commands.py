@@ -44,13 +44,14 @@ def init() -> None:
 def run(once: bool) -> None:
     """Move dead-letterings and their outcomes from the Redis stream into SQL (the Procfile's `archiver`)."""
     from failure_handlers.archive.archiver import Archiver
-    from failure_handlers.archive.service import checked_engine
+    from failure_handlers.archive.service import checked_engine, engine
 
     op = operator(reconcile=False)
-    archiver = Archiver(op.connection, op.settings, checked_engine(op.settings.archive))
     if once:
+        archiver = Archiver(op.connection, op.settings, checked_engine(op.settings.archive))
         click.echo(archiver.run_once().line())
-    else:
+    else:  # waits for a database that is down, as it does when the database fails mid-run
+        archiver = Archiver(op.connection, op.settings, engine(op.settings.archive))
         archiver.run_forever()
 
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 
+from redis.exceptions import ResponseError
 from sqlalchemy import create_engine, text
 
-from failure_handlers.archive.events import EventStream
+from failure_handlers.archive.events import ARCHIVE_GROUP, EventStream
 from failure_handlers.archive.settings import archive_url as normalised
 from failure_handlers.config import parse_settings
 from failure_handlers.dev.worker_process import PROJECT_ROOT, stop_worker
@@ -58,13 +60,20 @@ def test_every_dead_lettering_has_one_row_through_archiver_kills_and_a_database_
         first.send_signal(signal.SIGKILL)  # mid-run: a batch read, maybe written, not acknowledged
         first.wait()
         second = start_archiver(env, log)
+        stream = EventStream(redis, settings.dlq_prefix)
         try:
-            wait_for(lambda: rows() >= 1_000, 60, "the restarted archiver to go on")
+            # The first archiver may have written 1,000 rows on its own before the kill: the restarted one
+            # "goes on" once it has read the stream itself (its consumer exists), i.e. it is past its start-up.
+            # Stopping the database before that once made this test wait on an archiver still starting.
+            wait_for(lambda: rows() >= 1_000 and consumer_of(second) in consumers(redis, stream.key), 60,
+                     "the restarted archiver to read the stream")  # fmt: skip
             cluster.stop("immediate")  # the database crashes while the archiver writes
             late = [f"late-{n:04d}" for n in range(LATE)]
             dlq.add_many(dead_entry(job_id) for job_id in late)
-            stream = EventStream(redis, settings.dlq_prefix)
+            # It polls every ARCHIVE_POLL_SECONDS=1 and reports its first failed write at once: 30 s is only
+            # reached if it never tries, or does not report.
             wait_for(lambda: stream.status().last_error, 30, "the archiver to notice the database is down")
+            assert second.poll() is None, "the archiver must wait for its database, not exit"
             assert stream.status().pending > 0
             cluster.start()
             wait_for(lambda: rows() == DEAD + LATE and stream.status().lag == 0 and stream.status().pending == 0,
@@ -85,6 +94,58 @@ def test_every_dead_lettering_has_one_row_through_archiver_kills_and_a_database_
         assert tuple(per_id) == (DEAD + LATE, DEAD + LATE)
         assert found == expected
         assert stream.status().lost == 0
+
+
+def test_an_archiver_started_while_its_database_is_down_waits_for_it(redis, tmp_path):
+    """`rq-dlq archive run` started before its database is up (a reboot in the wrong order, a failover)
+    keeps running, says why it waits, and archives everything once the database answers."""
+    with private_cluster() as cluster:
+        env = {**TEST_ENV, "ARCHIVE_URL": cluster.url, "ARCHIVE_POLL_SECONDS": "1", "LOG_LEVEL": "INFO"}
+        settings = parse_settings(env)
+        assert subprocess.run([sys.executable, "scripts/dlq.py", "archive", "init"], cwd=PROJECT_ROOT,
+                              env={**os.environ, **env}, capture_output=True).returncode == 0  # fmt: skip
+        dlq = DeadLetterQueue(redis, settings.dlq_prefix, 3600, 1_000, archive_maxlen=10_000)
+        ids = [f"early-{n:03d}" for n in range(120)]
+        dlq.add_many(dead_entry(job_id) for job_id in ids)
+        cluster.stop("immediate")
+        stream = EventStream(redis, settings.dlq_prefix)
+        with open(tmp_path / "archiver.log", "wb") as log:
+            archiver = start_archiver(env, log)
+            try:
+                last_error = wait_for(lambda: stream.status().last_error, 60, "the archiver to say why it waits")
+                assert "Connection refused" in last_error and PASSWORD_FRAGMENT not in last_error
+                assert archiver.poll() is None, "the archiver exited instead of waiting for its database"
+                assert stream.status().lag == len(ids)  # nothing read while the database is down
+                cluster.start()
+                engine = create_engine(normalised(cluster.url))
+                try:
+                    done = lambda: stream.status().lag == 0 and stream.status().pending == 0  # noqa: E731
+                    wait_for(done, 90, "every event archived")
+                    with engine.connect() as connection:
+                        count = connection.execute(text("SELECT count(DISTINCT job_id) FROM failed_jobs")).scalar_one()
+                finally:
+                    engine.dispose()
+            finally:
+                stop_worker(archiver)
+        assert count == len(ids)
+        output = (tmp_path / "archiver.log").read_text()
+        assert "events stay pending in Redis, retrying in" in output and PASSWORD_FRAGMENT not in output
+
+
+def consumers(redis, stream_key: str) -> set[str]:  # noqa: ANN001 - a Redis client
+    """The names of the archive group's consumers (a consumer appears when it first reads)."""
+    try:
+        return {_name(consumer["name"]) for consumer in redis.xinfo_consumers(stream_key, ARCHIVE_GROUP)}
+    except ResponseError:  # no group yet
+        return set()
+
+
+def consumer_of(process: subprocess.Popen) -> str:
+    return f"{socket.gethostname()}:{process.pid}"  # as EventStream names its consumer
+
+
+def _name(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 PASSWORD_FRAGMENT = "archive-test-pw"
