@@ -21,7 +21,6 @@ from failure_handlers.operations.report import BulkReport
 from failure_handlers.operations.requeue import Outcome, Result
 from failure_handlers.operations.requeue_run import RequeueOptions, requeue_jobs
 from failure_handlers.runtime import connect
-from tests.conftest import TEST_ENV
 from tests.integration.test_operator_tooling import database
 
 QUEUE = "billing"
@@ -47,19 +46,19 @@ def claim_and_die(dlq: DeadLetterQueue, redis: Redis, ids: list[str], monkeypatc
     assert codes == [3] * len(ids)  # entry and registry membership taken
 
 
-def test_concurrent_runs_enqueue_each_job_exactly_once(redis, redis_url):
-    ids = make_failed_jobs(redis, QUEUE, 200, dlq=DeadLetterQueue(redis, TEST_ENV["DLQ_PREFIX"], 3600))
+def test_concurrent_runs_enqueue_each_job_exactly_once(redis, dlq, redis_url):
+    ids = make_failed_jobs(redis, QUEUE, 200, dlq=dlq)
     start = threading.Barrier(RUNS)
     reports: list[BulkReport] = []
     requeued: list[str] = []
 
     def run() -> None:
         connection = connect(redis_url)  # one connection per run, as separate operators would have
-        dlq = DeadLetterQueue(connection, TEST_ENV["DLQ_PREFIX"], 3600)
+        own_dlq = DeadLetterQueue(connection, dlq.keys.prefix, dlq.ttl_seconds)
         start.wait()
         report = requeue_jobs(
             connection,
-            dlq,
+            own_dlq,
             ids,
             options(batch=25),
             on_outcome=lambda outcome: outcome.result is Result.REQUEUED and requeued.append(outcome.job_id),
