@@ -40,7 +40,7 @@ from failure_handlers.dev.worker_process import EXCEPTION_HANDLER, start_worker,
 from failure_handlers.dlq.keys import DlqKeys
 from failure_handlers.dlq.store import DeadLetterQueue
 from failure_handlers.logging_setup import configure_logging
-from failure_handlers.operations.requeue import Requeuer
+from failure_handlers.operations.requeue_run import RequeueOptions, requeue_jobs
 from failure_handlers.redaction import redact_url
 from worker_tasks import add, build_retry, download_content, enqueue, flaky_sync, import_invoice, send_webhook
 
@@ -133,9 +133,10 @@ def main() -> int:
             download = jobs["fails until a fix (retries exhausted)"]
             with http_server(report_port):
                 console.rule(f"The fix is deployed; make requeue ID={download.id}")
-                requeuer = Requeuer(connection, dlq, settings.retry_max, DEMO_INTERVALS)
-                for outcome in requeuer.requeue([download.id]):
-                    console.print(outcome.line())
+                options = RequeueOptions(
+                    settings.retry_max, DEMO_INTERVALS, settings.metrics_max_label_values, settings.serializer
+                )
+                requeue_jobs(connection, dlq, [download.id], options, on_outcome=lambda o: console.print(o.line()))
                 wait_until(lambda: download.get_status() == "finished", "the requeued download")
             console.print(f"Job {download.id}: {download.get_status().value}, result {download.return_value()}")
             console.rule("make dlq-list")

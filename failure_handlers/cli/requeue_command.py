@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
-
 import click
 from rich.console import Console
 from rich.progress import Progress
 
 from failure_handlers.cli.operator import USAGE_ERROR, build_filter, fail, filter_options, operator
-from failure_handlers.operations.requeue import Requeuer, Result
+from failure_handlers.operations.requeue import Outcome, Result
+from failure_handlers.operations.requeue_run import REQUEUE_BATCH, RequeueOptions, requeue_jobs
 
 PROGRESS_ABOVE = 5  # jobs; fewer get no progress bar
 
@@ -30,7 +29,7 @@ PROGRESS_ABOVE = 5  # jobs; fewer get no progress bar
 @click.option(
     "--batch",
     type=click.IntRange(min=1, max=10_000),
-    default=500,
+    default=REQUEUE_BATCH,
     show_default=True,
     help="Jobs per pipelined round trip.",
 )
@@ -55,45 +54,42 @@ def requeue(
     chosen_filters = any(value is not None for value in filters.values())
     if bool(job_ids) == (everything or chosen_filters):
         raise click.UsageError("give job ids, or --all and/or filters (not both)")
-    op.dlq.claims.release_stale()
+    op.dlq.claims.release_stale()  # before selecting: the entries of a requeue that died can be chosen
     if job_ids:
         ids = list(dict.fromkeys(job_ids))
     else:
         ids = op.dlq.select_ids(build_filter(op, **filters))  # oldest failure first
         if front:
             ids.reverse()
-    requeuer = Requeuer(
-        op.connection,
-        op.dlq,
+    options = RequeueOptions(
         op.settings.retry_max if retries is None else retries,
         op.settings.retry_intervals,
+        op.settings.metrics_max_label_values,
+        op.settings.serializer,
         at_front=front,
-        serializer=op.serializer,
-        max_label_values=op.settings.metrics_max_label_values,
         force=force,
-        serializer_name=op.settings.serializer,
+        dry_run=dry_run,
+        batch=batch,
+        rate=rate,
     )
     per_job_lines = bool(job_ids) or dry_run
-    batch = min(batch, max(1, int(rate))) if rate else batch
-    counts = dict.fromkeys(Result, 0)
-    started = time.monotonic()
+
+    def show(outcome: Outcome) -> None:
+        if outcome.result is Result.ERROR:
+            fail(f"{outcome.job_id!r}: {outcome.detail}")
+        elif per_job_lines or outcome.result is Result.SKIPPED:
+            click.echo(outcome.line())
+
     with Progress(console=Console(stderr=True), disable=len(ids) <= PROGRESS_ABOVE, transient=True) as progress:
         task = progress.add_task("requeueing" if not dry_run else "checking", total=len(ids))
-        for start in range(0, len(ids), batch):
-            chunk = ids[start : start + batch]
-            for outcome in requeuer.plan(chunk) if dry_run else requeuer.requeue(chunk):
-                counts[outcome.result] += 1
-                if outcome.result is Result.ERROR:
-                    fail(f"{outcome.job_id!r}: {outcome.detail}")
-                elif per_job_lines or outcome.result is Result.SKIPPED:
-                    click.echo(outcome.line())
-            progress.advance(task, len(chunk))
-            if rate:
-                time.sleep(max(0.0, (start + len(chunk)) / rate - (time.monotonic() - started)))
-    elapsed = time.monotonic() - started
-    done = counts[Result.WOULD_REQUEUE] if dry_run else counts[Result.REQUEUED]
-    click.echo(
-        f"{'would requeue' if dry_run else 'requeued'} {done}, skipped {counts[Result.SKIPPED]}, "
-        f"errors {counts[Result.ERROR]} ({elapsed:.2f} s)"
-    )
-    return USAGE_ERROR if counts[Result.ERROR] else 0
+        report = requeue_jobs(
+            op.connection,
+            op.dlq,
+            ids,
+            options,
+            op.serializer,
+            on_outcome=show,
+            on_batch=lambda done, _total: progress.update(task, completed=done),
+        )
+    click.echo(report.line())
+    return USAGE_ERROR if report.errors else 0

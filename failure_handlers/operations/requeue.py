@@ -30,7 +30,6 @@ from rq.job import Job, JobStatus, validate_job_id
 from rq.registry import FailedJobRegistry
 from rq.serializers import Serializer
 
-from failure_handlers.config import DEFAULT_METRICS_MAX_LABEL_VALUES
 from failure_handlers.dlq.claims import CLAIMED_ENTRY, CLAIMED_REGISTRY
 from failure_handlers.dlq.entry import DeadLetterEntry
 from failure_handlers.dlq.keys import (
@@ -85,7 +84,12 @@ class _Candidate:
 
 
 class Requeuer:
-    """Requeue batches of failed jobs with `retries` retries left (`at_front`: ahead of the queue)."""
+    """Requeue batches of failed jobs with `retries` retries left (`at_front`: ahead of the queue).
+
+    One batch at a time; `operations/requeue_run.py` runs a whole list of ids through it.
+    `max_label_values` (METRICS_MAX_LABEL_VALUES) and `serializer_name` (RQ_SERIALIZER) have no
+    default: a caller that forgot them would count and decode differently from the others.
+    """
 
     def __init__(
         self,
@@ -93,11 +97,12 @@ class Requeuer:
         dlq: DeadLetterQueue,
         retries: int,
         intervals: Sequence[int] = (),
+        *,
+        max_label_values: int,
+        serializer_name: str,
         at_front: bool = False,
         serializer: Serializer | None = None,
-        max_label_values: int = DEFAULT_METRICS_MAX_LABEL_VALUES,
         force: bool = False,
-        serializer_name: str = "pickle",
         by: str | None = None,
     ) -> None:
         self.connection = connection

@@ -10,9 +10,13 @@ Three steps, none of them a GET that changes anything:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from flask import Blueprint, Response, redirect, request, url_for
 
-from failure_handlers.operations.bulk import delete_ids, requeue_ids
+from failure_handlers.operations.bulk import delete_ids
+from failure_handlers.operations.report import BulkReport
+from failure_handlers.operations.requeue_run import RequeueOptions, requeue_jobs
 from failure_handlers.web import rendering, selections
 from failure_handlers.web.errors import WebError
 from failure_handlers.web.params import parse_selection
@@ -54,11 +58,26 @@ def register(bp: Blueprint, state: DashboardState) -> None:
         if pending is None:
             raise WebError(410, "this confirmation has expired or was already used; nothing was done this time")
         if pending.action == "requeue":
-            report = requeue_ids(state.connection, state.dlq, state.settings, pending.ids, state.serializer)
+            report = requeue_ids(state, pending.ids)
         else:
             keep_job = request.form.get("keep_job") == "yes"
             report = delete_ids(state.connection, state.dlq, pending.ids, keep_job=keep_job)
         return rendering.page("result.html", report=report, pending=pending, active="list")
+
+
+def requeue_ids(state: DashboardState, ids: Sequence[str], dry_run: bool = False) -> BulkReport:
+    """Requeue exactly `ids` as `rq-dlq requeue` does (fresh `RETRY_MAX` budget), by `dashboard`;
+    the page actions and the API both come here."""
+    settings = state.settings
+    options = RequeueOptions(
+        settings.retry_max,
+        settings.retry_intervals,
+        settings.metrics_max_label_values,
+        settings.serializer,
+        dry_run=dry_run,
+        by="dashboard",
+    )
+    return requeue_jobs(state.connection, state.dlq, ids, options, state.serializer)
 
 
 def _selected(state: DashboardState, action: str, ids: list[str]) -> PendingAction:

@@ -15,8 +15,9 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from failure_handlers.jobs.status import job_status
-from failure_handlers.operations.bulk import delete_ids, requeue_ids
+from failure_handlers.operations.bulk import delete_ids
 from failure_handlers.web import export
+from failure_handlers.web.actions import requeue_ids
 from failure_handlers.web.errors import WebError
 from failure_handlers.web.history import read_history, read_stats
 from failure_handlers.web.listing import read_page
@@ -80,7 +81,7 @@ def register(api: Blueprint, state: DashboardState) -> None:
     def requeue() -> Response:
         body = _body("requeue")
         ids = _ids(state, body)
-        report = requeue_ids(state.connection, state.dlq, state.settings, ids, state.serializer, _flag(body, "dry_run"))
+        report = requeue_ids(state, ids, _flag(body, "dry_run"))
         return jsonify(report.as_json())
 
     @api.post("/failed-jobs/delete")

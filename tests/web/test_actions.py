@@ -5,6 +5,7 @@ from __future__ import annotations
 from rq import Queue
 from rq.registry import FailedJobRegistry
 
+from failure_handlers.metrics.counters import read_counters
 from tests.web.conftest import confirm_path, failed_jobs, page_post
 
 
@@ -70,3 +71,12 @@ def test_bad_action_forms_are_400_and_unknown_confirmations_404(client, dlq, red
     assert client.get("/confirm/short").status_code == 404
     assert page_post(client, "/confirm/" + "x" * 43, {}).status_code == 410
     assert dlq.count() == 1
+
+
+def test_requeue_counts_queues_within_metrics_max_label_values(dashboard, dlq, redis):
+    client = dashboard(METRICS_MAX_LABEL_VALUES="1")
+    failed_jobs(redis, dlq, 2, queue="billing")
+    failed_jobs(redis, dlq, 1, queue="mail")
+    confirm = confirm_path(page_post(client, "/actions/prepare", {"do": "requeue:filter"}))
+    assert "requeued 3, skipped 0, errors 0" in page_post(client, confirm, {}).text
+    assert sorted(read_counters(redis, dlq.keys)["requeued"]) == [(("billing",), 2), (("other",), 1)]

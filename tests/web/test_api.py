@@ -9,6 +9,7 @@ import json
 from rq import Queue
 from rq.registry import FailedJobRegistry
 
+from failure_handlers.metrics.counters import read_counters
 from tests.factories import dead_entry
 from tests.web.conftest import TOKEN, failed_jobs
 
@@ -99,6 +100,14 @@ def test_requeue_by_ids_and_by_filter_with_dry_run(dashboard, dlq, redis):
     by_filter = client.post("/api/failed-jobs/requeue", json={"filter": {"queue": "billing"}}, headers=BEARER)
     assert by_filter.get_json()["requeued"] == 3 and dlq.count() == 0
     assert Queue("billing", connection=redis).count == 4 and not FailedJobRegistry("billing", connection=redis).count
+
+
+def test_requeue_counts_queues_within_metrics_max_label_values(dashboard, dlq, redis):
+    client = dashboard(DASHBOARD_API_TOKEN=TOKEN, METRICS_MAX_LABEL_VALUES="1")
+    ids = failed_jobs(redis, dlq, 2, queue="billing") + failed_jobs(redis, dlq, 1, queue="mail")
+    done = client.post("/api/failed-jobs/requeue", json={"ids": ids}, headers=BEARER).get_json()
+    assert done["requeued"] == 3
+    assert sorted(read_counters(redis, dlq.keys)["requeued"]) == [(("billing",), 2), (("other",), 1)]
 
 
 def test_delete_by_ids_and_filter_keep_job(dashboard, dlq, redis):
