@@ -1,7 +1,7 @@
 """The durable failure archive: every dead-lettering as a row of a SQL table `failed_jobs`.
 
 The DLQ's write scripts append events to a Redis stream in the round trips they already make
-(`dlq/lua/prelude.lua` archive_event); the archiver (`rq-dlq archive run`) turns them into rows.
+(`storage/lua/prelude.lua` archive_event); the archiver (`rq-dlq archive run`) turns them into rows.
 Modules: `settings` (ARCHIVE_*, pure), `schema` (the table), `database` (engine, schema version),
 `store` (idempotent upserts), `events` (the stream), `archiver` (the consumer), `history` (queries),
 `retention`. Only `settings` may be imported by worker code: the rest needs SQLAlchemy.

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 from redis.client import Pipeline
 
 from failure_handlers.archive.actor import actor
-from failure_handlers.dlq import scripts
 from failure_handlers.dlq.entry import DeadLetterEntry
 from failure_handlers.dlq.text import text_list
+from failure_handlers.storage import scripts
 
 if TYPE_CHECKING:
     from failure_handlers.dlq.store import DeadLetterQueue

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 from redis import Redis
 
-from failure_handlers.dlq.keys import INDEXED_FIELDS, DlqKeys
 from failure_handlers.dlq.text import text_list
+from failure_handlers.storage.keys import INDEXED_FIELDS, DlqKeys
 
 
 @dataclass(frozen=True)

@@ -17,13 +17,13 @@ from redis import Redis
 from redis.client import Pipeline
 
 from failure_handlers.config import Settings
-from failure_handlers.dlq import scripts
 from failure_handlers.dlq.claims import DlqClaims
 from failure_handlers.dlq.entry import DeadLetterEntry
 from failure_handlers.dlq.filters import DlqFilter
-from failure_handlers.dlq.keys import INDEXED_FIELDS, DlqKeys
 from failure_handlers.dlq.stats import DlqStats, dlq_stats
 from failure_handlers.dlq.text import text, text_list
+from failure_handlers.storage import scripts
+from failure_handlers.storage.keys import INDEXED_FIELDS, DlqKeys
 
 DEFAULT_MAX_ENTRIES = 10_000
 SCAN_BATCH = 1_000

@@ -1,7 +1,7 @@
 """When the reconciler process (`rq-dlq reconcile --watch`) last finished a pass, kept in Redis.
 
 The watch loop records each finished pass under `<prefix>reconciler:last_pass` (declared in
-`dlq/keys.py`); the dashboard reads it to say whether anything is reconciling at all. A dead
+`storage/keys.py`); the dashboard reads it to say whether anything is reconciling at all. A dead
 reconciler is silent by nature, so the record carries the loop's interval: a reader can tell
 "late" from "idle" without knowing how the process was started.
 """
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from redis import Redis
 
-from failure_handlers.dlq.keys import DlqKeys
+from failure_handlers.storage.keys import DlqKeys
 
 if TYPE_CHECKING:
     from failure_handlers.operations.reconciler import ReconcileReport
