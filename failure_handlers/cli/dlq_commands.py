@@ -6,9 +6,9 @@ import time
 
 import click
 
-from failure_handlers.archive.actor import actor
 from failure_handlers.cli import views
 from failure_handlers.cli.operator import USAGE_ERROR, DurationParam, build_filter, fail, filter_options, operator
+from failure_handlers.dlq.actor import actor
 from failure_handlers.dlq.health import Thresholds, assess
 from failure_handlers.errors import OperatorError
 from failure_handlers.jobs.status import job_status
@@ -68,7 +68,7 @@ def stats(top: int, as_json: bool) -> None:
     figures = operator().dlq.stats(top_groups=top)
     now = time.time()
     if as_json:
-        click.echo(views.to_json(views.stats_json(figures, now)))
+        click.echo(views.to_json(figures.as_json(now)))
     else:
         views.show(views.stats_tables(figures, now))
 

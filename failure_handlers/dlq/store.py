@@ -48,7 +48,7 @@ class DeadLetterQueue:
         # > 0: the write scripts also append the failure archive's events, in the same round trip
         # (stream bounded by this MAXLEN); 0: the archive is off (ARCHIVE_URL unset).
         self.archive_maxlen = archive_maxlen
-        self.claims = DlqClaims(self)
+        self.claims = DlqClaims(connection, self.keys, ttl_seconds, archive_maxlen, self.get_many)
 
     @classmethod
     def from_settings(cls, connection: Redis, settings: Settings) -> DeadLetterQueue:

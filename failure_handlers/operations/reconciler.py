@@ -271,7 +271,7 @@ def run_forever(reconciler: Reconciler, interval: float, full_every: int, redis_
 def _record(reconciler: Reconciler, report: ReconcileReport, full: bool, interval: float) -> None:
     """Tell the dashboard this pass finished (`reconciler_health`); a failed write only costs the record."""
     try:
-        record_pass(reconciler.connection, reconciler.dlq.keys, report, full, interval)
+        record_pass(reconciler.connection, reconciler.dlq.keys, report.line(), full, interval)
     except RedisError as error:
         logger.debug("Could not record the reconciliation pass: {}", error)
 
