@@ -28,7 +28,7 @@ from failure_handlers.jobs.meta import queue_save_final
 from failure_handlers.metrics import counters
 from failure_handlers.recording.cause import cause_of
 from failure_handlers.recording.entry_builder import build_entry, fields_of
-from failure_handlers.recording.failure_record import attempt_record, one_line
+from failure_handlers.recording.failure_record import MAX_RECORDED_FAILURES, attempt_record, one_line
 from failure_handlers.recording.fingerprint import frames_of, innermost_project_frame
 from failure_handlers.retry.backoff import Jitter, describe_schedule, parse_jitter
 from failure_handlers.retry.rules import task_rules_of
@@ -40,8 +40,6 @@ from failure_handlers.storage.keys import (
     META_RETRY_DELAYS,
     META_RETRY_JITTER,
 )
-
-MAX_RECORDED_FAILURES = 25  # job.meta keeps the newest ones; older are counted as dropped
 
 
 def on_failure(

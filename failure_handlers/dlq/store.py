@@ -219,7 +219,8 @@ class DeadLetterQueue:
         return [(job_id, replies[2 * n + 1]) for n, job_id in enumerate(job_ids) if not replies[2 * n]]
 
     def dismiss(self, job_ids: Sequence[str]) -> None:
-        """Remember that these jobs' entries were deleted on purpose while RQ keeps the jobs."""
+        """Remember these jobs as dismissed: their entries deleted on purpose while RQ keeps the jobs as
+        failed (`delete --keep-job`), so the reconciler does not bring the entries back."""
         if job_ids:
             now = time.time()
             self.connection.zadd(self.keys.dismissed, dict.fromkeys(job_ids, now))

@@ -3,7 +3,7 @@
 The dashboard and its API act on an id list fixed when the operator confirmed (or when the API
 request arrived), never on a filter re-evaluated while the action runs: a job that fails again
 during a bulk requeue is not picked up a second time. Requeue goes through the one exactly-once
-`Requeuer` the CLI uses; delete through `discard`, like `rq-dlq delete`.
+`Requeuer` the CLI uses; delete through `delete_dead_jobs`, like `rq-dlq delete`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from rq.serializers import Serializer
 
 from failure_handlers.config import Settings
 from failure_handlers.dlq.store import SCAN_BATCH, DeadLetterQueue
-from failure_handlers.operations.discard import discard
+from failure_handlers.operations.delete import delete_dead_jobs
 from failure_handlers.operations.requeue import Requeuer, Result
 
 REQUEUE_BATCH = 500  # jobs per claim + MULTI, as `rq-dlq requeue --batch` defaults
@@ -131,6 +131,6 @@ def delete_ids(
                 report.note(job_id, Result.SKIPPED, GONE)
             else:
                 present.append(job_id)
-        report.done += len(present) if dry_run else discard(connection, dlq, present, keep_job=keep_job, by=by)
+        report.done += len(present) if dry_run else delete_dead_jobs(connection, dlq, present, keep_job=keep_job, by=by)
     report.seconds = time.monotonic() - started
     return report
