@@ -68,7 +68,7 @@ META_FAILURES_DROPPED = "failures_dropped"  # records dropped past the newest MA
 META_MAX_RETRIES = "max_retries"  # the retry budget of the current run series (RQ keeps only retries_left)
 META_REQUEUE_COUNT = "requeue_count"  # times requeued by our requeue
 META_REQUEUED_AT = "requeued_at"  # UTC ISO time of the last requeue
-# --- Retry policy (issue 12): the plan made at enqueue (integration/queue.py), read by the handler ---
+# --- Retry policy: the plan made at enqueue (integration/queue.py), read by the handler ---
 META_RETRY_DELAYS = "retry_delays"  # list: planned seconds before retry 1..max (the ORIGINAL schedule)
 META_RETRY_JITTER = "retry_jitter"  # text: none, full, equal or a fraction (retry/backoff.py Jitter.text)
 META_RETRY_BACKOFF = "retry_backoff"  # text: how the delays were planned ("fixed", "exponential, base 30s, cap 600s")
@@ -174,7 +174,7 @@ class DlqKeys:
     def archive_state(self) -> str:
         return f"{self.prefix}archive:state"
 
-    # -- circuit breakers and idempotent tasks (issue 12) --------------------------------------
+    # -- circuit breakers and idempotent tasks ------------------------------------------------
 
     def circuit(self, name: str) -> str:
         return f"{self.prefix}circuit:state:{name}"
