@@ -19,10 +19,10 @@ from benchmarks.figures import Figure, median, milliseconds, percentile, runs
 from benchmarks.server import BenchServer
 from benchmarks.synthetic import make_entries
 from failure_handlers.config import Settings
-from failure_handlers.dlq import scripts
 from failure_handlers.dlq.store import DeadLetterQueue
 from failure_handlers.metrics import counters
 from failure_handlers.metrics.server import exposition, registry
+from failure_handlers.storage import scripts
 
 PREFIX = "bench:dlq:"
 TTL = 7 * 86400

@@ -15,8 +15,8 @@ from failure_handlers.archive.archiver import Archiver
 from failure_handlers.archive.events import EventStream
 from failure_handlers.archive.schema import failed_jobs
 from failure_handlers.config import Settings
-from failure_handlers.dlq.keys import ENTRY_ARCHIVE_ID
 from failure_handlers.dlq.store import DeadLetterQueue
+from failure_handlers.storage.keys import ENTRY_ARCHIVE_ID
 
 
 def init_schema(settings: Settings) -> None:

@@ -49,7 +49,7 @@ class RetryAfter(Exception):  # noqa: N818 - named for what it asks, like HTTP's
         super().__init__(message or f"retry after {self.seconds:g}s")
 
 
-# --- Circuit breakers and idempotent tasks (issue 12: failure_handlers/circuits, failure_handlers/idempotency) ---
+# --- Circuit breakers and idempotent tasks (failure_handlers/circuits, failure_handlers/idempotency) ---
 # Both are transient. CircuitOpen is a RetryAfter: the job is retried after `retry_after` seconds (the
 # handler's Retry-After rule, bounded by RETRY_AFTER_MAX, no jitter), when the circuit lets a probe
 # through. IdempotencyKeyBusy keeps the job's planned delay: its `retry_after` (the other run's lock

@@ -23,25 +23,23 @@ from rq.exceptions import AbandonedJobError
 from rq.job import Job
 
 from failure_handlers import runtime
-from failure_handlers.dlq.keys import (
+from failure_handlers.dlq.store import DeadLetterQueue
+from failure_handlers.jobs.meta import queue_save_final
+from failure_handlers.metrics import counters
+from failure_handlers.recording.cause import cause_of
+from failure_handlers.recording.entry_builder import build_entry, fields_of
+from failure_handlers.recording.failure_record import MAX_RECORDED_FAILURES, attempt_record, one_line
+from failure_handlers.recording.fingerprint import frames_of, innermost_project_frame
+from failure_handlers.retry.backoff import Jitter, describe_schedule, parse_jitter
+from failure_handlers.retry.rules import task_rules_of
+from failure_handlers.retry_policy import Attempt, NextDelay, Verdict, attempt_of, classify, intervals_with, next_delay
+from failure_handlers.storage.keys import (
     META_FAILURES,
     META_FAILURES_DROPPED,
     META_MAX_RETRIES,
     META_RETRY_DELAYS,
     META_RETRY_JITTER,
 )
-from failure_handlers.dlq.store import DeadLetterQueue
-from failure_handlers.jobs.meta import queue_save_final
-from failure_handlers.metrics import counters
-from failure_handlers.recording.cause import cause_of
-from failure_handlers.recording.entry_builder import build_entry, fields_of
-from failure_handlers.recording.failure_record import attempt_record, one_line
-from failure_handlers.recording.fingerprint import frames_of, innermost_project_frame
-from failure_handlers.retry.backoff import Jitter, describe_schedule, parse_jitter
-from failure_handlers.retry.rules import task_rules_of
-from failure_handlers.retry_policy import Attempt, NextDelay, Verdict, attempt_of, classify, intervals_with, next_delay
-
-MAX_RECORDED_FAILURES = 25  # job.meta keeps the newest ones; older are counted as dropped
 
 
 def on_failure(

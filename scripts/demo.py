@@ -37,11 +37,11 @@ from failure_handlers.config import ConfigError
 from failure_handlers.dev.embedded_redis import reachable_redis
 from failure_handlers.dev.http_stub import stub_service
 from failure_handlers.dev.worker_process import EXCEPTION_HANDLER, start_worker, stop_worker
-from failure_handlers.dlq.keys import DlqKeys
 from failure_handlers.dlq.store import DeadLetterQueue
 from failure_handlers.logging_setup import configure_logging
 from failure_handlers.operations.requeue_run import RequeueOptions, requeue_jobs
 from failure_handlers.redaction import redact_url
+from failure_handlers.storage.keys import DlqKeys
 from worker_tasks import add, build_retry, download_content, enqueue, flaky_sync, import_invoice, send_webhook
 
 QUEUE = "demo"

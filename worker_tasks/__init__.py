@@ -1,14 +1,14 @@
 """Jobs: plain sync functions, and `enqueue` to run them with retries and the failure handler."""
 
-from failure_handlers.circuits import circuit  # issue 12
-from failure_handlers.errors import CircuitOpen  # issue 12
-from failure_handlers.idempotency import idempotent  # issue 12
+from failure_handlers.circuits import circuit
+from failure_handlers.errors import CircuitOpen
+from failure_handlers.idempotency import idempotent
 
 from .downloads import ContentTooLarge, download_content
 from .enqueue import FROM_CONFIG, TaskOptions, build_retry, enqueue, task
 from .example_tasks import InvoiceRejected, add, flaky_sync, import_invoice
-from .retries import PlannedRetry, RetryAfter  # retry policy (issue 12)
-from .webhooks import InvalidWebhook, send_webhook  # issue 12
+from .retries import PlannedRetry, RetryAfter
+from .webhooks import InvalidWebhook, send_webhook
 
 __all__ = [
     "FROM_CONFIG",
@@ -24,7 +24,7 @@ __all__ = [
     "flaky_sync",
     "import_invoice",
     "task",
-    # issue 12: circuit breakers, dedup and idempotent tasks
+    # circuit breakers, idempotent tasks and the webhook task
     "CircuitOpen",
     "InvalidWebhook",
     "circuit",

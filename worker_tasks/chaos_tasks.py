@@ -9,7 +9,7 @@ import time
 from rq import get_current_job
 
 from failure_handlers import PermanentError
-from failure_handlers.dlq.keys import META_MAX_RETRIES
+from failure_handlers.storage.keys import META_MAX_RETRIES
 
 FATES = ("ok", "transient", "permanent", "timeout", "sigkill")
 

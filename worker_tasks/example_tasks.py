@@ -5,7 +5,7 @@ from __future__ import annotations
 from rq import get_current_job
 
 from failure_handlers import PermanentError
-from failure_handlers.dlq.keys import META_FAILURES
+from failure_handlers.storage.keys import META_FAILURES
 
 
 class InvoiceRejected(PermanentError):

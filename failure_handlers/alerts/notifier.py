@@ -25,10 +25,10 @@ from failure_handlers.alerts.messages import FIRING, RESOLVED, message_for
 from failure_handlers.alerts.outbox import Outbox, claim_args, new_deliveries
 from failure_handlers.alerts.rules import NEW_GROUP, Condition, Thresholds, evaluate
 from failure_handlers.config import Settings
-from failure_handlers.dlq import scripts
 from failure_handlers.dlq.store import DeadLetterQueue
 from failure_handlers.dlq.text import text_list
 from failure_handlers.redaction import redact_text
+from failure_handlers.storage import scripts
 
 SEEN_SENTINEL = "-"  # in groups_seen from the first pass on: an existing DLQ's groups are not "new"
 

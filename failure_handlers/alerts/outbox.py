@@ -17,8 +17,8 @@ from typing import Any
 from redis import Redis
 
 from failure_handlers.alerts.messages import Message
-from failure_handlers.dlq.keys import DlqKeys
 from failure_handlers.dlq.text import text_list
+from failure_handlers.storage.keys import DlqKeys
 
 TAKE_BATCH = 100
 

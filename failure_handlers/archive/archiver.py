@@ -25,8 +25,8 @@ from failure_handlers.archive.database import ArchiveUnavailable, check_schema, 
 from failure_handlers.archive.events import Event, EventStream
 from failure_handlers.archive.store import ArchiveStore
 from failure_handlers.config import Settings
-from failure_handlers.dlq.keys import ENTRY_ARCHIVE_ID, DlqKeys
 from failure_handlers.redaction import redact_url
+from failure_handlers.storage.keys import ENTRY_ARCHIVE_ID, DlqKeys
 
 SWEEP_PAGE = 500
 MAX_BACKOFF_SECONDS = 30.0

@@ -1,6 +1,6 @@
 """The archive's event stream in Redis, `<prefix>archive:events`, read by the consumer group `archiver`.
 
-The DLQ's write scripts append the events (`dlq/lua/prelude.lua` archive_event); here they are read
+The DLQ's write scripts append the events (`storage/lua/prelude.lua` archive_event); here they are read
 (`read_new`: new ones; `claim_stale`: the pending ones of an archiver that died), acknowledged once
 their rows are committed (`ack`), and counted (`status`). At-least-once: an event is acknowledged
 only after the transaction holding its row commits, so a crash between the two replays it, and the
@@ -20,8 +20,8 @@ from typing import Any
 from redis import Redis
 from redis.exceptions import ResponseError
 
-from failure_handlers.dlq import scripts
-from failure_handlers.dlq.keys import ARCHIVE_GROUP, DlqKeys
+from failure_handlers.storage import scripts
+from failure_handlers.storage.keys import ARCHIVE_GROUP, DlqKeys
 
 STALE_CONSUMER_SECONDS = 3600  # consumers idle this long with nothing pending are removed from the group
 

@@ -9,7 +9,7 @@ its success closes the circuit, its failure opens it again for `reset` seconds.
 Cost (measured in tests/unit/test_circuit_breaker.py with a round-trip counting client): a call on
 a closed circuit that succeeds costs one round trip (the check; a success on a closed circuit is
 not written); a failed call adds one (its record, which may open the circuit); a call refused by an
-open circuit costs one; the probe costs two. The state machine is `dlq/lua/circuit.lua`.
+open circuit costs one; the probe costs two. The state machine is `storage/lua/circuit.lua`.
 
 What counts as a failure: any `Exception` leaving the block except those the retry policy calls
 permanent (`PermanentError`, HTTP 4xx other than 408/425/429): a service that answers "bad
@@ -34,9 +34,9 @@ from rq import get_current_job
 
 from failure_handlers import runtime
 from failure_handlers.config import Settings
-from failure_handlers.dlq.scripts import CIRCUIT
 from failure_handlers.errors import CircuitOpen
 from failure_handlers.retry_policy import classify
+from failure_handlers.storage.scripts import CIRCUIT
 
 MAX_NAME_CHARS = 100
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@/-]*")

@@ -12,7 +12,7 @@ from typing import Any
 
 from redis import Redis
 
-from failure_handlers.dlq.keys import DlqKeys
+from failure_handlers.storage.keys import DlqKeys
 
 
 @dataclass(frozen=True)

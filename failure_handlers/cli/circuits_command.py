@@ -12,7 +12,7 @@ from failure_handlers.circuits.listing import CircuitState, list_circuits
 from failure_handlers.cli import views
 from failure_handlers.cli.operator import operator
 from failure_handlers.dlq.health import format_age
-from failure_handlers.dlq.keys import DlqKeys
+from failure_handlers.storage.keys import DlqKeys
 
 STATE_STYLES = {"closed": "green", "open": "bold red", "half_open": "yellow"}
 

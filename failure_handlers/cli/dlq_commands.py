@@ -6,13 +6,13 @@ import time
 
 import click
 
-from failure_handlers.archive.actor import actor
 from failure_handlers.cli import views
 from failure_handlers.cli.operator import USAGE_ERROR, DurationParam, build_filter, fail, filter_options, operator
+from failure_handlers.dlq.actor import actor
 from failure_handlers.dlq.health import Thresholds, assess
 from failure_handlers.errors import OperatorError
 from failure_handlers.jobs.status import job_status
-from failure_handlers.operations.discard import discard
+from failure_handlers.operations.delete import delete_dead_jobs
 from failure_handlers.operations.reconciler import run_forever
 
 DISTRIBUTION = "rq-dead-letter"
@@ -68,7 +68,7 @@ def stats(top: int, as_json: bool) -> None:
     figures = operator().dlq.stats(top_groups=top)
     now = time.time()
     if as_json:
-        click.echo(views.to_json(views.stats_json(figures, now)))
+        click.echo(views.to_json(figures.as_json(now)))
     else:
         views.show(views.stats_tables(figures, now))
 
@@ -86,7 +86,7 @@ def delete(job_ids: tuple[str, ...], keep_job: bool, dry_run: bool) -> int:
         if job_id not in found:
             fail(f"no DLQ entry for job {job_id!r}")
     if not dry_run:
-        discard(op.connection, op.dlq, found, keep_job=keep_job, by=actor("rq-dlq delete"))
+        delete_dead_jobs(op.connection, op.dlq, found, keep_job=keep_job, by=actor("rq-dlq delete"))
     verb = "would delete" if dry_run else "deleted"
     for job_id in found:
         click.echo(f"{verb} {job_id}" + (" (DLQ entry only)" if keep_job else ""))
@@ -109,7 +109,9 @@ def purge(keep_job: bool, dry_run: bool, yes: bool, **filters: object) -> None:
         return
     if ids and not yes:
         click.confirm(f"Delete {len(ids)} DLQ entries ({what}){'' if keep_job else ' and their RQ jobs'}?", abort=True)
-    deleted = discard(op.connection, op.dlq, ids, keep_job=keep_job, outcome="purged", by=actor("rq-dlq purge"))
+    deleted = delete_dead_jobs(
+        op.connection, op.dlq, ids, keep_job=keep_job, outcome="purged", by=actor("rq-dlq purge")
+    )
     click.echo(f"deleted {deleted} entries")
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict
 
 from rich.console import Console, Group, RenderableType
 from rich.measure import Measurement
@@ -125,21 +124,6 @@ def stats_tables(stats: DlqStats, now: float) -> Group:
         )
     parts.append(groups)
     return Group(*parts)
-
-
-def stats_json(stats: DlqStats, now: float) -> dict[str, object]:
-    return {
-        "total": stats.total,
-        "dropped": stats.dropped,
-        "oldest_failed_at": stats.oldest,
-        "newest_failed_at": stats.newest,
-        "oldest_age_seconds": round(now - stats.oldest, 3) if stats.oldest else None,
-        "by_queue": dict(stats.by_kind.get("queue", [])),
-        "by_function": dict(stats.by_function),
-        "by_exception": dict(stats.by_exception),
-        "by_group": dict(stats.by_kind.get("group", [])),
-        "top_groups": [asdict(group) for group in stats.groups],
-    }
 
 
 def to_json(data: object) -> str:

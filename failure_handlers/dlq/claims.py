@@ -10,18 +10,16 @@ cannot go ahead gives the entry back (`release`), and one that died half-way lea
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
 
+from redis import Redis
 from redis.client import Pipeline
 
-from failure_handlers.archive.actor import actor
-from failure_handlers.dlq import scripts
+from failure_handlers.dlq.actor import actor
 from failure_handlers.dlq.entry import DeadLetterEntry
 from failure_handlers.dlq.text import text_list
-
-if TYPE_CHECKING:
-    from failure_handlers.dlq.store import DeadLetterQueue
+from failure_handlers.storage import scripts
+from failure_handlers.storage.keys import DlqKeys
 
 CLAIMED_ENTRY = 1
 CLAIMED_REGISTRY = 2
@@ -29,11 +27,23 @@ CLAIM_STALE_SECONDS = 300  # a claim older than this is a requeue that died half
 
 
 class DlqClaims:
-    """Claims on one DLQ's entries (`dlq.claims`)."""
+    """Claims on one DLQ's entries (`dlq.claims`): its connection, keys, entry TTL and archive bound,
+    and `read_entries` (`DeadLetterQueue.get_many`) to find what a stale claim gives back."""
 
-    def __init__(self, dlq: DeadLetterQueue) -> None:
-        self.dlq = dlq
-        self.key = dlq.keys.claims
+    def __init__(
+        self,
+        connection: Redis,
+        keys: DlqKeys,
+        ttl_seconds: int,
+        archive_maxlen: int,
+        read_entries: Callable[[Sequence[str]], list[DeadLetterEntry | None]],
+    ) -> None:
+        self.connection = connection
+        self.keys = keys
+        self.ttl_seconds = ttl_seconds
+        self.archive_maxlen = archive_maxlen
+        self.read_entries = read_entries
+        self.key = keys.claims
 
     def claim(self, jobs: Sequence[tuple[str, str]], by: str | None = None) -> list[int]:
         """Atomically take `(job_id, failed_registry_key)` pairs for requeueing.
@@ -46,8 +56,8 @@ class DlqClaims:
         if not jobs:
             return []
         pairs = [item for pair in jobs for item in pair]
-        head = [self.dlq.keys.prefix, time.time(), self.dlq.archive_maxlen, by or actor("requeue")]
-        codes = scripts.CLAIM.run(self.dlq.connection, [*head, *pairs])
+        head = [self.keys.prefix, time.time(), self.archive_maxlen, by or actor("requeue")]
+        codes = scripts.CLAIM.run(self.connection, [*head, *pairs])
         return [int(code) for code in codes]
 
     def release(self, entries: Sequence[DeadLetterEntry]) -> int:
@@ -55,19 +65,19 @@ class DlqClaims:
         if not entries:
             return 0
         pairs = [item for entry in entries for item in (entry.job_id, entry.failed_at_epoch)]
-        head = [self.dlq.keys.prefix, self.dlq.ttl_seconds, self.dlq.archive_maxlen, time.time()]
-        return int(scripts.RELEASE.run(self.dlq.connection, [*head, *pairs]))
+        head = [self.keys.prefix, self.ttl_seconds, self.archive_maxlen, time.time()]
+        return int(scripts.RELEASE.run(self.connection, [*head, *pairs]))
 
     def finish(self, job_id: str, pipeline: Pipeline) -> None:
         """In the requeue's own transaction: the claimed entry is gone for good."""
-        pipeline.delete(self.dlq.keys.entry(job_id))
+        pipeline.delete(self.keys.entry(job_id))
         pipeline.zrem(self.key, job_id)
 
     def release_stale(self, older_than: float = CLAIM_STALE_SECONDS) -> int:
         """Claims left by a requeue that died before it enqueued: their entries go back to the DLQ."""
-        connection = self.dlq.connection
+        connection = self.connection
         stale = text_list(connection.zrangebyscore(self.key, "-inf", time.time() - older_than))
-        entries = [entry for entry in self.dlq.get_many(stale) if entry is not None]
+        entries = [entry for entry in self.read_entries(stale) if entry is not None]
         released = self.release(entries)
         gone = set(stale) - {entry.job_id for entry in entries}
         if gone:

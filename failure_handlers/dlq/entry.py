@@ -11,7 +11,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from failure_handlers.recording.failure_record import utf8_text as _utf8
+from failure_handlers.dlq.text import utf8_text
 
 INT_FIELDS = ("attempts", "max_retries")
 MAX_ENTRY_BYTES = 48_000  # hard cap on an entry's field bytes (MEMORY USAGE stays under 64 KB)
@@ -57,7 +57,7 @@ class DeadLetterEntry:
 
     @cached_property
     def _hash(self) -> dict[str, str]:
-        return {name: _utf8(str(getattr(self, name))) for name in FIELD_NAMES}
+        return {name: utf8_text(str(getattr(self, name))) for name in FIELD_NAMES}
 
     def size(self) -> int:
         """The fields' bytes (names and UTF-8 values)."""
@@ -74,7 +74,7 @@ class DeadLetterEntry:
             excess = entry.size() - max_bytes
             if excess <= 0:
                 break
-            value = _utf8(getattr(entry, name))
+            value = utf8_text(getattr(entry, name))
             keep = 0 if name == "job_snapshot" else max(0, len(value.encode()) - excess - len(SHRUNK_MARK.encode()))
             cut = value.encode()[:keep].decode(errors="ignore") + (SHRUNK_MARK if name != "job_snapshot" else "")
             entry = replace(entry, **{name: cut})

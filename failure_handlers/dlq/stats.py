@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from redis import Redis
 
-from failure_handlers.dlq.keys import INDEXED_FIELDS, DlqKeys
 from failure_handlers.dlq.text import text_list
+from failure_handlers.storage.keys import INDEXED_FIELDS, DlqKeys
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,21 @@ class DlqStats:
     @property
     def by_exception(self) -> list[tuple[str, int]]:
         return self.by_kind.get("exc", [])
+
+    def as_json(self, now: float) -> dict[str, object]:
+        """The stable JSON of `rq-dlq stats --json` and `GET /api/stats` (which adds its own fields)."""
+        return {
+            "total": self.total,
+            "dropped": self.dropped,
+            "oldest_failed_at": self.oldest,
+            "newest_failed_at": self.newest,
+            "oldest_age_seconds": round(now - self.oldest, 3) if self.oldest else None,
+            "by_queue": dict(self.by_kind.get("queue", [])),
+            "by_function": dict(self.by_function),
+            "by_exception": dict(self.by_exception),
+            "by_group": dict(self.by_kind.get("group", [])),
+            "top_groups": [asdict(group) for group in self.groups],
+        }
 
 
 def dlq_stats(connection: Redis, keys: DlqKeys, ttl_seconds: int, top_groups: int = 10) -> DlqStats:

@@ -17,13 +17,13 @@ from redis import Redis
 from redis.client import Pipeline
 
 from failure_handlers.config import Settings
-from failure_handlers.dlq import scripts
 from failure_handlers.dlq.claims import DlqClaims
 from failure_handlers.dlq.entry import DeadLetterEntry
 from failure_handlers.dlq.filters import DlqFilter
-from failure_handlers.dlq.keys import INDEXED_FIELDS, DlqKeys
 from failure_handlers.dlq.stats import DlqStats, dlq_stats
 from failure_handlers.dlq.text import text, text_list
+from failure_handlers.storage import scripts
+from failure_handlers.storage.keys import INDEXED_FIELDS, DlqKeys
 
 DEFAULT_MAX_ENTRIES = 10_000
 SCAN_BATCH = 1_000
@@ -48,7 +48,7 @@ class DeadLetterQueue:
         # > 0: the write scripts also append the failure archive's events, in the same round trip
         # (stream bounded by this MAXLEN); 0: the archive is off (ARCHIVE_URL unset).
         self.archive_maxlen = archive_maxlen
-        self.claims = DlqClaims(self)
+        self.claims = DlqClaims(connection, self.keys, ttl_seconds, archive_maxlen, self.get_many)
 
     @classmethod
     def from_settings(cls, connection: Redis, settings: Settings) -> DeadLetterQueue:
@@ -219,7 +219,8 @@ class DeadLetterQueue:
         return [(job_id, replies[2 * n + 1]) for n, job_id in enumerate(job_ids) if not replies[2 * n]]
 
     def dismiss(self, job_ids: Sequence[str]) -> None:
-        """Remember that these jobs' entries were deleted on purpose while RQ keeps the jobs."""
+        """Remember these jobs as dismissed: their entries deleted on purpose while RQ keeps the jobs as
+        failed (`delete --keep-job`), so the reconciler does not bring the entries back."""
         if job_ids:
             now = time.time()
             self.connection.zadd(self.keys.dismissed, dict.fromkeys(job_ids, now))

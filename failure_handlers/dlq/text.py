@@ -1,8 +1,15 @@
-"""Redis replies as text (the DLQ stores UTF-8 text only)."""
+"""Text in and out of Redis: the DLQ stores valid UTF-8 only, and reads replies back as text."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+
+
+def utf8_text(text: str) -> str:
+    """`text` made valid UTF-8: lone surrogates (bytes that were not UTF-8) become `\\udcXX`."""
+    if text.isascii():  # nearly every field: nothing to replace, no copy
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def text(value: bytes | str | None) -> str:

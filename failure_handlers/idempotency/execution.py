@@ -32,11 +32,11 @@ from redis.exceptions import RedisError
 from rq import get_current_job
 
 from failure_handlers import runtime
-from failure_handlers.dlq.keys import META_IDEMPOTENCY_FORCE
 from failure_handlers.errors import IdempotencyKeyBusy, IdempotencyKeyError
 from failure_handlers.idempotency.dedup import function_name
 from failure_handlers.idempotency.store import IdempotencyStore
 from failure_handlers.recording.failure_record import utc_now_iso
+from failure_handlers.storage.keys import META_IDEMPOTENCY_FORCE
 
 IDEMPOTENCY_ATTRIBUTE = "__rq_idempotency__"
 DEFAULT_TTL_SECONDS = 7 * 24 * 3600

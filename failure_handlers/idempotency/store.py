@@ -1,6 +1,6 @@
 """Where an idempotent task's keys live: done markers (with the result) and in-progress locks.
 
-Each call is one script call (`dlq/lua/idempotency.lua`), one round trip; `done_records` reads many
+Each call is one script call (`storage/lua/idempotency.lua`), one round trip; `done_records` reads many
 keys in one pipelined round trip (for `rq-dlq requeue`).
 """
 
@@ -13,8 +13,8 @@ from typing import Any
 
 from redis import Redis
 
-from failure_handlers.dlq.keys import DlqKeys
-from failure_handlers.dlq.scripts import IDEMPOTENCY
+from failure_handlers.storage.keys import DlqKeys
+from failure_handlers.storage.scripts import IDEMPOTENCY
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,6 @@ from rq.utils import get_call_string
 
 from failure_handlers import runtime
 from failure_handlers.config import Settings
-from failure_handlers.dlq.keys import META_MAX_RETRIES, META_RETRY_BACKOFF, META_RETRY_DELAYS, META_RETRY_JITTER
 from failure_handlers.handler import on_failure
 from failure_handlers.idempotency.dedup import dedup_job_id, enqueue_once
 from failure_handlers.integration.planned_retry import PlannedRetry
@@ -30,6 +29,7 @@ from failure_handlers.integration.task_options import (
     task_options_of,
 )
 from failure_handlers.redaction import redact_kwargs
+from failure_handlers.storage.keys import META_MAX_RETRIES, META_RETRY_BACKOFF, META_RETRY_DELAYS, META_RETRY_JITTER
 
 FAILURE_CALLBACK_TIMEOUT = 30  # seconds; the handler does a few Redis writes at most
 

@@ -35,7 +35,7 @@ class TaskOptions:
     retry_max: int | None = None
     retry_intervals: tuple[int, ...] | None = None
     job_timeout: int | None = None
-    # --- Retry policy (issue 12): None = from the configuration ---
+    # --- Retry policy: None = from the configuration ---
     retry_backoff: str | None = None
     retry_backoff_base: int | None = None
     retry_backoff_cap: int | None = None

@@ -18,10 +18,10 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from failure_handlers.config import Settings
-from failure_handlers.dlq.keys import OTHER_LABEL_VALUE, DlqKeys
 from failure_handlers.metrics.counters import label_value
 from failure_handlers.metrics.dlq_state import DlqState, read_dlq_state
 from failure_handlers.metrics.rq_state import RqState, read_rq_state
+from failure_handlers.storage.keys import OTHER_LABEL_VALUE, DlqKeys
 
 Metric = GaugeMetricFamily | CounterMetricFamily
 

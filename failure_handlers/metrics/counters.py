@@ -22,9 +22,9 @@ from redis import Redis
 from redis.client import Pipeline
 from rq.job import Job
 
-from failure_handlers.dlq import scripts
-from failure_handlers.dlq.keys import METRIC_LABELS, OTHER_LABEL_VALUE, DlqKeys
 from failure_handlers.jobs.meta import serialized_meta
+from failure_handlers.storage import scripts
+from failure_handlers.storage.keys import METRIC_LABELS, OTHER_LABEL_VALUE, DlqKeys
 
 MAX_LABEL_CHARS = 120
 UNKNOWN = "unknown"

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from redis import Redis
 
-from failure_handlers.dlq.keys import METRIC_LABEL_SEPARATOR, METRIC_LABELS, DlqKeys
 from failure_handlers.dlq.text import text, text_list
+from failure_handlers.storage.keys import METRIC_LABEL_SEPARATOR, METRIC_LABELS, DlqKeys
 
 
 @dataclass(frozen=True)

@@ -1,1 +1,1 @@
-"""What operators do to dead jobs: requeue (exactly once), reconcile with RQ, discard."""
+"""What operators do to dead jobs: requeue (exactly once), reconcile with RQ, delete."""

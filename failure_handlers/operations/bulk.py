@@ -2,7 +2,7 @@
 
 The dashboard and its API act on an id list fixed when the operator confirmed (or when the API
 request arrived), never on a filter re-evaluated while the action runs. Delete goes through
-`discard`, like `rq-dlq delete`; requeue through `requeue_run.requeue_jobs`, like `rq-dlq requeue`.
+`delete_dead_jobs`, like `rq-dlq delete`; requeue through `requeue_run.requeue_jobs`, like `rq-dlq requeue`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from redis import Redis
 
 from failure_handlers.dlq.store import SCAN_BATCH, DeadLetterQueue
-from failure_handlers.operations.discard import discard
+from failure_handlers.operations.delete import delete_dead_jobs
 from failure_handlers.operations.report import BulkReport
 from failure_handlers.operations.requeue import Result
 
@@ -43,6 +43,6 @@ def delete_ids(
                 report.note(job_id, Result.SKIPPED, GONE)
             else:
                 present.append(job_id)
-        report.done += len(present) if dry_run else discard(connection, dlq, present, keep_job=keep_job, by=by)
+        report.done += len(present) if dry_run else delete_dead_jobs(connection, dlq, present, keep_job=keep_job, by=by)
     report.seconds = time.monotonic() - started
     return report

@@ -39,7 +39,6 @@ from rq.serializers import Serializer
 from failure_handlers.config import Settings
 from failure_handlers.dlq.entry import DeadLetterEntry
 from failure_handlers.dlq.filters import DlqFilter
-from failure_handlers.dlq.keys import META_FAILURES, META_MAX_RETRIES
 from failure_handlers.dlq.store import SCAN_BATCH, DeadLetterQueue
 from failure_handlers.integration.worker import record_failure
 from failure_handlers.jobs.safe_reader import UNDECODED, StoredJob, read_jobs
@@ -49,6 +48,7 @@ from failure_handlers.operations.reconciler_health import record_pass
 from failure_handlers.recording.entry_builder import build_entry
 from failure_handlers.recording.recovered import recover_failure
 from failure_handlers.redaction import redact_url
+from failure_handlers.storage.keys import META_FAILURES, META_MAX_RETRIES
 
 INCREMENTAL_WINDOW = 200
 LIVE_STATUSES = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED, JobStatus.FINISHED, JobStatus.CANCELED}
@@ -271,7 +271,7 @@ def run_forever(reconciler: Reconciler, interval: float, full_every: int, redis_
 def _record(reconciler: Reconciler, report: ReconcileReport, full: bool, interval: float) -> None:
     """Tell the dashboard this pass finished (`reconciler_health`); a failed write only costs the record."""
     try:
-        record_pass(reconciler.connection, reconciler.dlq.keys, report, full, interval)
+        record_pass(reconciler.connection, reconciler.dlq.keys, report.line(), full, interval)
     except RedisError as error:
         logger.debug("Could not record the reconciliation pass: {}", error)
 

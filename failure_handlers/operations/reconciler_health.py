@@ -1,7 +1,7 @@
 """When the reconciler process (`rq-dlq reconcile --watch`) last finished a pass, kept in Redis.
 
 The watch loop records each finished pass under `<prefix>reconciler:last_pass` (declared in
-`dlq/keys.py`); the dashboard reads it to say whether anything is reconciling at all. A dead
+`storage/keys.py`); the dashboard reads it to say whether anything is reconciling at all. A dead
 reconciler is silent by nature, so the record carries the loop's interval: a reader can tell
 "late" from "idle" without knowing how the process was started.
 """
@@ -10,14 +10,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from redis import Redis
 
-from failure_handlers.dlq.keys import DlqKeys
-
-if TYPE_CHECKING:
-    from failure_handlers.operations.reconciler import ReconcileReport
+from failure_handlers.storage.keys import DlqKeys
 
 LATE_AFTER_INTERVALS = 3  # passes missed before the reconciler counts as late
 LATE_GRACE_SECONDS = 30.0  # a full pass on a big registry takes longer than the interval
@@ -35,12 +31,12 @@ class LastPass:
         return now - self.at > LATE_AFTER_INTERVALS * self.interval + LATE_GRACE_SECONDS
 
 
-def record_pass(connection: Redis, keys: DlqKeys, report: ReconcileReport, full: bool, interval: float) -> None:
-    """Write the record of a finished pass (one round trip)."""
+def record_pass(connection: Redis, keys: DlqKeys, line: str, full: bool, interval: float) -> None:
+    """Write the record of a finished pass, `line` being its report line (one round trip)."""
     with connection.pipeline(transaction=True) as pipe:
         pipe.hset(
             keys.reconciler_last_pass,
-            mapping={"at": time.time(), "full": int(full), "interval": interval, "line": report.line()},
+            mapping={"at": time.time(), "full": int(full), "interval": interval, "line": line},
         )
         pipe.expire(keys.reconciler_last_pass, RECORD_TTL_SECONDS)
         pipe.execute()

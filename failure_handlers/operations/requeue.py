@@ -32,17 +32,17 @@ from rq.serializers import Serializer
 
 from failure_handlers.dlq.claims import CLAIMED_ENTRY, CLAIMED_REGISTRY
 from failure_handlers.dlq.entry import DeadLetterEntry
-from failure_handlers.dlq.keys import (
-    META_IDEMPOTENCY_FORCE,
-    META_MAX_RETRIES,
-    META_REQUEUE_COUNT,
-    META_REQUEUED_AT,
-)
 from failure_handlers.dlq.store import DeadLetterQueue
 from failure_handlers.idempotency.requeue_check import already_processed
 from failure_handlers.jobs.snapshot import rebuild_job
 from failure_handlers.metrics import counters
 from failure_handlers.recording.failure_record import utc_now_iso
+from failure_handlers.storage.keys import (
+    META_IDEMPOTENCY_FORCE,
+    META_MAX_RETRIES,
+    META_REQUEUE_COUNT,
+    META_REQUEUED_AT,
+)
 
 FAILED_STATES = (JobStatus.FAILED, JobStatus.STOPPED)
 

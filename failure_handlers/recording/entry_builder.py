@@ -13,15 +13,14 @@ from rq.job import Job
 
 from failure_handlers.config import Settings
 from failure_handlers.dlq.entry import DeadLetterEntry
-from failure_handlers.dlq.keys import META_RETRY_BACKOFF, META_RETRY_DELAYS, META_RETRY_JITTER
 from failure_handlers.jobs.snapshot import take_snapshot
-from failure_handlers.recording.failure_record import iso, job_arguments, one_line
+from failure_handlers.recording.failure_record import MAX_RECORDED_FAILURES, iso, job_arguments, one_line
 from failure_handlers.recording.fingerprint import fingerprint
 from failure_handlers.retry.backoff import describe_schedule
 from failure_handlers.retry_policy import DEFAULT_VERDICT_REASON
+from failure_handlers.storage.keys import META_RETRY_BACKOFF, META_RETRY_DELAYS, META_RETRY_JITTER
 
 HISTORY_FIELDS = ("attempt", "exc_type", "message", "failed_at", "worker", "retry_in", "retry_note", "decided_by")
-MAX_HISTORY = 25
 
 
 def build_entry(
@@ -62,7 +61,7 @@ def build_entry(
         failed_at=record["failed_at"],
         worker=record["worker"],
         reason=reason,
-        failures=json.dumps([_history_item(item) for item in history[-MAX_HISTORY:]], ensure_ascii=False),
+        failures=json.dumps([_history_item(item) for item in history[-MAX_RECORDED_FAILURES:]], ensure_ascii=False),
         fingerprint=fingerprint(record["exc_type"], record["message"], origin),
         origin=origin,
         job_snapshot=snapshot,

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
+from failure_handlers.dlq.text import utf8_text
 from failure_handlers.redaction import redact_kwargs
 from failure_handlers.retry_policy import qualified_name
 
@@ -21,15 +22,10 @@ MAX_MESSAGE_CHARS = 2_000
 MAX_TRACEBACK_CHARS = 8_000
 MAX_ARGS_CHARS = 4_000
 MAX_REPR_CHARS = 200
+# Failure records kept per job, the newest ones: in job.meta (older ones are counted as dropped) and in its DLQ entry.
+MAX_RECORDED_FAILURES = 25
 TRUNCATION_MARK = "…[truncated {count} chars]…"
 _RECURSIVE_CUTOFF = 3  # as `traceback.StackSummary.format` collapses repeated frames
-
-
-def utf8_text(text: str) -> str:
-    """`text` made valid UTF-8: lone surrogates (bytes that were not UTF-8) become `\\udcXX`."""
-    if text.isascii():  # nearly every field: nothing to replace, no copy
-        return text
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def truncate(text: str, limit: int, keep: str = "head") -> str:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from failure_handlers.cli.views import stats_json
 from failure_handlers.dlq.claims import CLAIM_STALE_SECONDS
 from failure_handlers.dlq.health import Health, Thresholds, assess
 from failure_handlers.dlq.stats import DlqStats
@@ -68,7 +67,7 @@ def overview_json(overview: Overview) -> dict[str, object]:
     """`rq-dlq stats --json`'s fields, plus the charts, the health and the reconciler."""
     passed = overview.reconciler
     return {
-        **stats_json(overview.stats, overview.now),
+        **overview.stats.as_json(overview.now),
         "now": overview.now,
         "failures_over_time": {chart.name: chart_json(chart) for chart in overview.charts},
         "group_trends": {fingerprint: chart_json(chart) for fingerprint, chart in overview.trends.items()},

@@ -3,7 +3,7 @@
 The confirmation page states a count; the action then runs on exactly those ids, never on the
 filter evaluated again: jobs that fail while it runs, or after the operator looked, are not
 swept in (Sidekiq's "Retry All" loop). The list lives in Redis under
-`<prefix>web:selection:<token>` (declared in `dlq/keys.py`) for `SELECTION_TTL_SECONDS`, and is
+`<prefix>web:selection:<token>` (declared in `storage/keys.py`) for `SELECTION_TTL_SECONDS`, and is
 taken with GETDEL, so a double submit runs the action once.
 """
 
@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 
 from redis import Redis
 
-from failure_handlers.dlq.keys import DlqKeys
+from failure_handlers.storage.keys import DlqKeys
 
 SELECTION_TTL_SECONDS = 15 * 60
 ACTIONS = ("requeue", "delete")

@@ -17,7 +17,7 @@ import trustme
 from failure_handlers.alerts.notifier import Notifier
 from failure_handlers.config import parse_settings
 from failure_handlers.dev.worker_process import PROJECT_ROOT
-from failure_handlers.dlq.keys import DlqKeys
+from failure_handlers.storage.keys import DlqKeys
 from tests.conftest import TEST_ENV
 from tests.factories import dead_entry
 from tests.integration.alert_receivers import free_port, smtp_server, webhook_receiver

@@ -12,7 +12,7 @@ from rq.job import JobStatus
 from failure_handlers.circuits import Circuit, CircuitOpen, list_circuits
 from failure_handlers.dev.http_stub import stub_service
 from failure_handlers.dev.round_trips import RoundTrips, counting_client
-from failure_handlers.dlq.keys import DlqKeys
+from failure_handlers.storage.keys import DlqKeys
 from tests.conftest import TEST_ENV
 from tests.integration.conftest import assert_one_line_error, run_script
 from tests.polling import wait_for

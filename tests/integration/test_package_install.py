@@ -273,6 +273,13 @@ def test_the_venv_imports_the_installed_package_not_the_checkout(app):
     assert not location.is_relative_to(PROJECT_ROOT)
 
 
+def test_the_wheel_ships_every_lua_script(installed_venv):
+    (site_packages,) = installed_venv.root.glob("lib/python3.*/site-packages")
+    shipped = {path.name for path in (site_packages / "failure_handlers" / "storage" / "lua").glob("*.lua")}
+    assert shipped == {path.name for path in (PROJECT_ROOT / "failure_handlers" / "storage" / "lua").glob("*.lua")}
+    assert "add.lua" in shipped
+
+
 def test_rq_dlq_version_is_the_one_in_pyproject(app):
     version = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]["version"]
     result = app.run("rq-dlq", "--version")

@@ -1,4 +1,4 @@
-"""The circuit breaker's state machine (`dlq/lua/circuit.lua`), run by fakeredis + lupa with an injected clock."""
+"""The circuit breaker's state machine (`storage/lua/circuit.lua`), run by fakeredis + lupa with an injected clock."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from failure_handlers.circuits import (
     list_circuits,
     validate_circuit_name,
 )
-from failure_handlers.dlq.keys import DlqKeys
 from failure_handlers.errors import PermanentError
+from failure_handlers.storage.keys import DlqKeys
 
 PREFIX = "test:dlq:"
 T0 = 1_800_000_000.0

@@ -6,9 +6,9 @@ import pytest
 from rq import Queue, SimpleWorker
 from rq.job import JobStatus
 
-from failure_handlers.dlq.keys import META_IDEMPOTENCY_FORCE, DlqKeys
 from failure_handlers.idempotency import IdempotencyStore
 from failure_handlers.idempotency.requeue_check import already_processed
+from failure_handlers.storage.keys import META_IDEMPOTENCY_FORCE, DlqKeys
 from tests.idempotency_tasks import EFFECTS, build_report, charge_invoice
 from worker_tasks import enqueue
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from rq import Queue, Retry, SimpleWorker
 
-from failure_handlers.dlq import scripts
-from failure_handlers.dlq.keys import DlqKeys
 from failure_handlers.metrics import counters
+from failure_handlers.storage import scripts
+from failure_handlers.storage.keys import DlqKeys
 from worker_tasks import enqueue
 
 PREFIX = "test:dlq:"

@@ -7,6 +7,7 @@ import traceback
 
 import pytest
 
+from failure_handlers.dlq.text import utf8_text
 from failure_handlers.recording import failure_record
 from failure_handlers.recording.failure_record import format_traceback
 
@@ -84,7 +85,7 @@ def test_direct_path_matches_traceback_exception(case):
     except BaseException:  # noqa: BLE001
         exc_info = sys.exc_info()
     assert failure_record._is_lone(exc_info[1])
-    expected = failure_record.truncate(failure_record.utf8_text(_reference(exc_info)), 8_000, keep="tail")
+    expected = failure_record.truncate(utf8_text(_reference(exc_info)), 8_000, keep="tail")
     assert format_traceback(*exc_info) == expected
     assert "^^^" not in format_traceback(*exc_info)
 

@@ -65,7 +65,7 @@ def test_a_confirmed_selection_is_taken_once(fake_redis):
 def test_the_reconciler_pass_record(fake_redis):
     keys = DeadLetterQueue(fake_redis, "t:", 60).keys
     assert last_pass(fake_redis, keys) is None
-    record_pass(fake_redis, keys, ReconcileReport(queues=1), full=False, interval=5)
+    record_pass(fake_redis, keys, ReconcileReport(queues=1).line(), full=False, interval=5)
     recorded = last_pass(fake_redis, keys)
     assert recorded is not None and not recorded.full and recorded.line.startswith("reconciled 1 queues")
     assert not recorded.is_late(recorded.at + 40) and recorded.is_late(recorded.at + 46)

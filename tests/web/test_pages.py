@@ -22,7 +22,7 @@ def test_overview_shows_totals_groups_charts_health_and_the_reconciler(client, d
     assert "No reconciler pass recorded" in html
     assert html.count('<svg class="chart 24h"') == 1 and html.count('<svg class="chart 7d"') == 1
     assert 'data-group-count="aaaaaaaaaaaa">3<' in html and 'href="/failed?group=bbbbbbbbbbbb"' in html
-    record_pass(dlq.connection, dlq.keys, ReconcileReport(queues=2, checked=5), full=True, interval=5)
+    record_pass(dlq.connection, dlq.keys, ReconcileReport(queues=2, checked=5).line(), full=True, interval=5)
     assert "Last pass 0s ago (full, every 5 s): reconciled 2 queues" in client.get("/").text
 
 

@@ -1,4 +1,5 @@
-"""Who changed a dead-lettering's outcome, as the archive's `outcome_by` column records it."""
+"""Who changed a dead-lettering's outcome: the `by` that the DLQ's write scripts put in the archive's
+events, recorded in its `outcome_by` column."""
 
 from __future__ import annotations
 

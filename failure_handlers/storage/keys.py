@@ -1,5 +1,15 @@
 """Every Redis key this project owns, in one place.
 
+How an entry leaves the DLQ, one word each (the archive's `outcome` column uses the same words):
+- deleted: taken out by an operator, and its RQ job with it unless `--keep-job` (`DeadLetterQueue.delete`,
+  `operations/delete.py`; `rq-dlq delete`, the dashboard, the API).
+- purged: deleted by `rq-dlq purge` (every entry matching filters); the same deletion, recorded apart.
+- dismissed: deleted while its RQ job is kept as failed (`--keep-job`); listed in `<prefix>dismissed`
+  so that the reconciler does not bring the entry back.
+- requeued: its job went back to its queue. trimmed: dropped by the add script past DLQ_MAX_ENTRIES
+  (counted in `<prefix>dropped`). expired: its TTL (DLQ_TTL_SECONDS) passed.
+Pruning is housekeeping, not a removal: index members whose entry has already expired are taken out.
+
 Under `DLQ_PREFIX` (default `rq:dlq:`):
 - `<prefix>entry:<job_id>`     hash: one dead job (fields: `entry.DeadLetterEntry`)
 - `<prefix>index`              sorted set: job ids scored by failure time (epoch seconds)
@@ -54,11 +64,11 @@ from dataclasses import dataclass
 
 # job.meta keys (RQ saves meta with the job; docs/rq-behaviour.md#the-failure-callback says when a save is lost).
 META_FAILURES = "failures"  # list: one record per failed run (failure_record.attempt_record)
-META_FAILURES_DROPPED = "failures_dropped"  # records dropped past the newest MAX_RECORDED_FAILURES
+META_FAILURES_DROPPED = "failures_dropped"  # records dropped past the newest MAX_RECORDED_FAILURES (failure_record)
 META_MAX_RETRIES = "max_retries"  # the retry budget of the current run series (RQ keeps only retries_left)
 META_REQUEUE_COUNT = "requeue_count"  # times requeued by our requeue
 META_REQUEUED_AT = "requeued_at"  # UTC ISO time of the last requeue
-# --- Retry policy (issue 12): the plan made at enqueue (integration/queue.py), read by the handler ---
+# --- Retry policy: the plan made at enqueue (integration/queue.py), read by the handler ---
 META_RETRY_DELAYS = "retry_delays"  # list: planned seconds before retry 1..max (the ORIGINAL schedule)
 META_RETRY_JITTER = "retry_jitter"  # text: none, full, equal or a fraction (retry/backoff.py Jitter.text)
 META_RETRY_BACKOFF = "retry_backoff"  # text: how the delays were planned ("fixed", "exponential, base 30s, cap 600s")
@@ -164,7 +174,7 @@ class DlqKeys:
     def archive_state(self) -> str:
         return f"{self.prefix}archive:state"
 
-    # -- circuit breakers and idempotent tasks (issue 12) --------------------------------------
+    # -- circuit breakers and idempotent tasks ------------------------------------------------
 
     def circuit(self, name: str) -> str:
         return f"{self.prefix}circuit:state:{name}"

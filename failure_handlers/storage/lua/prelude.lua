@@ -1,4 +1,4 @@
--- Shared by every DLQ script (prepended to each one by scripts.py).
+-- Shared by every script (prepended to each one by scripts.py).
 -- ARGV[1]: the DLQ key prefix (DLQ_PREFIX). Key names are built from it exactly as keys.py
 -- builds them: <prefix>entry:<id>, <prefix>index, <prefix>by:<kind>:<value>, <prefix>names:<kind>.
 -- Keys are addressed by prefix, not passed in KEYS: Redis Cluster is not supported.

@@ -1,4 +1,5 @@
-"""The Lua scripts for DLQ writes that must be atomic and read before they write.
+"""The Lua scripts for writes that must be atomic and read before they write: the DLQ's, and those of
+alerts, the archive, circuit breakers and idempotent tasks.
 
 Each script lives in `lua/<name>.lua` with a header listing its ARGV; `lua/prelude.lua`
 (shared helpers and the key names, built from the prefix exactly as `keys.DlqKeys` does) is
@@ -67,6 +68,5 @@ RELEASE = LuaScript.load("release")
 COUNT = LuaScript.load("count")
 ALERT_CLAIM = LuaScript.load("alert_claim")
 ARCHIVE_READ = LuaScript.load("archive_read")
-# Circuit breakers and idempotent tasks (issue 12).
 CIRCUIT = LuaScript.load("circuit")
 IDEMPOTENCY = LuaScript.load("idempotency")

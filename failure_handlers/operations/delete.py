@@ -12,7 +12,7 @@ from rq.results import Result
 from failure_handlers.dlq.store import SCAN_BATCH, DeadLetterQueue
 
 
-def discard(
+def delete_dead_jobs(
     connection: Redis,
     dlq: DeadLetterQueue,
     job_ids: Sequence[str],
@@ -23,8 +23,11 @@ def discard(
     """Delete the DLQ entries of `job_ids`; unless `keep_job`, also take each job out of its queue's
     FailedJobRegistry and delete its RQ hash and results. Returns how many DLQ entries were deleted.
 
-    Batched: two round trips per 1,000 jobs. `outcome` (deleted or purged) and `by` go to the
-    failure archive when it is on.
+    With `keep_job` each job is also *dismissed* (`DeadLetterQueue.dismiss`): deleted from the DLQ while
+    its RQ job stays failed, so the reconciler does not bring its entry back.
+
+    Batched: two round trips per 1,000 jobs. `outcome` (deleted, or purged for `rq-dlq purge`) and `by`
+    go to the failure archive when it is on.
     """
     deleted = 0
     for start in range(0, len(job_ids), SCAN_BATCH):
