@@ -65,11 +65,11 @@ def requeue(
     requeuer = Requeuer(
         op.connection,
         op.dlq,
-        op.settings.retry_max if retries is None else retries,
-        op.settings.retry_intervals,
+        op.settings.retry.max if retries is None else retries,
+        op.settings.retry.intervals,
         at_front=front,
         serializer=op.serializer,
-        max_label_values=op.settings.metrics_max_label_values,
+        max_label_values=op.settings.metrics.max_label_values,
         force=force,
         serializer_name=op.settings.serializer,
     )

@@ -91,8 +91,8 @@ def requeue_ids(
     requeuer = Requeuer(
         connection,
         dlq,
-        settings.retry_max,
-        settings.retry_intervals,
+        settings.retry.max,
+        settings.retry.intervals,
         serializer=serializer,
         serializer_name=settings.serializer,
         by=by,

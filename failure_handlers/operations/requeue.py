@@ -30,7 +30,6 @@ from rq.job import Job, JobStatus, validate_job_id
 from rq.registry import FailedJobRegistry
 from rq.serializers import Serializer
 
-from failure_handlers.config import DEFAULT_METRICS_MAX_LABEL_VALUES
 from failure_handlers.dlq.claims import CLAIMED_ENTRY, CLAIMED_REGISTRY
 from failure_handlers.dlq.entry import DeadLetterEntry
 from failure_handlers.dlq.keys import (
@@ -43,6 +42,7 @@ from failure_handlers.dlq.store import DeadLetterQueue
 from failure_handlers.idempotency.requeue_check import already_processed
 from failure_handlers.jobs.snapshot import rebuild_job
 from failure_handlers.metrics import counters
+from failure_handlers.metrics.settings import DEFAULT_MAX_LABEL_VALUES
 from failure_handlers.recording.failure_record import utc_now_iso
 
 FAILED_STATES = (JobStatus.FAILED, JobStatus.STOPPED)
@@ -95,7 +95,7 @@ class Requeuer:
         intervals: Sequence[int] = (),
         at_front: bool = False,
         serializer: Serializer | None = None,
-        max_label_values: int = DEFAULT_METRICS_MAX_LABEL_VALUES,
+        max_label_values: int = DEFAULT_MAX_LABEL_VALUES,
         force: bool = False,
         serializer_name: str = "pickle",
         by: str | None = None,

@@ -36,7 +36,7 @@ def test_every_dead_lettering_has_one_row_through_archiver_kills_and_a_database_
         env = {**TEST_ENV, "ARCHIVE_URL": cluster.url, "ARCHIVE_BATCH_SIZE": "50", "ARCHIVE_CLAIM_IDLE_SECONDS": "1",
                "ARCHIVE_POLL_SECONDS": "1", "LOG_LEVEL": "INFO"}  # fmt: skip
         settings = parse_settings(env)
-        dlq = DeadLetterQueue(redis, settings.dlq_prefix, 3600, 100_000, archive_maxlen=100_000)
+        dlq = DeadLetterQueue(redis, settings.dlq.prefix, 3600, 100_000, archive_maxlen=100_000)
         ids = [f"chaos-{n:05d}" for n in range(DEAD)]
         dlq.add_many(dead_entry(job_id, minutes_ago=1) for job_id in ids)
         dlq.delete(ids[:DELETED], outcome="deleted", by="chaos")
@@ -63,7 +63,7 @@ def test_every_dead_lettering_has_one_row_through_archiver_kills_and_a_database_
             cluster.stop("immediate")  # the database crashes while the archiver writes
             late = [f"late-{n:04d}" for n in range(LATE)]
             dlq.add_many(dead_entry(job_id) for job_id in late)
-            stream = EventStream(redis, settings.dlq_prefix)
+            stream = EventStream(redis, settings.dlq.prefix)
             wait_for(lambda: stream.status().last_error, 30, "the archiver to notice the database is down")
             assert stream.status().pending > 0
             cluster.start()
