@@ -20,6 +20,7 @@ from benchmarks.server import BenchServer
 from benchmarks.synthetic import make_entries
 from failure_handlers.config import Settings
 from failure_handlers.dlq import scripts
+from failure_handlers.dlq.settings import DlqSettings
 from failure_handlers.dlq.store import DeadLetterQueue
 from failure_handlers.metrics import counters
 from failure_handlers.metrics.server import exposition, registry
@@ -34,7 +35,7 @@ TARGET_SECONDS = 0.050
 
 def fill(connection: Redis, entries: int) -> Settings:
     """The DLQ, RQ's queues and workers, and the counters of `entries` failures."""
-    settings = Settings(dlq_prefix=PREFIX, dlq_ttl_seconds=TTL, dlq_max_entries=entries * 2)
+    settings = Settings(dlq=DlqSettings(prefix=PREFIX, ttl_seconds=TTL, max_entries=entries * 2))
     dlq = DeadLetterQueue.from_settings(connection, settings.dlq, settings.archive)
     batch = []
     for n, entry in enumerate(make_entries(entries)):
