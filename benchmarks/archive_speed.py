@@ -44,7 +44,7 @@ def throughput(server: BenchServer, url: str, rows: int) -> float:
     """Rows per second the archiver writes: `rows` dead events waiting, drained in batches of 500."""
     settings = parse_settings({**os.environ, "ARCHIVE_URL": url, "DLQ_MAX_ENTRIES": str(rows * 2)})
     connection = server.fresh()
-    dlq = DeadLetterQueue.from_settings(connection, settings)
+    dlq = DeadLetterQueue.from_settings(connection, settings.dlq, settings.archive)
     dlq.add_many(_entries(rows))
     engine = database.make_engine(settings.archive)
     database.upgrade(engine, settings.archive)
@@ -103,7 +103,7 @@ def failure_path_figures(server: BenchServer, jobs: int, pairs: int) -> list[Fig
                 enqueue_jobs(connection, JobPath.FAILURE, jobs, True)
                 with timed_handler() as calls:
                     burst(connection)
-                if archive and connection.xlen(f"{runtime.settings().dlq_prefix}archive:events") != jobs:
+                if archive and connection.xlen(f"{runtime.settings().dlq.prefix}archive:events") != jobs:
                     raise RuntimeError("the archive's events are missing")
                 if pair:
                     samples[archive].append(median(calls))

@@ -99,7 +99,7 @@ def measure_case(server: BenchServer, case: Case) -> list[tuple[int, dict[str, i
         args = case.args or (n,)
         enqueue(case.func, *args, connection=connection, retry=retry)
     burst(connection)
-    dlq = DeadLetterQueue.from_settings(connection, settings())
+    dlq = DeadLetterQueue.from_settings(connection, settings().dlq, settings().archive)
     sizes = entry_sizes(connection, dlq)
     if len(sizes) != case.jobs:
         raise RuntimeError(f"{case.label}: expected {case.jobs} DLQ entries, found {len(sizes)}")

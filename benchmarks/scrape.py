@@ -19,6 +19,7 @@ from benchmarks.figures import Figure, median, milliseconds, percentile, runs
 from benchmarks.server import BenchServer
 from benchmarks.synthetic import make_entries
 from failure_handlers.config import Settings
+from failure_handlers.dlq.settings import DlqSettings
 from failure_handlers.dlq.store import DeadLetterQueue
 from failure_handlers.metrics import counters
 from failure_handlers.metrics.server import exposition, registry
@@ -34,8 +35,8 @@ TARGET_SECONDS = 0.050
 
 def fill(connection: Redis, entries: int) -> Settings:
     """The DLQ, RQ's queues and workers, and the counters of `entries` failures."""
-    settings = Settings(dlq_prefix=PREFIX, dlq_ttl_seconds=TTL, dlq_max_entries=entries * 2)
-    dlq = DeadLetterQueue.from_settings(connection, settings)
+    settings = Settings(dlq=DlqSettings(prefix=PREFIX, ttl_seconds=TTL, max_entries=entries * 2))
+    dlq = DeadLetterQueue.from_settings(connection, settings.dlq, settings.archive)
     batch = []
     for n, entry in enumerate(make_entries(entries)):
         batch.append(dataclasses.replace(entry, queue=f"queue-{n % QUEUES}"))
@@ -62,8 +63,8 @@ def fill(connection: Redis, entries: int) -> Settings:
         for exc in ("KeyError", "TimeoutError", "ConnectionError", "ValueError"):
             for func in ("app.tasks.charge", "app.tasks.import_invoice"):
                 spec = counters.spec(
-                    settings.metrics_max_label_values,
-                    settings.metrics_max_series,
+                    settings.metrics.max_label_values,
+                    settings.metrics.max_series,
                     counters.failure_increments(f"queue-{q}", func, exc, "retries_exhausted"),
                 )
                 scripts.COUNT.run(connection, [PREFIX, spec])

@@ -189,6 +189,6 @@ def figures(server: BenchServer, simple_jobs: int, forking_jobs: int, pairs: int
 
 
 def _check_dead_lettered(connection: Redis, expected: int) -> None:
-    count = DeadLetterQueue.from_settings(connection, settings()).count()
+    count = DeadLetterQueue.from_settings(connection, settings().dlq, settings().archive).count()
     if count != expected:
         raise RuntimeError(f"expected {expected} DLQ entries after the failure-path run, found {count}")

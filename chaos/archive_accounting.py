@@ -53,5 +53,5 @@ def account_archive(connection: Redis, settings: Settings, dlq: DeadLetterQueue,
     )
     if sum(requeued.values()) != figures.counted_requeued:
         figures.archive_extra.append(f"requeued rows {sum(requeued.values())} != counted {figures.counted_requeued}")
-    figures.archive_lost = EventStream(connection, settings.dlq_prefix).status().lost
+    figures.archive_lost = EventStream(connection, settings.dlq.prefix).status().lost
     return f"archive: {report.line()}; {len(rows)} rows for {len(dead)} dead jobs"

@@ -160,7 +160,7 @@ def run(config: ChaosConfig, work_dir: Path, say: Callable[[str], None] = print)
                 time.sleep(0.5)
         connection = server.connect()
         settings = parse_settings(env)
-        dlq = DeadLetterQueue.from_settings(connection, settings)
+        dlq = DeadLetterQueue.from_settings(connection, settings.dlq, settings.archive)
         say(Reconciler(connection, dlq, settings).run(full=True).line())
         _account(connection, dlq, ids, figures)
         if figures.archive:

@@ -14,7 +14,7 @@ from failure_handlers.errors import (
     RetryAfter,
 )
 from failure_handlers.handler import on_failure
-from failure_handlers.retry_policy import Verdict, classify, retry_delay
+from failure_handlers.retry.policy import Verdict, classify, retry_delay
 
 __all__ = [
     "ConfigError",

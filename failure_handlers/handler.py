@@ -31,8 +31,9 @@ from failure_handlers.recording.entry_builder import build_entry, fields_of
 from failure_handlers.recording.failure_record import MAX_RECORDED_FAILURES, attempt_record, one_line
 from failure_handlers.recording.fingerprint import frames_of, innermost_project_frame
 from failure_handlers.retry.backoff import Jitter, describe_schedule, parse_jitter
+from failure_handlers.retry.policy import Attempt, NextDelay, Verdict, attempt_of, classify, intervals_with, next_delay
 from failure_handlers.retry.rules import task_rules_of
-from failure_handlers.retry_policy import Attempt, NextDelay, Verdict, attempt_of, classify, intervals_with, next_delay
+from failure_handlers.retry.settings import RetrySettings
 from failure_handlers.storage.keys import (
     META_FAILURES,
     META_FAILURES_DROPPED,
@@ -79,18 +80,18 @@ def handle_failure(
     if exc_type is AbandonedJobError and not record["message"]:  # RQ's cleanup passes a bare AbandonedJobError()
         record["message"] = cause_of("AbandonedJobError", "").message
 
-    verdict = _classify(job, exc_type, exc_value, settings)
+    verdict = _classify(job, exc_type, exc_value, settings.retry)
     record["decided_by"] = verdict.reason
     summary = f"{record['exc_type']}: {one_line(record['message'])}"
     if verdict.permanent and job.retries_left:
         job.retries_left = 0  # RQ reads this right after the callback: no further retries
 
     final = verdict.permanent or not job.retries_left
-    delay = None if final else _next_delay(job, exc_value, settings, record)
+    delay = None if final else _next_delay(job, exc_value, settings.retry, record)
     _guarded("record the attempt in job.meta", job.id, _append_attempt, job, record, attempt)
     counted = _counter_spec(job, record["exc_type"], _reason_label(verdict, attempt) if final else None)
     if final:
-        dlq = DeadLetterQueue.from_settings(connection, settings)
+        dlq = DeadLetterQueue.from_settings(connection, settings.dlq, settings.archive)
         entry = build_entry(
             **fields_of(job),
             record=record,
@@ -99,7 +100,7 @@ def handle_failure(
             max_retries=attempt.total - 1,
             reason=_reason(verdict, attempt),
             origin=innermost_project_frame(frames_of(traceback)),
-            settings=settings,
+            redact_keys=settings.redact_keys,
         )
         save_meta = partial(queue_save_final, job)
         if _guarded("write the DLQ entry and job.meta", job.id, dlq.add, entry, save_meta, counted):
@@ -118,7 +119,7 @@ def handle_failure(
         counters.save_meta_and_count,
         connection,
         job,
-        settings.dlq_prefix,
+        settings.dlq.prefix,
         counted,
     )
     logger.warning(
@@ -135,7 +136,7 @@ def handle_failure(
 
 
 def _classify(
-    job: Job, exc_type: type[BaseException] | None, exc_value: BaseException | None, settings: Any
+    job: Job, exc_type: type[BaseException] | None, exc_value: BaseException | None, settings: RetrySettings
 ) -> Verdict:
     """The policy's verdict with the task's own `@task(permanent_on/retry_on)` rules; without them if
     they cannot be read (an unimportable task here), never an error."""
@@ -153,7 +154,9 @@ def _classify(
     )
 
 
-def _next_delay(job: Job, exc_value: BaseException | None, settings: Any, record: dict[str, Any]) -> NextDelay | None:
+def _next_delay(
+    job: Job, exc_value: BaseException | None, settings: RetrySettings, record: dict[str, Any]
+) -> NextDelay | None:
     """Choose the coming retry's delay and hand it to RQ, which reads `job.retry_intervals` right after
     the handlers (docs/rq-behaviour.md#the-failure-callback). Always from the ORIGINAL schedule kept in
     job.meta (saved there on the first failure of a job enqueued without it), never from a list an
@@ -164,8 +167,8 @@ def _next_delay(job: Job, exc_value: BaseException | None, settings: Any, record
             schedule,
             job.retries_left or 0,
             exc_value,
-            jitter=_jitter_of(job, settings.retry_jitter),
-            retry_after_max=settings.retry_after_max,
+            jitter=_jitter_of(job, settings.jitter),
+            retry_after_max=settings.after_max,
             now=datetime.now(UTC),
         )
         job.retry_intervals = intervals_with(schedule, job.retries_left or 0, delay.actual)
@@ -219,7 +222,7 @@ def _counter_spec(job: Job, exc_type: str, dead_reason: str | None) -> str:
         except Exception:  # noqa: BLE001 - unreadable job data: still counted
             func = ""
         increments = counters.failure_increments(job.origin, func, exc_type, dead_reason)
-        return counters.spec(settings.metrics_max_label_values, settings.metrics_max_series, increments)
+        return counters.spec(settings.metrics.max_label_values, settings.metrics.max_series, increments)
     except Exception:  # noqa: BLE001 - metrics never stop the handler's own work
         logger.opt(exception=True).error("Failure handler could not build the counters for job {}", job.id)
         return ""

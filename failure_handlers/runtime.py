@@ -8,11 +8,10 @@ from redis import Redis
 from redis.exceptions import AuthenticationError, RedisError
 from rq.serializers import Serializer, resolve_serializer
 
-from failure_handlers.config import Settings, load_settings
+from failure_handlers.config import DEFAULT_REDIS_URL, Settings, load_settings
 from failure_handlers.errors import ConfigError, RedisUnavailable
 from failure_handlers.redaction import redact_url
 
-DEFAULT_REDIS_URL = "redis://localhost:6379/0"
 CONNECT_TIMEOUT_SECONDS = 3
 
 

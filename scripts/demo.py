@@ -101,13 +101,13 @@ def main() -> int:
     report_port = free_port()
     with reachable_redis(settings.redis_url) as url:
         connection = runtime.connect(url)
-        dlq = DeadLetterQueue.from_settings(connection, settings)
+        dlq = DeadLetterQueue.from_settings(connection, settings.dlq, settings.archive)
         worker_command = f"rq worker {QUEUE} --with-scheduler --exception-handler {EXCEPTION_HANDLER}"
         console.rule(f"Redis at {redact_url(url)}; worker: {worker_command}")
         worker_log = tempfile.NamedTemporaryFile(prefix="demo-worker-", suffix=".log", delete=False)
         worker = start_worker(url, [QUEUE], env=CIRCUIT_ENV, output=worker_log)
         try:
-            retry = build_retry(settings.retry_max, DEMO_INTERVALS)
+            retry = build_retry(settings.retry.max, DEMO_INTERVALS)
             options = {"queue": QUEUE, "connection": connection, "retry": retry}
             jobs = {
                 "succeeds": enqueue(add, 2, 3, **options),
@@ -134,14 +134,14 @@ def main() -> int:
             with http_server(report_port):
                 console.rule(f"The fix is deployed; make requeue ID={download.id}")
                 options = RequeueOptions(
-                    settings.retry_max, DEMO_INTERVALS, settings.metrics_max_label_values, settings.serializer
+                    settings.retry.max, DEMO_INTERVALS, settings.metrics.max_label_values, settings.serializer
                 )
                 requeue_jobs(connection, dlq, [download.id], options, on_outcome=lambda o: console.print(o.line()))
                 wait_until(lambda: download.get_status() == "finished", "the requeued download")
             console.print(f"Job {download.id}: {download.get_status().value}, result {download.return_value()}")
             console.rule("make dlq-list")
             dlq_views.show(dlq_views.entries_table(dlq.list()))
-            circuit_breaker(connection, settings.dlq_prefix)
+            circuit_breaker(connection, settings.dlq.prefix)
         finally:
             stop_worker(worker)
             worker_log.close()

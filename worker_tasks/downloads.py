@@ -23,7 +23,7 @@ def download_content(url: str, max_bytes: int = DEFAULT_MAX_BYTES) -> dict[str, 
     """Download `url` and return its size, SHA-256 and content type.
 
     Connection errors, timeouts, 5xx and 429 raise and are retried; other 4xx are permanent
-    (see `failure_handlers.retry_policy`); a body over `max_bytes` is permanent too.
+    (see `failure_handlers.retry.policy`); a body over `max_bytes` is permanent too.
     """
     with requests.get(url, stream=True, timeout=(CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS)) as response:
         response.raise_for_status()

@@ -6,6 +6,6 @@
 """
 
 from failure_handlers.errors import RetryAfter
-from failure_handlers.integration.planned_retry import PlannedRetry
+from failure_handlers.retry.plan import PlannedRetry
 
 __all__ = ["PlannedRetry", "RetryAfter"]

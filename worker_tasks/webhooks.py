@@ -28,7 +28,7 @@ def send_webhook(url: str, payload: Any) -> dict[str, Any]:
     - `Idempotency-Key` header: the job id (the same on every retry and requeue of this job, so the
       receiver can drop repeats), or a hash of the payload when called outside a job.
     - 4xx other than 408/425/429 is permanent (no retries, straight to the DLQ); 5xx, 408, 425, 429,
-      connection errors and timeouts are retried (`failure_handlers.retry_policy`).
+      connection errors and timeouts are retried (`failure_handlers.retry.policy`).
     - A circuit per host (`webhook:<host[:port]>`, CIRCUIT_* limits): while a host is down, further
       webhooks to it fail fast with `CircuitOpen` (retried) instead of waiting for their timeouts.
     """

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import requests
 
 from failure_handlers.alerts.messages import Message
-from failure_handlers.config import Settings
+from failure_handlers.alerts.settings import AlertSettings
 from failure_handlers.redaction import redact_endpoint, redact_text
 
 MAX_REASON_CHARS = 300
@@ -102,23 +102,21 @@ def secrets_of(url: str | None) -> list[str]:
     return [secret for secret in found if secret]
 
 
-def channels_from(settings: Settings) -> list[Channel]:
+def channels_from(settings: AlertSettings) -> list[Channel]:
     """The configured channels (none: notifications are logged and kept pending)."""
     found: list[Channel] = []
-    if settings.alert_webhook_url:
-        found.append(
-            WebhookChannel(settings.alert_webhook_url, settings.alert_webhook_format, settings.alert_timeout_seconds)
-        )
-    if settings.alert_smtp_url:
+    if settings.webhook_url:
+        found.append(WebhookChannel(settings.webhook_url, settings.webhook_format, settings.timeout_seconds))
+    if settings.smtp_url:
         found.append(
             EmailChannel(
-                settings.alert_smtp_url, settings.alert_email_to, settings.alert_email_from,
-                settings.alert_timeout_seconds,
+                settings.smtp_url, settings.email_to, settings.email_from,
+                settings.timeout_seconds,
             )
         )  # fmt: skip
     return found
 
 
-def all_secrets(settings: Settings) -> list[str]:
+def all_secrets(settings: AlertSettings) -> list[str]:
     """Every secret a message or log line must not show."""
-    return [*secrets_of(settings.alert_webhook_url), *secrets_of(settings.alert_smtp_url)]
+    return [*secrets_of(settings.webhook_url), *secrets_of(settings.smtp_url)]

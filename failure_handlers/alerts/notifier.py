@@ -58,28 +58,28 @@ class Notifier:
     ) -> None:
         self.connection = connection
         self.settings = settings
-        self.dlq = DeadLetterQueue.from_settings(connection, settings)
+        self.dlq = DeadLetterQueue.from_settings(connection, settings.dlq, settings.archive)
         self.keys = self.dlq.keys
         self.channels = {
-            channel.name: channel for channel in (channels_from(settings) if channels is None else channels)
+            channel.name: channel for channel in (channels_from(settings.alerts) if channels is None else channels)
         }
-        self.outbox = Outbox(connection, self.keys, settings.alert_retry_seconds, settings.alert_retry_max_seconds)
+        self.outbox = Outbox(connection, self.keys, settings.alerts.retry_seconds, settings.alerts.retry_max_seconds)
         self.clock = clock
-        self.secrets = all_secrets(settings)
+        self.secrets = all_secrets(settings.alerts)
         self.limits = Thresholds(
-            warn_size=settings.dlq_warn_size,
-            crit_size=settings.dlq_crit_size,
-            max_age_seconds=float(settings.alert_max_age_seconds or settings.dlq_max_age_seconds),
-            burst_count=settings.alert_group_count,
-            burst_minutes=settings.alert_group_minutes,
-            new_groups=settings.alert_new_group,
+            warn_size=settings.dlq.warn_size,
+            crit_size=settings.dlq.crit_size,
+            max_age_seconds=float(settings.alerts.max_age(settings.dlq.max_age_seconds)),
+            burst_count=settings.alerts.group_count,
+            burst_minutes=settings.alerts.group_minutes,
+            new_groups=settings.alerts.new_group,
         )
 
     def run_once(self) -> PassReport:
         """One pass: evaluate, claim, deliver what is due. Raises RedisError if Redis is down."""
         report = PassReport()
         now = self.clock()
-        figures = read_figures(self.dlq, self.settings.alert_group_minutes, now)
+        figures = read_figures(self.dlq, self.settings.alerts.group_minutes, now)
         seen = self._seen_groups(now, [group.fingerprint for group in figures.groups], report)
         for condition in evaluate(figures, self.limits, seen):
             if condition.firing:
@@ -93,7 +93,7 @@ class Notifier:
 
     def deliver_due(self, report: PassReport) -> None:
         """Send every due delivery this process can lease; failures go back with backoff."""
-        lease = int(self.settings.alert_timeout_seconds * 3 + 5)
+        lease = int(self.settings.alerts.timeout_seconds * 3 + 5)
         for delivery in self.outbox.take_due(self.clock(), lease):
             channel = self.channels.get(delivery.channel)
             try:
@@ -114,7 +114,7 @@ class Notifier:
                 logger.info("alert delivered by {}: {}", delivery.channel, delivery.message.title)
 
     def _claim(self, condition: Condition, mode: str, state: str, now: float, report: PassReport) -> None:
-        message = message_for(condition, state, self.settings.dashboard_url, now)
+        message = message_for(condition, state, self.settings.alerts.dashboard_url, now)
         message = type(message).from_json(
             {name: redact_text(value, self.secrets) if isinstance(value, str) else value
              for name, value in message.as_json().items()}
@@ -122,7 +122,7 @@ class Notifier:
         if not self.channels:
             logger.warning("alert (no ALERT_WEBHOOK_URL or ALERT_SMTP_URL set, logged only): {}", message.title)
         deliveries = new_deliveries(message, sorted(self.channels))
-        args = [self.keys.prefix, mode, condition.rule, condition.subject, self.settings.alert_cooldown_seconds, now]
+        args = [self.keys.prefix, mode, condition.rule, condition.subject, self.settings.alerts.cooldown_seconds, now]
         args += ["1" if condition.resolvable else "0", *claim_args(deliveries)]
         if int(scripts.ALERT_CLAIM.run(self.connection, args)):
             report.notified.append(f"{condition.rule} {condition.subject} {state}")
@@ -139,7 +139,7 @@ class Notifier:
             seen |= {SEEN_SENTINEL, *current}
         if current:  # groups still present stay "seen" while they have entries; expired ones are forgotten
             self.connection.zadd(key, dict.fromkeys(current, now), xx=True)
-        self.connection.zremrangebyscore(key, "-inf", f"({now - self.settings.dlq_ttl_seconds}")
+        self.connection.zremrangebyscore(key, "-inf", f"({now - self.settings.dlq.ttl_seconds}")
         self.connection.zadd(key, {SEEN_SENTINEL: now})
         return seen
 

@@ -57,8 +57,8 @@ class Archiver:
         self.archive = settings.archive
         self.engine = engine
         self.store = ArchiveStore(engine)
-        self.stream = EventStream(connection, settings.dlq_prefix, consumer)
-        self.keys = DlqKeys(settings.dlq_prefix)
+        self.stream = EventStream(connection, settings.dlq.prefix, consumer)
+        self.keys = DlqKeys(settings.dlq.prefix)
         self._last_sweep = 0.0
 
     # -- one batch ------------------------------------------------------------------------------
@@ -100,7 +100,7 @@ class Archiver:
         """Rows still `open` whose DLQ entry is gone (expired by DLQ_TTL_SECONDS, or removed outside
         rq-dlq) become `expired`: one pipelined round trip per SWEEP_PAGE rows."""
         now = datetime.now(UTC)
-        ttl = timedelta(seconds=self.settings.dlq_ttl_seconds)
+        ttl = timedelta(seconds=self.settings.dlq.ttl_seconds)
         after, marked = 0, 0
         while rows := self.store.open_rows(after, SWEEP_PAGE):
             with self.connection.pipeline(transaction=False) as pipe:

@@ -1,18 +1,17 @@
 """The ARCHIVE_* settings: the durable failure archive in SQL (docs/archive.md). Pure code.
 
-Kept apart from `config.py` (which calls `parse_archive_settings`) and free of SQLAlchemy: the
-workers read these settings on every failure and only need to know whether to append to the stream.
+Free of SQLAlchemy: the workers read these settings on every failure and only need to know whether
+to append to the stream.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
 from failure_handlers.errors import ConfigError
 from failure_handlers.redaction import redact_url
-from failure_handlers.setting_values import whole_number
+from failure_handlers.settings_reader import Reader, Source
 
 DEFAULT_RETENTION_DAYS = 30
 DEFAULT_STREAM_MAXLEN = 100_000
@@ -22,6 +21,16 @@ DEFAULT_POLL_SECONDS = 1
 DEFAULT_SWEEP_SECONDS = 60
 MIN_STREAM_MAXLEN = 100  # MAXLEN ~ trims whole nodes of 100 entries: a smaller bound means nothing
 POSTGRES_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
+
+DEFAULTS = {
+    "ARCHIVE_URL": None,  # the archive is off
+    "ARCHIVE_RETENTION_DAYS": DEFAULT_RETENTION_DAYS,
+    "ARCHIVE_STREAM_MAXLEN": DEFAULT_STREAM_MAXLEN,
+    "ARCHIVE_BATCH_SIZE": DEFAULT_BATCH_SIZE,
+    "ARCHIVE_CLAIM_IDLE_SECONDS": DEFAULT_CLAIM_IDLE_SECONDS,
+    "ARCHIVE_POLL_SECONDS": DEFAULT_POLL_SECONDS,
+    "ARCHIVE_SWEEP_SECONDS": DEFAULT_SWEEP_SECONDS,
+}
 
 
 @dataclass(frozen=True)
@@ -51,20 +60,17 @@ class ArchiveSettings:
         return self.stream_maxlen if self.enabled else 0
 
 
-def parse_archive_settings(get: Callable[[str], str | None]) -> ArchiveSettings:
-    """ARCHIVE_* from `get` (name -> stripped text or None); raises `ConfigError` naming the variable."""
-
-    def number(name: str, default: int, minimum: int) -> int:
-        return whole_number(name, get(name), default, minimum)
-
+def parse_archive_settings(source: Source) -> ArchiveSettings:
+    """ARCHIVE_* from `source`; raises `ConfigError` naming the variable."""
+    read = Reader(source, DEFAULTS)
     return ArchiveSettings(
-        url=archive_url(get("ARCHIVE_URL")),
-        retention_days=number("ARCHIVE_RETENTION_DAYS", DEFAULT_RETENTION_DAYS, 1),
-        stream_maxlen=number("ARCHIVE_STREAM_MAXLEN", DEFAULT_STREAM_MAXLEN, MIN_STREAM_MAXLEN),
-        batch_size=number("ARCHIVE_BATCH_SIZE", DEFAULT_BATCH_SIZE, 1),
-        claim_idle_seconds=number("ARCHIVE_CLAIM_IDLE_SECONDS", DEFAULT_CLAIM_IDLE_SECONDS, 0),
-        poll_seconds=number("ARCHIVE_POLL_SECONDS", DEFAULT_POLL_SECONDS, 1),
-        sweep_seconds=number("ARCHIVE_SWEEP_SECONDS", DEFAULT_SWEEP_SECONDS, 1),
+        url=archive_url(read.given("ARCHIVE_URL")),
+        retention_days=read.whole_number("ARCHIVE_RETENTION_DAYS", minimum=1),
+        stream_maxlen=read.whole_number("ARCHIVE_STREAM_MAXLEN", minimum=MIN_STREAM_MAXLEN),
+        batch_size=read.whole_number("ARCHIVE_BATCH_SIZE", minimum=1),
+        claim_idle_seconds=read.whole_number("ARCHIVE_CLAIM_IDLE_SECONDS", minimum=0),
+        poll_seconds=read.whole_number("ARCHIVE_POLL_SECONDS", minimum=1),
+        sweep_seconds=read.whole_number("ARCHIVE_SWEEP_SECONDS", minimum=1),
     )
 
 

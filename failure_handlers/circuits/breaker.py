@@ -25,18 +25,20 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from loguru import logger
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import get_current_job
 
-from failure_handlers import runtime
-from failure_handlers.config import Settings
+from failure_handlers.circuits.settings import CircuitSettings
 from failure_handlers.errors import CircuitOpen
-from failure_handlers.retry_policy import classify
+from failure_handlers.retry.policy import classify
 from failure_handlers.storage.scripts import CIRCUIT
+
+if TYPE_CHECKING:  # config imports circuits.settings, so this package cannot import config at run time
+    from failure_handlers.config import Settings
 
 MAX_NAME_CHARS = 100
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@/-]*")
@@ -66,11 +68,13 @@ class CircuitLimits:
     reset: int  # seconds open before a probe; also how long a probe may take before another is let through
 
     @classmethod
-    def of(cls, settings: Settings, failures: int | None, window: int | None, reset: int | None) -> CircuitLimits:
+    def of(
+        cls, settings: CircuitSettings, failures: int | None, window: int | None, reset: int | None
+    ) -> CircuitLimits:
         return cls(
-            failures if failures is not None else settings.circuit_failure_threshold,
-            window if window is not None else settings.circuit_window_seconds,
-            reset if reset is not None else settings.circuit_reset_seconds,
+            failures if failures is not None else settings.failure_threshold,
+            window if window is not None else settings.window_seconds,
+            reset if reset is not None else settings.reset_seconds,
         )
 
 
@@ -149,12 +153,16 @@ class Circuit:
         self._calls = threading.local()  # per thread: the guards of the calls in progress (nested use)
 
     def breaker(self) -> CircuitBreaker:
+        from failure_handlers import runtime  # runtime imports config, which imports circuits.settings
+
         settings = self._settings or runtime.settings()
         connection = self._connection
         if connection is None:
             job = get_current_job()
             connection = job.connection if job is not None else runtime.default_connection()
-        return CircuitBreaker(connection, settings.dlq_prefix, self.name, CircuitLimits.of(settings, *self._given))
+        return CircuitBreaker(
+            connection, settings.dlq.prefix, self.name, CircuitLimits.of(settings.circuits, *self._given)
+        )
 
     def __enter__(self) -> Circuit:
         guard = _Guard(self.breaker())

@@ -25,7 +25,7 @@ def alert(mode: str | None, interval: float | None) -> int:
     op = operator(reconcile=False)
     notifier = Notifier(op.connection, op.settings)
     if mode == "watch":
-        watch(notifier, interval or op.settings.alert_interval_seconds, redact_url(op.settings.redis_url))
+        watch(notifier, interval or op.settings.alerts.interval_seconds, redact_url(op.settings.redis_url))
         return 0
     report = notifier.run_once()
     for line in report.notified:

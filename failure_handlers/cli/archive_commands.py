@@ -65,7 +65,7 @@ def status(as_json: bool) -> int:
     op = operator(reconcile=False)
     if not op.settings.archive.enabled:
         raise OperatorError("the failure archive is off: set ARCHIVE_URL (see docs/archive.md)")
-    figures = archive_status(op.connection, op.settings.dlq_prefix, op.settings.archive)
+    figures = archive_status(op.connection, op.settings.dlq.prefix, op.settings.archive)
     if as_json:
         click.echo(views.to_json(figures.as_json()))
     else:

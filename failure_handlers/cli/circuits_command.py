@@ -24,7 +24,7 @@ def circuits(as_json: bool) -> None:
     op = operator(reconcile=False)
     seconds, microseconds = op.connection.time()  # the clock the circuits run on
     now = seconds + microseconds / 1_000_000
-    states = list_circuits(op.connection, DlqKeys(op.settings.dlq_prefix), now)
+    states = list_circuits(op.connection, DlqKeys(op.settings.dlq.prefix), now)
     if as_json:
         click.echo(views.to_json([state.as_json() for state in states]))
     else:

@@ -123,9 +123,9 @@ def check(warn_size: int | None, crit_size: int | None, max_age: float | None) -
     """One summary line; exit 0 OK, 1 WARNING, 2 CRITICAL (for cron, probes and alerting)."""
     op = operator()
     limits = Thresholds(
-        warn_size=warn_size or op.settings.dlq_warn_size,
-        crit_size=crit_size or op.settings.dlq_crit_size,
-        max_age_seconds=max_age if max_age is not None else op.settings.dlq_max_age_seconds,
+        warn_size=warn_size or op.settings.dlq.warn_size,
+        crit_size=crit_size or op.settings.dlq.crit_size,
+        max_age_seconds=max_age if max_age is not None else op.settings.dlq.max_age_seconds,
     )
     figures = op.dlq.stats(top_groups=1)
     oldest_age = time.time() - figures.oldest if figures.oldest else None

@@ -55,7 +55,7 @@ class Operator:
 
     @cached_property
     def dlq(self) -> DeadLetterQueue:
-        dlq = DeadLetterQueue.from_settings(self.connection, self.settings)
+        dlq = DeadLetterQueue.from_settings(self.connection, self.settings.dlq, self.settings.archive)
         if self.reconcile_first:
             report = self.reconciler(dlq, clean_abandoned=False).run(full=False)
             if report.changed:
@@ -107,7 +107,7 @@ def _url() -> str:
 
 def _explain_response_error(error: ResponseError) -> str:
     if "WRONGTYPE" in str(error):
-        prefix = runtime.settings().dlq_prefix
+        prefix = runtime.settings().dlq.prefix
         return (
             f"a key under DLQ_PREFIX {prefix!r} at {_url()} has the wrong type ({error}); "
             "is the prefix shared with something else? Set DLQ_PREFIX to a prefix of its own"

@@ -62,9 +62,9 @@ def requeue(
         if front:
             ids.reverse()
     options = RequeueOptions(
-        op.settings.retry_max if retries is None else retries,
-        op.settings.retry_intervals,
-        op.settings.metrics_max_label_values,
+        op.settings.retry.max if retries is None else retries,
+        op.settings.retry.intervals,
+        op.settings.metrics.max_label_values,
         op.settings.serializer,
         at_front=front,
         force=force,

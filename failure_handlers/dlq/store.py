@@ -16,16 +16,16 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from redis import Redis
 from redis.client import Pipeline
 
-from failure_handlers.config import Settings
+from failure_handlers.archive.settings import ArchiveSettings
 from failure_handlers.dlq.claims import DlqClaims
 from failure_handlers.dlq.entry import DeadLetterEntry
 from failure_handlers.dlq.filters import DlqFilter
+from failure_handlers.dlq.settings import DEFAULT_MAX_ENTRIES, DlqSettings
 from failure_handlers.dlq.stats import DlqStats, dlq_stats
 from failure_handlers.dlq.text import text, text_list
 from failure_handlers.storage import scripts
 from failure_handlers.storage.keys import INDEXED_FIELDS, DlqKeys
 
-DEFAULT_MAX_ENTRIES = 10_000
 SCAN_BATCH = 1_000
 _MESSAGE_FIELD = "exc_message"
 
@@ -51,14 +51,9 @@ class DeadLetterQueue:
         self.claims = DlqClaims(connection, self.keys, ttl_seconds, archive_maxlen, self.get_many)
 
     @classmethod
-    def from_settings(cls, connection: Redis, settings: Settings) -> DeadLetterQueue:
-        return cls(
-            connection,
-            settings.dlq_prefix,
-            settings.dlq_ttl_seconds,
-            settings.dlq_max_entries,
-            archive_maxlen=settings.archive.stream_bound,
-        )
+    def from_settings(cls, connection: Redis, dlq: DlqSettings, archive: ArchiveSettings) -> DeadLetterQueue:
+        """The DLQ as configured; with the archive on, its writes also append the archive's events."""
+        return cls(connection, dlq.prefix, dlq.ttl_seconds, dlq.max_entries, archive_maxlen=archive.stream_bound)
 
     # -- writing -------------------------------------------------------------------------------
 

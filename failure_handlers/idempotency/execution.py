@@ -123,7 +123,7 @@ def _run_once(func: Callable[..., Any], options: IdempotencyOptions, args: tuple
     key = options.key_for(args, kwargs)
     job = get_current_job()
     connection = job.connection if job is not None else runtime.default_connection()
-    store = IdempotencyStore(connection, runtime.settings().dlq_prefix)
+    store = IdempotencyStore(connection, runtime.settings().dlq.prefix)
     owner = job.id if job is not None else f"local-{uuid.uuid4().hex}"
     force = bool(job is not None and job.meta.get(META_IDEMPOTENCY_FORCE))
     begin = store.begin(options.func_name, key, owner, _lock_seconds(options, job), force)

@@ -3,7 +3,8 @@ the worker's exception handler (every job, however enqueued) and a queue class t
 configured retry policy (new jobs)."""
 
 from failure_handlers.integration.queue import NO_RETRY, RetryingQueue
-from failure_handlers.integration.task_options import TaskOptions, build_retry, task
 from failure_handlers.integration.worker import record_failure
+from failure_handlers.retry.plan import build_retry
+from failure_handlers.retry.task_options import TaskOptions, task
 
 __all__ = ["NO_RETRY", "RetryingQueue", "TaskOptions", "build_retry", "record_failure", "task"]

@@ -2,13 +2,14 @@
 our failure callback, so an application keeps its call sites (`queue.enqueue(func, ...)`).
 
 What the call site passes always wins; only what it leaves out is filled in (see
-`task_options.py` for the precedence). Usable in code (`from failure_handlers.integration import
+`retry/task_options.py` for the precedence). Usable in code (`from failure_handlers.integration import
 RetryingQueue as Queue`), as RQ's queue class (`rq worker --queue-class ...`, `rq enqueue`), and
 with RQ's `@job` decorator (`@job(RetryingQueue("billing", connection=redis))`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from loguru import logger
@@ -20,15 +21,9 @@ from failure_handlers import runtime
 from failure_handlers.config import Settings
 from failure_handlers.handler import on_failure
 from failure_handlers.idempotency.dedup import dedup_job_id, enqueue_once
-from failure_handlers.integration.planned_retry import PlannedRetry
-from failure_handlers.integration.task_options import (
-    configured_jitter,
-    configured_retry,
-    configured_timeout,
-    planned_delays,
-    task_options_of,
-)
 from failure_handlers.redaction import redact_kwargs
+from failure_handlers.retry.plan import PlannedRetry, configured_jitter, configured_retry, planned_delays
+from failure_handlers.retry.task_options import configured_timeout, task_options_of
 from failure_handlers.storage.keys import META_MAX_RETRIES, META_RETRY_BACKOFF, META_RETRY_DELAYS, META_RETRY_JITTER
 
 FAILURE_CALLBACK_TIMEOUT = 30  # seconds; the handler does a few Redis writes at most
@@ -81,19 +76,19 @@ class RetryingQueue(Queue):
         if retry is NO_RETRY:
             retry = None
         elif retry is None:
-            retry = configured_retry(task_options, settings)
+            retry = configured_retry(task_options.plan, settings.retry.plan)
         options["retry"] = retry
         if options.get("timeout") is None:
-            options["timeout"] = configured_timeout(task_options, settings)
+            options["timeout"] = configured_timeout(task_options, settings.retry.job_timeout)
         if options.get("on_failure") is None:
             options["on_failure"] = Callback(on_failure, timeout=FAILURE_CALLBACK_TIMEOUT)
         meta = dict(options.get("meta") or {})
         meta.setdefault(META_MAX_RETRIES, retry.max if isinstance(retry, Retry) else 0)
         if isinstance(retry, Retry):
-            _plan_into_meta(meta, retry, configured_jitter(task_options, settings), func)
+            _plan_into_meta(meta, retry, configured_jitter(task_options.plan, settings.retry.plan), func)
         options["meta"] = meta
         if options.get("description") is None:
-            options["description"] = redacted_description(func, args, kwargs, settings)
+            options["description"] = redacted_description(func, args, kwargs, settings.redact_keys)
         return super().create_job(func, args, kwargs, **options)
 
 
@@ -115,11 +110,11 @@ def _plan_into_meta(meta: dict[str, Any], retry: Retry, jitter: Any, func: Any) 
     )
 
 
-def redacted_description(func: Any, args: Any, kwargs: Any, settings: Settings) -> str:
+def redacted_description(func: Any, args: Any, kwargs: Any, redact_keys: Sequence[str]) -> str:
     """RQ's description (`module.func(args)`, which RQ's worker logs), with secret-looking keyword
     values as `***`; a safe one when an argument's `repr` raises (RQ would raise from `enqueue`)."""
     name = func if isinstance(func, str) else f"{getattr(func, '__module__', '')}.{getattr(func, '__qualname__', func)}"
     try:
-        return get_call_string(name, args or (), redact_kwargs(kwargs or {}, settings.redact_keys))
+        return get_call_string(name, args or (), redact_kwargs(kwargs or {}, redact_keys))
     except Exception:  # noqa: BLE001 - any __repr__ may fail
         return f"{name}(<arguments whose repr failed>)"

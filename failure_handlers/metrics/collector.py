@@ -17,10 +17,11 @@ from prometheus_client.registry import Collector
 from redis import Redis
 from redis.exceptions import RedisError
 
-from failure_handlers.config import Settings
+from failure_handlers.dlq.settings import DlqSettings
 from failure_handlers.metrics.counters import label_value
 from failure_handlers.metrics.dlq_state import DlqState, read_dlq_state
 from failure_handlers.metrics.rq_state import RqState, read_rq_state
+from failure_handlers.metrics.settings import MetricsSettings
 from failure_handlers.storage.keys import OTHER_LABEL_VALUE, DlqKeys
 
 Metric = GaugeMetricFamily | CounterMetricFamily
@@ -40,10 +41,11 @@ COUNTER_HELP = {
 class DlqCollector(Collector):
     """Everything `/metrics` shows, read from Redis on each scrape (a few pipelined round trips)."""
 
-    def __init__(self, connection: Redis, settings: Settings) -> None:
+    def __init__(self, connection: Redis, dlq: DlqSettings, metrics: MetricsSettings) -> None:
         self.connection = connection
-        self.settings = settings
-        self.keys = DlqKeys(settings.dlq_prefix)
+        self.dlq = dlq
+        self.metrics = metrics
+        self.keys = DlqKeys(dlq.prefix)
 
     def describe(self) -> Iterable[Metric]:
         return []  # no read at registration time: metrics are known only at scrape time
@@ -51,9 +53,7 @@ class DlqCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         started = time.perf_counter()
         try:
-            dlq = read_dlq_state(
-                self.connection, self.keys, self.settings.dlq_ttl_seconds, self.settings.metrics_top_groups
-            )
+            dlq = read_dlq_state(self.connection, self.keys, self.dlq.ttl_seconds, self.metrics.top_groups)
             rq = read_rq_state(self.connection)
         except RedisError as error:
             logger.error("metrics: cannot read Redis: {}", error)
@@ -77,7 +77,7 @@ class DlqCollector(Collector):
         yield _gauge("rq_dlq_size", "Entries in the dead-letter queue, all queues", value=dlq.total)
         groups = GaugeMetricFamily(
             "rq_dlq_group_entries",
-            f"Entries of the {self.settings.metrics_top_groups} largest failure groups",
+            f"Entries of the {self.metrics.top_groups} largest failure groups",
             labels=["fingerprint", "exc_type", "func"],
         )
         for group in dlq.groups:
@@ -131,7 +131,7 @@ class DlqCollector(Collector):
     def _bounded(self, counts: dict[str, int]) -> dict[str, int]:
         """At most `max_label_values` label values (the largest), the rest summed as `other`."""
         ranked = sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
-        cap = self.settings.metrics_max_label_values
+        cap = self.metrics.max_label_values
         result: dict[str, int] = {}
         for queue, count in ranked[:cap]:
             result[label_value(queue)] = result.get(label_value(queue), 0) + count

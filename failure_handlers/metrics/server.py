@@ -28,7 +28,7 @@ def registry(connection: Redis | None = None, settings: Settings | None = None) 
     settings = settings or runtime.settings()
     connection = connection or runtime.default_connection()
     collectors = CollectorRegistry(auto_describe=False)
-    collectors.register(DlqCollector(connection, settings))
+    collectors.register(DlqCollector(connection, settings.dlq, settings.metrics))
     return collectors
 
 

@@ -179,7 +179,7 @@ class Reconciler:
     def _counted(self, entry: DeadLetterEntry) -> str:
         """The counters of a failure no handler saw: one failed run, dead-lettered as `reconciled`."""
         increments = counters.failure_increments(entry.queue, entry.func_name, entry.exc_type, "reconciled")
-        return counters.spec(self.settings.metrics_max_label_values, self.settings.metrics_max_series, increments)
+        return counters.spec(self.settings.metrics.max_label_values, self.settings.metrics.max_series, increments)
 
     def _recovered_entry(self, job: StoredJob) -> DeadLetterEntry:
         recovered = recover_failure(
@@ -199,7 +199,7 @@ class Reconciler:
             max_retries=recovered.max_retries,
             reason=recovered.reason,
             origin=job.func_name,
-            settings=self.settings,
+            redact_keys=self.settings.redact_keys,
             job_id=job.id,
             func_name=job.func_name,
             queue=job.origin,

@@ -11,13 +11,12 @@ from typing import Any
 from loguru import logger
 from rq.job import Job
 
-from failure_handlers.config import Settings
 from failure_handlers.dlq.entry import DeadLetterEntry
 from failure_handlers.jobs.snapshot import take_snapshot
 from failure_handlers.recording.failure_record import MAX_RECORDED_FAILURES, iso, job_arguments, one_line
 from failure_handlers.recording.fingerprint import fingerprint
 from failure_handlers.retry.backoff import describe_schedule
-from failure_handlers.retry_policy import DEFAULT_VERDICT_REASON
+from failure_handlers.retry.policy import DEFAULT_VERDICT_REASON
 from failure_handlers.storage.keys import META_RETRY_BACKOFF, META_RETRY_DELAYS, META_RETRY_JITTER
 
 HISTORY_FIELDS = ("attempt", "exc_type", "message", "failed_at", "worker", "retry_in", "retry_note", "decided_by")
@@ -31,7 +30,7 @@ def build_entry(
     max_retries: int,
     reason: str,
     origin: str,
-    settings: Settings,
+    redact_keys: Sequence[str],
     job_id: str,
     func_name: str,
     queue: str,
@@ -45,7 +44,7 @@ def build_entry(
 
     The job's own fields come from `fields_of(job)` (the handler) or `safe_job_reader` (the reconciler).
     """
-    args_json, kwargs_json = job_arguments(args, kwargs, settings.redact_keys)
+    args_json, kwargs_json = job_arguments(args, kwargs, redact_keys)
     return DeadLetterEntry(
         job_id=job_id,
         func_name=func_name,

@@ -16,7 +16,7 @@ from typing import Any
 
 from failure_handlers.dlq.text import utf8_text
 from failure_handlers.redaction import redact_kwargs
-from failure_handlers.retry_policy import qualified_name
+from failure_handlers.retry.policy import qualified_name
 
 MAX_MESSAGE_CHARS = 2_000
 MAX_TRACEBACK_CHARS = 8_000

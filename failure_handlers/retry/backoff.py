@@ -42,16 +42,6 @@ def aligned_delays(intervals: Sequence[int] | None, count: int) -> list[int]:
     return [values[max(len(values) - left, 0)] for left in range(count, 0, -1)]
 
 
-def check_backoff(kind: str, base: int, cap: int) -> None:
-    """Raise ValueError (naming the problem, not the variable) for an unusable backoff."""
-    if kind not in BACKOFF_KINDS:
-        raise ValueError(f"expected {' or '.join(BACKOFF_KINDS)}")
-    if isinstance(base, bool) or not isinstance(base, int) or base < 1:
-        raise ValueError("the base must be a whole number of seconds >= 1")
-    if isinstance(cap, bool) or not isinstance(cap, int) or cap < base:
-        raise ValueError(f"the cap must be a whole number of seconds >= the base ({base})")
-
-
 @dataclass(frozen=True)
 class Jitter:
     """How a planned delay is spread: `none`, `full` (0..d), `equal` (d/2..d) or `fraction` (d·(1±f))."""

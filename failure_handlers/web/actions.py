@@ -70,9 +70,9 @@ def requeue_ids(state: DashboardState, ids: Sequence[str], dry_run: bool = False
     the page actions and the API both come here."""
     settings = state.settings
     options = RequeueOptions(
-        settings.retry_max,
-        settings.retry_intervals,
-        settings.metrics_max_label_values,
+        settings.retry.max,
+        settings.retry.intervals,
+        settings.metrics.max_label_values,
         settings.serializer,
         dry_run=dry_run,
         by="dashboard",

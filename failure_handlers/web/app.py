@@ -21,7 +21,7 @@ def create_app(settings: Settings | None = None, connection: Redis | None = None
     settings = settings or runtime.settings()
     app = Flask(__name__, static_folder=None)  # the blueprint serves its own static files, behind its checks
     # Without DASHBOARD_SECRET_KEY a random key: forms open across a restart must be reloaded.
-    app.secret_key = settings.dashboard_secret_key or secrets.token_hex(32)
+    app.secret_key = settings.dashboard.secret_key or secrets.token_hex(32)
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",

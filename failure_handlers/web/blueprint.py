@@ -50,7 +50,7 @@ def create_blueprint(
 
     @bp.before_request
     def guard() -> None:
-        security.check(state.settings, is_api=bool(request.blueprint and request.blueprint.endswith(".api")))
+        security.check(state.settings.dashboard, is_api=bool(request.blueprint and request.blueprint.endswith(".api")))
 
     @bp.after_request
     def headers(response: Response) -> Response:
@@ -61,9 +61,9 @@ def create_blueprint(
         return {
             "csrf_token": generate_csrf,
             "dlq_read_only": state.read_only,
-            "dlq_refresh_seconds": state.settings.dashboard_refresh_seconds,
+            "dlq_refresh_seconds": state.settings.dashboard.refresh_seconds,
             "dlq_redis": state.redis_label,
-            "dlq_prefix": state.settings.dlq_prefix,
+            "dlq_prefix": state.settings.dlq.prefix,
             "dlq_archive": state.settings.archive.enabled,
         }
 

@@ -38,13 +38,13 @@ def web(host: str | None, port: int | None, url_prefix: str, threads: int) -> No
     """Serve the DLQ dashboard and its JSON API (waitress)."""
     settings = runtime.settings()
     configure_logging(settings)
-    host = host or settings.dashboard_host
-    port = port or settings.dashboard_port
+    host = host or settings.dashboard.host
+    port = port or settings.dashboard.port
     if url_prefix and (not url_prefix.startswith("/") or url_prefix.endswith("/")):
         raise click.BadParameter(
             "expected a path like /dlq (a leading slash, none at the end)", param_hint="--url-prefix"
         )
-    if not is_loopback(host) and settings.dashboard_auth is None:
+    if not is_loopback(host) and settings.dashboard.auth is None:
         raise OperatorError(
             f"refusing to serve the dashboard on {host!r}, which is not a loopback address, without "
             "DASHBOARD_AUTH=user:password; set it, or listen on 127.0.0.1"
@@ -60,11 +60,11 @@ def web(host: str | None, port: int | None, url_prefix: str, threads: int) -> No
         runtime.connect(settings.redis_url).close()
     except RedisUnavailable as error:  # keep serving: pages answer 503 until Redis is back
         logger.warning("{}; the dashboard answers 503 until it is reachable", error)
-    mode = "read-only" if settings.dashboard_read_only else "actions enabled"
-    auth = "HTTP Basic" if settings.dashboard_auth else "no authentication (loopback only)"
+    mode = "read-only" if settings.dashboard.read_only else "actions enabled"
+    auth = "HTTP Basic" if settings.dashboard.auth else "no authentication (loopback only)"
     click.echo(
         f"rq-dlq dashboard on http://{_netloc(host, port)}{url_prefix}/ ({mode}; {auth}; "
-        f"Redis {redact_url(settings.redis_url or runtime.DEFAULT_REDIS_URL)}, prefix {settings.dlq_prefix!r})"
+        f"Redis {redact_url(settings.redis_url or runtime.DEFAULT_REDIS_URL)}, prefix {settings.dlq.prefix!r})"
     )
     try:
         waitress.serve(app, host=host, port=port, threads=threads, ident="rq-dlq", _quiet=True)

@@ -43,7 +43,7 @@ def build_overview(state: DashboardState, top_groups: int = TOP_GROUPS) -> Overv
     now = time.time()
     dlq, settings = state.dlq, state.settings
     stats = dlq.stats(top_groups=top_groups)
-    limits = Thresholds(settings.dlq_warn_size, settings.dlq_crit_size, settings.dlq_max_age_seconds)
+    limits = Thresholds(settings.dlq.warn_size, settings.dlq.crit_size, settings.dlq.max_age_seconds)
     oldest_age = now - stats.oldest if stats.oldest else None
     health, line = assess(stats.total, oldest_age, stats.dropped, limits)
     with state.connection.pipeline(transaction=False) as pipe:

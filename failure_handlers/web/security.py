@@ -21,8 +21,8 @@ from urllib.parse import urlsplit
 from flask import Response, request
 from flask_wtf.csrf import ValidationError, validate_csrf
 
-from failure_handlers.config import Settings
 from failure_handlers.web.errors import BASIC_CHALLENGE, BEARER_CHALLENGE, WebError
+from failure_handlers.web.settings import DashboardSettings
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 CSRF_FIELD = "csrf_token"
@@ -45,7 +45,7 @@ def same_secret(given: str | None, expected: str) -> bool:
     return hmac.compare_digest((given or "").encode("utf-8", "surrogatepass"), expected.encode("utf-8"))
 
 
-def check(settings: Settings, is_api: bool) -> None:
+def check(settings: DashboardSettings, is_api: bool) -> None:
     """Raise `WebError` unless this request may proceed (see the module docstring)."""
     writes = request.method not in SAFE_METHODS
     if is_api and writes:
@@ -55,24 +55,24 @@ def check(settings: Settings, is_api: bool) -> None:
     else:
         _require_reader(settings, accept_token=False)
     if writes:
-        if settings.dashboard_read_only:
+        if settings.read_only:
             raise WebError(403, "the dashboard is read-only (DASHBOARD_READ_ONLY=true): no action is allowed")
         if not is_api:
             _require_same_origin()
             _require_csrf_token()
 
 
-def _require_reader(settings: Settings, accept_token: bool) -> None:
-    if settings.dashboard_auth is None:
+def _require_reader(settings: DashboardSettings, accept_token: bool) -> None:
+    if settings.auth is None:
         return
     auth = request.authorization
     if auth is None:
         raise WebError(401, "authentication required (HTTP Basic, DASHBOARD_AUTH)", challenge=BASIC_CHALLENGE)
-    if auth.type == "bearer" and accept_token and settings.dashboard_api_token:
-        if same_secret(auth.token, settings.dashboard_api_token):
+    if auth.type == "bearer" and accept_token and settings.api_token:
+        if same_secret(auth.token, settings.api_token):
             return
     elif auth.type == "basic":
-        user, password = settings.dashboard_auth
+        user, password = settings.auth
         user_ok = same_secret(auth.username, user)
         password_ok = same_secret(auth.password, password)
         if user_ok and password_ok:
@@ -82,13 +82,13 @@ def _require_reader(settings: Settings, accept_token: bool) -> None:
     raise WebError(401, "wrong user or password", challenge=BASIC_CHALLENGE)
 
 
-def _require_token(settings: Settings) -> None:
-    if not settings.dashboard_api_token:
+def _require_token(settings: DashboardSettings) -> None:
+    if not settings.api_token:
         raise WebError(403, "API writes are disabled: set DASHBOARD_API_TOKEN to enable them")
     auth = request.authorization
     if auth is None or auth.type != "bearer" or not auth.token:
         raise WebError(401, "API writes need Authorization: Bearer <DASHBOARD_API_TOKEN>", challenge=BEARER_CHALLENGE)
-    if not same_secret(auth.token, settings.dashboard_api_token):
+    if not same_secret(auth.token, settings.api_token):
         raise WebError(403, "wrong API token")
 
 

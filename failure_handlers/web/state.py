@@ -35,7 +35,7 @@ class DashboardState:
 
     @cached_property
     def dlq(self) -> DeadLetterQueue:
-        return DeadLetterQueue.from_settings(self.connection, self.settings)
+        return DeadLetterQueue.from_settings(self.connection, self.settings.dlq, self.settings.archive)
 
     @cached_property
     def archive_engine(self) -> Any:  # an SQLAlchemy Engine: imported only when the archive is used
@@ -65,4 +65,4 @@ class DashboardState:
 
     @property
     def read_only(self) -> bool:
-        return self.settings.dashboard_read_only
+        return self.settings.dashboard.read_only

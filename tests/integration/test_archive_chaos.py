@@ -38,7 +38,7 @@ def test_every_dead_lettering_has_one_row_through_archiver_kills_and_a_database_
         env = {**TEST_ENV, "ARCHIVE_URL": cluster.url, "ARCHIVE_BATCH_SIZE": "50", "ARCHIVE_CLAIM_IDLE_SECONDS": "1",
                "ARCHIVE_POLL_SECONDS": "1", "LOG_LEVEL": "INFO"}  # fmt: skip
         settings = parse_settings(env)
-        dlq = DeadLetterQueue(redis, settings.dlq_prefix, 3600, 100_000, archive_maxlen=100_000)
+        dlq = DeadLetterQueue(redis, settings.dlq.prefix, 3600, 100_000, archive_maxlen=100_000)
         ids = [f"chaos-{n:05d}" for n in range(DEAD)]
         dlq.add_many(dead_entry(job_id, minutes_ago=1) for job_id in ids)
         dlq.delete(ids[:DELETED], outcome="deleted", by="chaos")
@@ -60,7 +60,7 @@ def test_every_dead_lettering_has_one_row_through_archiver_kills_and_a_database_
         first.send_signal(signal.SIGKILL)  # mid-run: a batch read, maybe written, not acknowledged
         first.wait()
         second = start_archiver(env, log)
-        stream = EventStream(redis, settings.dlq_prefix)
+        stream = EventStream(redis, settings.dlq.prefix)
         try:
             # The first archiver may have written 1,000 rows on its own before the kill: the restarted one
             # "goes on" once it has read the stream itself (its consumer exists), i.e. it is past its start-up.
@@ -109,11 +109,11 @@ def test_an_archiver_started_while_its_database_is_down_waits_for_it(redis, tmp_
         settings = parse_settings(env)
         assert subprocess.run([sys.executable, "scripts/dlq.py", "archive", "init"], cwd=PROJECT_ROOT,
                               env={**os.environ, **env}, capture_output=True).returncode == 0  # fmt: skip
-        dlq = DeadLetterQueue(redis, settings.dlq_prefix, 3600, 1_000, archive_maxlen=10_000)
+        dlq = DeadLetterQueue(redis, settings.dlq.prefix, 3600, 1_000, archive_maxlen=10_000)
         ids = [f"early-{n:03d}" for n in range(120)]
         dlq.add_many(dead_entry(job_id) for job_id in ids)
         cluster.stop("immediate")
-        stream = EventStream(redis, settings.dlq_prefix)
+        stream = EventStream(redis, settings.dlq.prefix)
         with open(tmp_path / "archiver.log", "wb") as log:
             archiver = start_archiver(env, log)
             try:

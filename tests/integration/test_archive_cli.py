@@ -93,7 +93,8 @@ def test_a_read_only_sqlite_database_keeps_the_events_pending(redis, tmp_path):
     from failure_handlers.dlq.store import DeadLetterQueue
     from tests.factories import dead_entry
 
-    DeadLetterQueue.from_settings(redis, parse_settings(env)).add(dead_entry("a"))
+    settings = parse_settings(env)
+    DeadLetterQueue.from_settings(redis, settings.dlq, settings.archive).add(dead_entry("a"))
     read_only = f"sqlite:///file:{tmp_path / 'db' / 'archive.db'}?mode=ro&uri=true"
     result = dlq_cli("archive", "run", "--once", url=read_only)
     assert_one_line_error(result, "readonly database")

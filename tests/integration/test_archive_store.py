@@ -40,7 +40,7 @@ def engine(settings):
 
 @pytest.fixture
 def archiving_dlq(redis, settings):
-    return DeadLetterQueue.from_settings(redis, settings)
+    return DeadLetterQueue.from_settings(redis, settings.dlq, settings.archive)
 
 
 def table(engine) -> list[dict]:
@@ -68,7 +68,7 @@ def test_every_dead_lettering_is_one_row_with_how_it_ended(redis, settings, engi
     deleted = next(row for row in table(engine) if row["outcome"] == "deleted")
     assert deleted["outcome_by"] == "alice" and deleted["outcome_at"] is not None
     assert deleted["func"] == "worker_tasks.example_tasks.import_invoice" and deleted["args"] == '["INV-1"]'
-    assert EventStream(redis, settings.dlq_prefix).status().pending == 0
+    assert EventStream(redis, settings.dlq.prefix).status().pending == 0
 
 
 def test_a_batch_committed_but_not_acknowledged_is_replayed_without_a_second_row(
@@ -84,7 +84,7 @@ def test_a_batch_committed_but_not_acknowledged_is_replayed_without_a_second_row
     Archiver(redis, settings, engine, consumer="successor").run_once()
 
     assert outcomes(engine) == [("a", "deleted")]
-    assert EventStream(redis, settings.dlq_prefix).status().pending == 0
+    assert EventStream(redis, settings.dlq.prefix).status().pending == 0
 
 
 def test_an_outcome_read_before_its_dead_lettering_still_ends_as_one_complete_row(
@@ -119,7 +119,7 @@ def test_an_entry_gone_from_redis_is_marked_expired(redis, settings, engine, arc
 
 def test_retention_deletes_rows_older_than_the_retention_days(redis, engine, archive_url):
     settings = archive_settings(archive_url, ARCHIVE_RETENTION_DAYS="1")
-    dlq = DeadLetterQueue.from_settings(redis, settings)
+    dlq = DeadLetterQueue.from_settings(redis, settings.dlq, settings.archive)
     dlq.add(dead_entry("old", minutes_ago=3 * 24 * 60))
     dlq.add(dead_entry("new"))
     archiver = Archiver(redis, settings, engine)
@@ -131,7 +131,7 @@ def test_retention_deletes_rows_older_than_the_retention_days(redis, engine, arc
 
 def test_hostile_events_become_bounded_rows(redis, settings, engine, archiving_dlq):
     archiving_dlq.add(dead_entry("a"))
-    stream = EventStream(redis, settings.dlq_prefix)
+    stream = EventStream(redis, settings.dlq.prefix)
     entry = b'{"exc_message": "caf\xe9 \\u0000 nul", "traceback": "' + b"x" * 10_000_000 + b'", "attempts": "many"}'
     redis.xadd(stream.key, {"seq": 2, "type": "dead", "id": "hostile@1", "job": "hostile", "at": "x", "entry": entry})
     redis.xadd(
@@ -149,7 +149,7 @@ def test_hostile_events_become_bounded_rows(redis, settings, engine, archiving_d
 
 def test_a_database_that_is_down_leaves_every_event_pending(redis):
     settings = archive_settings("postgresql://postgres:s3cret-pw@127.0.0.1:1/nowhere")
-    dlq = DeadLetterQueue.from_settings(redis, settings)
+    dlq = DeadLetterQueue.from_settings(redis, settings.dlq, settings.archive)
     dlq.add(dead_entry("a"))
     dlq.add(dead_entry("b"))
     archiver = Archiver(redis, settings, database.make_engine(settings.archive))
@@ -158,7 +158,7 @@ def test_a_database_that_is_down_leaves_every_event_pending(redis):
         archiver.drain()
 
     assert "s3cret-pw" not in str(raised.value) and "127.0.0.1:1" in str(raised.value)
-    assert EventStream(redis, settings.dlq_prefix).status().pending == 2
+    assert EventStream(redis, settings.dlq.prefix).status().pending == 2
 
 
 def test_stats_split_failures_by_day_function_and_group_with_outcomes(redis, settings, engine, archiving_dlq):

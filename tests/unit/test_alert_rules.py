@@ -1,14 +1,10 @@
-"""Alert policy without Redis: the rules as a pure function of figures, the wording, the settings."""
+"""Alert policy without Redis: the rules as a pure function of figures, and the wording."""
 
 from __future__ import annotations
-
-import pytest
 
 from failure_handlers.alerts import rules
 from failure_handlers.alerts.messages import FIRING, RESOLVED, message_for
 from failure_handlers.alerts.rules import Figures, GroupFigures, Thresholds, evaluate
-from failure_handlers.config import parse_settings
-from failure_handlers.errors import ConfigError
 from failure_handlers.redaction import redact_endpoint, redact_text
 
 NOW = 1_800_000_000.0
@@ -73,39 +69,3 @@ def test_secrets_are_redacted_from_texts_and_urls():
     text = "failed: redis://:hunter2@db:6379/0 then https://hooks.example/services/T0/SECRET"
     assert redact_text(text, ["/services/T0/SECRET"]) == "failed: redis://:***@db:6379/0 then https://hooks.example***"
     assert redact_endpoint("https://hooks.example/services/T0/SECRET?x=1") == "https://hooks.example/***"
-
-
-def env(**values: str) -> dict[str, str]:
-    return values
-
-
-@pytest.mark.parametrize(
-    ("values", "named"),
-    [
-        (env(ALERT_WEBHOOK_URL="hooks.example/x"), "ALERT_WEBHOOK_URL"),
-        (env(ALERT_WEBHOOK_FORMAT="xml"), "ALERT_WEBHOOK_FORMAT"),
-        (env(ALERT_SMTP_URL="smtp://mail.example"), "ALERT_EMAIL_TO"),
-        (env(ALERT_SMTP_URL="http://mail.example", ALERT_EMAIL_TO="a@b"), "ALERT_SMTP_URL"),
-        (env(ALERT_EMAIL_TO="not-an-address"), "ALERT_EMAIL_TO"),
-        (env(ALERT_COOLDOWN_SECONDS="0"), "ALERT_COOLDOWN_SECONDS"),
-        (env(ALERT_GROUP_COUNT="many"), "ALERT_GROUP_COUNT"),
-        (env(ALERT_NEW_GROUP="perhaps"), "ALERT_NEW_GROUP"),
-        (env(DASHBOARD_URL="ops.example"), "DASHBOARD_URL"),
-    ],
-)
-def test_bad_alert_settings_name_the_variable(values, named):
-    with pytest.raises(ConfigError, match=named):
-        parse_settings(values)
-
-
-def test_a_bad_webhook_url_is_not_repeated_in_the_error():
-    with pytest.raises(ConfigError) as caught:
-        parse_settings({"ALERT_WEBHOOK_URL": "ftp://hooks.example/services/SECRET"})
-    assert "SECRET" not in str(caught.value)
-
-
-def test_alert_settings_defaults():
-    settings = parse_settings({})
-    assert (settings.alert_cooldown_seconds, settings.alert_group_count, settings.alert_group_minutes) == (3600, 10, 10)
-    assert settings.alert_webhook_format == "slack" and settings.alert_new_group is True
-    assert settings.alert_max_age_seconds is None  # DLQ_MAX_AGE_SECONDS then

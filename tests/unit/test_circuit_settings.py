@@ -8,16 +8,16 @@ from failure_handlers.errors import ConfigError
 
 def test_circuit_defaults():
     settings = parse_settings({})
-    assert settings.circuit_failure_threshold == 5
-    assert settings.circuit_window_seconds == 60
-    assert settings.circuit_reset_seconds == 30
+    assert settings.circuits.failure_threshold == 5
+    assert settings.circuits.window_seconds == 60
+    assert settings.circuits.reset_seconds == 30
 
 
 def test_circuit_values_are_read():
     settings = parse_settings(
         {"CIRCUIT_FAILURE_THRESHOLD": "3", "CIRCUIT_WINDOW_SECONDS": " 10 ", "CIRCUIT_RESET_SECONDS": "2"}
     )
-    assert (settings.circuit_failure_threshold, settings.circuit_window_seconds, settings.circuit_reset_seconds) == (
+    assert (settings.circuits.failure_threshold, settings.circuits.window_seconds, settings.circuits.reset_seconds) == (
         3,
         10,
         2,

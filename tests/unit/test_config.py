@@ -1,75 +1,69 @@
+"""`Settings` (failure_handlers/config.py): the process-wide values, the slices it composes, `.env`."""
+
 import pytest
 
-from failure_handlers.config import DEFAULT_DLQ_TTL_SECONDS, load_settings, parse_settings
+from failure_handlers.alerts.settings import AlertSettings
+from failure_handlers.archive.settings import ArchiveSettings
+from failure_handlers.circuits.settings import CircuitSettings
+from failure_handlers.config import Settings, load_settings, parse_settings
+from failure_handlers.dlq.settings import DlqSettings
 from failure_handlers.errors import ConfigError
+from failure_handlers.metrics.settings import MetricsSettings
+from failure_handlers.retry.settings import RetrySettings
+from failure_handlers.web.settings import DashboardSettings
 
 
 def test_defaults_when_nothing_is_set():
     settings = parse_settings({})
     assert settings.redis_url is None
-    assert settings.retry_max == 3
-    assert settings.retry_intervals == (30, 60, 120)
-    assert settings.job_timeout == 180
-    assert settings.dlq_prefix == "rq:dlq:"
-    assert settings.dlq_ttl_seconds == DEFAULT_DLQ_TTL_SECONDS == 604800
-    assert settings.non_retryable_exceptions == frozenset()
+    assert settings.serializer == "pickle"
     assert settings.log_level == "INFO" and settings.log_json is False
+    assert settings.redact_keys == ("password", "token", "secret", "authorization", "api_key")
 
 
-def test_every_variable_is_parsed():
+def test_unset_everything_is_the_dataclass_defaults():
+    assert parse_settings({}) == Settings()
+
+
+def test_each_subsystem_gets_its_own_slice():
+    settings = parse_settings({})
+    slices = (settings.retry, settings.dlq, settings.circuits, settings.archive, settings.alerts, settings.metrics)
+    kinds = (RetrySettings, DlqSettings, CircuitSettings, ArchiveSettings, AlertSettings, MetricsSettings)
+    assert all(isinstance(part, kind) for part, kind in zip(slices, kinds, strict=True))
+    assert isinstance(settings.dashboard, DashboardSettings)
+
+
+def test_every_process_variable_is_parsed():
     settings = parse_settings(
         {
             "REDIS_URL": "rediss://user:pw@cache:6380/2",
-            "RETRY_MAX": "5",
-            "RETRY_INTERVALS": " 1, 2,4 ",
-            "JOB_TIMEOUT": "60",
-            "DLQ_PREFIX": "app:dead:",
-            "DLQ_TTL_SECONDS": "3600",
-            "DLQ_MAX_ENTRIES": "500",
-            "DLQ_WARN_SIZE": "5",
-            "DLQ_CRIT_SIZE": "50",
-            "DLQ_MAX_AGE_SECONDS": "600",
-            "NON_RETRYABLE_EXCEPTIONS": "ValueError, myapp.errors.Bad",
             "REDACT_KEYS": "PIN,Password",
             "LOG_LEVEL": "warning",
             "LOG_JSON": "yes",
+            "RQ_SERIALIZER": "json",
         }
     )
     assert settings.redis_url == "rediss://user:pw@cache:6380/2"
-    assert settings.retry_max == 5
-    assert settings.retry_intervals == (1, 2, 4)
-    assert settings.job_timeout == 60
-    assert settings.dlq_prefix == "app:dead:"
-    assert settings.dlq_ttl_seconds == 3600
-    assert (settings.dlq_max_entries, settings.dlq_warn_size, settings.dlq_crit_size) == (500, 5, 50)
-    assert settings.dlq_max_age_seconds == 600
-    assert settings.non_retryable_exceptions == {"ValueError", "myapp.errors.Bad"}
     assert settings.redact_keys == ("pin", "password")
     assert settings.log_level == "WARNING" and settings.log_json is True
-
-
-def test_zero_retries_is_allowed():
-    assert parse_settings({"RETRY_MAX": "0"}).retry_max == 0
+    assert settings.serializer == "json"
 
 
 @pytest.mark.parametrize(
     ("name", "value"),
     [
-        ("RETRY_INTERVALS", "abc"),
-        ("RETRY_INTERVALS", "30,,60"),
-        ("RETRY_INTERVALS", "30,-1"),
-        ("RETRY_MAX", "-1"),
-        ("RETRY_MAX", "three"),
-        ("JOB_TIMEOUT", "0"),
-        ("DLQ_TTL_SECONDS", "1.5"),
-        ("DLQ_PREFIX", "rq dlq"),
-        ("DLQ_MAX_ENTRIES", "0"),
-        ("DLQ_WARN_SIZE", "lots"),
-        ("DLQ_MAX_AGE_SECONDS", "1d"),
-        ("NON_RETRYABLE_EXCEPTIONS", "not a class"),
         ("LOG_LEVEL", "LOUD"),
         ("LOG_JSON", "maybe"),
         ("REDIS_URL", "http://localhost:6379"),
+        ("RQ_SERIALIZER", "not a path"),
+        # one of each subsystem: parse_settings reaches every slice's parser
+        ("RETRY_INTERVALS", "abc"),
+        ("DLQ_PREFIX", "rq dlq"),
+        ("CIRCUIT_RESET_SECONDS", "0"),
+        ("ARCHIVE_BATCH_SIZE", "0"),
+        ("ALERT_GROUP_COUNT", "many"),
+        ("METRICS_TOP_GROUPS", "0"),
+        ("DASHBOARD_PORT", "70000"),
     ],
 )
 def test_bad_value_names_the_variable(name, value):
@@ -85,9 +79,13 @@ def test_bad_redis_url_message_hides_the_password():
     assert "hunter2" not in str(raised.value)
 
 
+def test_blank_values_count_as_unset():
+    assert parse_settings({"REDIS_URL": "  ", "LOG_LEVEL": ""}) == Settings()
+
+
 def test_dotenv_supplies_defaults_and_environment_wins(tmp_path, monkeypatch):
     (tmp_path / ".env").write_text("RETRY_MAX=7\nJOB_TIMEOUT=99\n")
     monkeypatch.chdir(tmp_path)
     settings = load_settings({"JOB_TIMEOUT": "42"})
-    assert settings.retry_max == 7
-    assert settings.job_timeout == 42
+    assert settings.retry.max == 7
+    assert settings.retry.job_timeout == 42

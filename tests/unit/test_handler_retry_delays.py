@@ -12,7 +12,7 @@ from rq.registry import ScheduledJobRegistry
 from failure_handlers import DeadLetterQueue, runtime
 from failure_handlers.errors import RetryAfter
 from failure_handlers.handler import on_failure
-from failure_handlers.integration.planned_retry import PlannedRetry
+from failure_handlers.retry.plan import PlannedRetry
 from worker_tasks import enqueue
 
 

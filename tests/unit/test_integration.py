@@ -8,7 +8,7 @@ from rq import Queue, Retry, SimpleWorker
 from failure_handlers.dlq.store import DeadLetterQueue
 from failure_handlers.handler import on_failure
 from failure_handlers.integration import NO_RETRY, RetryingQueue, record_failure, task
-from failure_handlers.retry_policy import attempt_of
+from failure_handlers.retry.policy import attempt_of
 
 
 def boom(n):

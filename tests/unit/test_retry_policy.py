@@ -2,7 +2,7 @@ import pytest
 import requests
 
 from failure_handlers.errors import PermanentError
-from failure_handlers.retry_policy import attempt_of, classify, qualified_name, retry_delay
+from failure_handlers.retry.policy import attempt_of, classify, qualified_name, retry_delay
 
 
 class CardDeclined(PermanentError):

@@ -1,4 +1,4 @@
-"""Message patterns, @task rules and their precedence over the older rules (retry_policy.classify)."""
+"""Message patterns, @task rules and their precedence over the older rules (retry.policy.classify)."""
 
 import random
 import re
@@ -9,8 +9,8 @@ import requests
 
 from failure_handlers.errors import PermanentError, RetryAfter
 from failure_handlers.retry.backoff import Jitter
+from failure_handlers.retry.policy import classify, intervals_with, next_delay
 from failure_handlers.retry.rules import MAX_MATCHED_CHARS, NO_TASK_RULES, parse_patterns, task_rules
-from failure_handlers.retry_policy import classify, intervals_with, next_delay
 
 VALIDATION = parse_patterns("validation error")
 DEPLOY = parse_patterns("(?i)deploy in progress")

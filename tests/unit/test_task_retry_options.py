@@ -1,13 +1,14 @@
-"""`@task(...)` retry-policy options and `PlannedRetry`: the plan made at enqueue, precedence, bad values."""
+"""The retry plan (failure_handlers/retry/plan.py, retry/task_options.py): `@task(...)` options and
+`PlannedRetry`, the plan made at enqueue, precedence, bad values."""
 
 import pytest
 from rq import Retry
 
 from failure_handlers.config import parse_settings
 from failure_handlers.integration import RetryingQueue
-from failure_handlers.integration.planned_retry import PlannedRetry
-from failure_handlers.integration.task_options import configured_retry, task, task_options_of
+from failure_handlers.retry.plan import PlannedRetry, RetryPlan, configured_retry
 from failure_handlers.retry.rules import RULES_ATTRIBUTE, task_rules_of
+from failure_handlers.retry.task_options import task, task_options_of
 
 
 @task(retry_max=4, retry_backoff_base=2, retry_backoff_cap=10, retry_jitter="equal")
@@ -88,7 +89,7 @@ def test_task_base_above_the_configured_cap_fails_at_enqueue_and_writes_nothing(
         pass
 
     with pytest.raises(ValueError, match="cap 600s is below its base 1000s"):
-        configured_retry(task_options_of(slow), EXPONENTIAL)
+        configured_retry(task_options_of(slow).plan, EXPONENTIAL.retry.plan)
     with pytest.raises(ValueError):
         RetryingQueue("q", connection=fake_redis, settings=EXPONENTIAL).enqueue(slow)
     assert fake_redis.keys("*") == []
@@ -127,3 +128,33 @@ def test_bad_task_options_raise_value_error_at_decoration(options):
 def test_bad_planned_retry_raises_value_error(kwargs):
     with pytest.raises(ValueError):
         PlannedRetry(**kwargs)
+
+
+def test_one_plan_type_at_every_level():
+    @task(retry_backoff_base=5)
+    def fast():
+        pass
+
+    assert task_options_of(fast).plan == RetryPlan(backoff="exponential", base=5)
+    assert PlannedRetry(max=2, intervals=[3]).intervals == [3, 3]
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ({"retry_backoff": "linear"}, "retry_backoff='linear': expected fixed or exponential"),
+        (
+            {"retry_backoff_base": 10, "retry_backoff_cap": 5},
+            r"retry_backoff_cap=5: must be >= retry_backoff_base \(10\)",
+        ),
+        ({"retry_jitter": "lots"}, "retry_jitter='lots': expected none, full, equal"),
+    ],
+)
+def test_task_errors_name_the_task_option(given, message):
+    with pytest.raises(ValueError, match=message):
+        task(**given)
+
+
+def test_call_site_errors_name_the_call_site_parameter():
+    with pytest.raises(ValueError, match=r"^cap=5: must be >= base \(10\)$"):
+        PlannedRetry(max=3, base=10, cap=5)

@@ -38,7 +38,9 @@ def archive(redis):  # noqa: ANN201 - a factory
         settings = parse_settings({**TEST_ENV, "DLQ_TTL_SECONDS": str(WEEK), "ARCHIVE_URL": url})
         engines.append(database.make_engine(settings.archive))
         database.upgrade(engines[-1], settings.archive)
-        return DeadLetterQueue.from_settings(redis, settings), Archiver(redis, settings, engines[-1])
+        return DeadLetterQueue.from_settings(redis, settings.dlq, settings.archive), Archiver(
+            redis, settings, engines[-1]
+        )
 
     yield make
     for engine in engines:
