@@ -7,7 +7,7 @@ RQ_CONFIG := -c failure_handlers.rq_settings
 EXCEPTION_HANDLER := --exception-handler failure_handlers.integration.record_failure
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo worker test lint info dlq-list dlq-show dlq-stats dlq-delete dlq-purge dlq-check dlq-reconcile reconciler \
+.PHONY: setup demo worker test lint typecheck info dlq-list dlq-show dlq-stats dlq-delete dlq-purge dlq-check dlq-reconcile reconciler \
 	chaos requeue bench bench-quick bench-dlq profile-handler clean
 
 setup: $(STAMP)
@@ -28,8 +28,12 @@ worker: setup  ## a production-style worker that covers every job (what the Proc
 test: setup  ## the whole suite: unit tests, then integration tests on a real server
 	$(PY) -m pytest $(ARGS)
 
-lint: setup
+lint: setup  ## ruff, then the type checker
 	$(VENV)/bin/ruff check .
+	$(MAKE) --no-print-directory typecheck
+
+typecheck: setup  ## mypy on the library (strict on storage, dlq, recording, retry, operations; pyproject.toml)
+	$(VENV)/bin/mypy
 
 info: setup  ## rq info on the project's REDIS_URL
 	$(RQ) info $(RQ_CONFIG) $(ARGS)
@@ -90,4 +94,4 @@ screenshots: setup  ## re-take docs/screenshots/*.png: the browser test (needs /
 	DASHBOARD_SCREENSHOTS=docs/screenshots $(PY) -m pytest tests/web/test_browser.py -q
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .mypy_cache
