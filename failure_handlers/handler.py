@@ -218,10 +218,10 @@ def _counter_spec(job: Job, exc_type: str, dead_reason: str | None) -> str:
     try:
         settings = runtime.settings()
         try:
-            func = job.func_name
+            func = job.func_name or ""
         except Exception:  # noqa: BLE001 - unreadable job data: still counted
             func = ""
-        increments = counters.failure_increments(job.origin, func, exc_type, dead_reason)
+        increments = counters.failure_increments(job.origin or "", func, exc_type, dead_reason)
         return counters.spec(settings.metrics.max_label_values, settings.metrics.max_series, increments)
     except Exception:  # noqa: BLE001 - metrics never stop the handler's own work
         logger.opt(exception=True).error("Failure handler could not build the counters for job {}", job.id)

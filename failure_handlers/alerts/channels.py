@@ -27,7 +27,8 @@ class DeliveryError(Exception):
 
 
 class Channel(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def deliver(self, message: Message) -> None: ...
 

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 from loguru import logger
 from redis import Redis
@@ -29,6 +30,7 @@ from failure_handlers.dlq.store import DeadLetterQueue
 from failure_handlers.dlq.text import text_list
 from failure_handlers.redaction import redact_text
 from failure_handlers.storage import scripts
+from failure_handlers.storage.scripts import ScriptArg
 
 SEEN_SENTINEL = "-"  # in groups_seen from the first pass on: an existing DLQ's groups are not "new"
 
@@ -122,7 +124,14 @@ class Notifier:
         if not self.channels:
             logger.warning("alert (no ALERT_WEBHOOK_URL or ALERT_SMTP_URL set, logged only): {}", message.title)
         deliveries = new_deliveries(message, sorted(self.channels))
-        args = [self.keys.prefix, mode, condition.rule, condition.subject, self.settings.alerts.cooldown_seconds, now]
+        args: list[ScriptArg] = [
+            self.keys.prefix,
+            mode,
+            condition.rule,
+            condition.subject,
+            self.settings.alerts.cooldown_seconds,
+            now,
+        ]
         args += ["1" if condition.resolvable else "0", *claim_args(deliveries)]
         if int(scripts.ALERT_CLAIM.run(self.connection, args)):
             report.notified.append(f"{condition.rule} {condition.subject} {state}")
@@ -132,7 +141,7 @@ class Notifier:
         """Groups already announced. On the very first pass (no sentinel yet) the existing groups are
         noted silently: starting the notifier on a full DLQ does not announce every old group."""
         key = self.keys.alert_groups_seen
-        seen = set(text_list(self.connection.zrange(key, 0, -1)))
+        seen = set(text_list(cast("list[bytes]", self.connection.zrange(key, 0, -1))))  # members only
         if SEEN_SENTINEL not in seen:
             self.connection.zadd(key, {SEEN_SENTINEL: now, **dict.fromkeys(current, now)}, nx=True)
             report.baseline_groups = len(current)

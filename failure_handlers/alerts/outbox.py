@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from redis import Redis
 
@@ -61,7 +61,8 @@ class Outbox:
 
     def take_due(self, now: float, lease_seconds: int) -> list[Delivery]:
         """The deliveries due at `now` that this process now holds a lease on."""
-        ids = text_list(self.connection.zrangebyscore(self.keys.alert_outbox, "-inf", now, start=0, num=TAKE_BATCH))
+        due = self.connection.zrangebyscore(self.keys.alert_outbox, "-inf", now, start=0, num=TAKE_BATCH)
+        ids = text_list(cast("list[bytes]", due))  # without scores: members only
         if not ids:
             return []
         with self.connection.pipeline(transaction=False) as pipe:

@@ -19,9 +19,11 @@ from typing import Any
 
 from redis import Redis
 from redis.exceptions import ResponseError
+from redis.typing import EncodableT, FieldT
 
 from failure_handlers.storage import scripts
 from failure_handlers.storage.keys import ARCHIVE_GROUP, DlqKeys
+from failure_handlers.storage.scripts import ScriptArg
 
 STALE_CONSUMER_SECONDS = 3600  # consumers idle this long with nothing pending are removed from the group
 
@@ -82,7 +84,7 @@ class EventStream:
 
     def read_new(self, count: int) -> list[Event]:
         """Up to `count` events never delivered to the group; counts the ones trimmed unread as lost."""
-        args = [self.keys.prefix, ARCHIVE_GROUP, self.consumer, count]
+        args: list[ScriptArg] = [self.keys.prefix, ARCHIVE_GROUP, self.consumer, count]
         try:
             entries = scripts.ARCHIVE_READ.run(self.connection, args)
         except ResponseError as error:
@@ -121,7 +123,8 @@ class EventStream:
 
     def note(self, **values: str | float) -> None:
         """Record facts for `status` (last_error, last_sweep_at...)."""
-        self.connection.hset(self.keys.archive_state, mapping=values)
+        fields: dict[FieldT, EncodableT] = {name: value for name, value in values.items()}
+        self.connection.hset(self.keys.archive_state, mapping=fields)
 
     def forget_idle_consumers(self) -> int:
         """Remove consumers of earlier archiver processes that hold nothing and have been idle long."""

@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from loguru import logger
 from redis import Redis
@@ -44,7 +44,8 @@ MAX_NAME_CHARS = 100
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@/-]*")
 CIRCUIT_RETENTION_SECONDS = 7 * 24 * 3600  # an idle circuit's state and index entry are forgotten after this
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def validate_circuit_name(name: object) -> str:
@@ -175,17 +176,16 @@ class Circuit:
         exc_type: type[BaseException] | None,
         exc_value: BaseException | None,
         traceback: TracebackType | None,
-    ) -> bool:
-        self._calls.stack.pop().exit(exc_value)
-        return False  # the call's own exception goes on
+    ) -> None:
+        self._calls.stack.pop().exit(exc_value)  # the call's own exception goes on
 
-    def __call__(self, func: F) -> F:
+    def __call__(self, func: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(func)
-        def guarded(*args: Any, **kwargs: Any) -> Any:
+        def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
             with self:
                 return func(*args, **kwargs)
 
-        return guarded  # type: ignore[return-value]
+        return guarded
 
 
 def circuit(

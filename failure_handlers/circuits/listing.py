@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from redis import Redis
 
@@ -35,7 +35,8 @@ class CircuitState:
 
 def list_circuits(connection: Redis, keys: DlqKeys, now: float) -> list[CircuitState]:
     """Every known circuit, most recently changed first."""
-    names = [_text(name) for name in connection.zrevrange(keys.circuits, 0, -1)]
+    members = cast("list[bytes]", connection.zrevrange(keys.circuits, 0, -1))  # without scores: members only
+    names = [_text(name) for name in members]
     if not names:
         return []
     with connection.pipeline(transaction=False) as pipe:

@@ -15,8 +15,7 @@ from rich.text import Text
 
 from failure_handlers.archive.outcomes import OUTCOMES
 from failure_handlers.cli import views
-from failure_handlers.cli.operator import filter_options, operator
-from failure_handlers.dlq.filters import DlqFilter
+from failure_handlers.cli.operator import dlq_filter, filter_options, operator
 from failure_handlers.errors import OperatorError
 from failure_handlers.recording.failure_record import one_line
 
@@ -77,16 +76,17 @@ def status(as_json: bool) -> int:
 def history_filter(given: dict[str, object]):  # noqa: ANN201 - a history.HistoryFilter
     from failure_handlers.archive import history
 
-    dlq = DlqFilter(
-        queue=given.get("queue"),  # type: ignore[arg-type]
-        func=given.get("func"),  # type: ignore[arg-type]
-        exc=given.get("exc_type"),  # type: ignore[arg-type]
-        group=given.get("group"),  # type: ignore[arg-type]
-        since=given.get("since"),  # type: ignore[arg-type]
-        until=given.get("until"),  # type: ignore[arg-type]
-        search=given.get("search"),  # type: ignore[arg-type]
-    )
-    return history.HistoryFilter(dlq, given.get("outcome"), given.get("job_id"))  # type: ignore[arg-type]
+    return history.HistoryFilter(dlq_filter(given), _text(given.get("outcome")), _text(given.get("job_id")))
+
+
+def _runs(max_retries: object) -> str:
+    """All the runs a job had in its budget: its retries and the first run."""
+    return str(max_retries + 1) if isinstance(max_retries, int) else "?"
+
+
+def _text(value: object) -> str | None:
+    """A click option's text (None when not given)."""
+    return value if isinstance(value, str) else None
 
 
 def history_options(command):  # noqa: ANN001, ANN201 - a click decorator
@@ -168,7 +168,7 @@ def _rows_table(rows: list[dict[str, object]]) -> Table:
             str(row["func"]),
             str(row["exc_type"]),
             Text(one_line(str(row["message"]), views.MESSAGE_WIDTH)),
-            f"{row['attempts']}/{int(row['max_retries']) + 1}",  # type: ignore[call-overload]
+            f"{row['attempts']}/{_runs(row['max_retries'])}",
             str(row["failed_at"])[:19].replace("T", " "),
             Text(outcome),
         )

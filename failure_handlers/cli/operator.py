@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -20,7 +20,7 @@ from redis.exceptions import RedisError, ResponseError
 from rq.serializers import Serializer
 
 from failure_handlers import runtime
-from failure_handlers.config import Settings
+from failure_handlers.config import DEFAULT_REDIS_URL, Settings
 from failure_handlers.dlq.filters import DlqFilter, parse_duration, parse_time
 from failure_handlers.dlq.store import DeadLetterQueue
 from failure_handlers.errors import OperatorError
@@ -102,7 +102,7 @@ def run(command: click.Command, args: Sequence[str] | None = None) -> None:
 
 
 def _url() -> str:
-    return redact_url(runtime.settings().redis_url or runtime.DEFAULT_REDIS_URL)
+    return redact_url(runtime.settings().redis_url or DEFAULT_REDIS_URL)
 
 
 def _explain_response_error(error: ResponseError) -> str:
@@ -168,7 +168,14 @@ def filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def build_filter(op: Operator, **given: Any) -> DlqFilter:
     """A `DlqFilter` from the filter options; a value the DLQ has never seen is an error (a typo?)."""
-    filters = DlqFilter(
+    filters = dlq_filter(given)
+    require_known_values(op.dlq, filters, OPTION_OF_KIND)
+    return filters
+
+
+def dlq_filter(given: Mapping[str, Any]) -> DlqFilter:
+    """A `DlqFilter` from the values of `filter_options` (as click parsed them), unchecked."""
+    return DlqFilter(
         queue=given.get("queue"),
         func=given.get("func"),
         exc=given.get("exc_type"),
@@ -177,8 +184,6 @@ def build_filter(op: Operator, **given: Any) -> DlqFilter:
         until=given.get("until"),
         search=given.get("search"),
     )
-    require_known_values(op.dlq, filters, OPTION_OF_KIND)
-    return filters
 
 
 OPTION_OF_KIND = {"queue": "--queue", "func": "--func", "exc": "--exc-type", "group": "--group"}

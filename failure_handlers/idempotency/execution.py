@@ -25,7 +25,7 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from loguru import logger
 from redis.exceptions import RedisError
@@ -44,7 +44,8 @@ MAX_KEY_CHARS = 200
 LOCK_MARGIN_SECONDS = 10
 DEFAULT_LOCK_SECONDS = 300  # outside a job, or a job without a timeout
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 KeySpec = str | Callable[..., str]
 
 
@@ -85,7 +86,9 @@ def validate_key(func_name: str, key: object) -> str:
     return key
 
 
-def idempotent(key: KeySpec, ttl: int = DEFAULT_TTL_SECONDS, lock_ttl: int | None = None) -> Callable[[F], F]:
+def idempotent(
+    key: KeySpec, ttl: int = DEFAULT_TTL_SECONDS, lock_ttl: int | None = None
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Run the task's body once per key; see the module docstring.
 
     `@idempotent(key="invoice:{invoice_id}")` or `@idempotent(key=lambda invoice_id, **_: ...)`.
@@ -96,7 +99,7 @@ def idempotent(key: KeySpec, ttl: int = DEFAULT_TTL_SECONDS, lock_ttl: int | Non
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
             raise ValueError(f"idempotent: {label} must be a whole number of seconds >= 1, not {value!r}")
 
-    def decorate(func: F) -> F:
+    def decorate(func: Callable[P, R]) -> Callable[P, R]:
         try:
             signature: inspect.Signature | None = inspect.signature(func)
         except (TypeError, ValueError):
@@ -104,11 +107,11 @@ def idempotent(key: KeySpec, ttl: int = DEFAULT_TTL_SECONDS, lock_ttl: int | Non
         options = IdempotencyOptions(key, ttl, lock_ttl, function_name(func), signature)
 
         @functools.wraps(func)
-        def run_once(*args: Any, **kwargs: Any) -> Any:
+        def run_once(*args: P.args, **kwargs: P.kwargs) -> R:
             return _run_once(func, options, args, kwargs)
 
         setattr(run_once, IDEMPOTENCY_ATTRIBUTE, options)
-        return run_once  # type: ignore[return-value]
+        return run_once
 
     return decorate
 
@@ -119,7 +122,9 @@ def idempotency_of(func: Any) -> IdempotencyOptions | None:
     return options if isinstance(options, IdempotencyOptions) else None
 
 
-def _run_once(func: Callable[..., Any], options: IdempotencyOptions, args: tuple, kwargs: dict) -> Any:
+def _run_once(
+    func: Callable[..., Any], options: IdempotencyOptions, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
     key = options.key_for(args, kwargs)
     job = get_current_job()
     connection = job.connection if job is not None else runtime.default_connection()

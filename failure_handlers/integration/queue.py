@@ -67,7 +67,16 @@ class RetryingQueue(Queue):
     def create_job(self, func: Any, args: Any = None, kwargs: Any = None, *rest: Any, **options: Any) -> Any:
         """RQ's `create_job` (every enqueue path goes through it) with our defaults filled in."""
         if rest:  # positional use of RQ's parameters: name them, as RQ's own signature does
-            names = ("timeout", "result_ttl", "ttl", "failure_ttl", "description", "depends_on", "job_id", "meta")
+            names: tuple[str, ...] = (
+                "timeout",
+                "result_ttl",
+                "ttl",
+                "failure_ttl",
+                "description",
+                "depends_on",
+                "job_id",
+                "meta",
+            )
             names += ("status", "retry", "repeat")
             options.update(zip(names, rest, strict=False))
         settings = self.settings or runtime.settings()
@@ -115,6 +124,6 @@ def redacted_description(func: Any, args: Any, kwargs: Any, redact_keys: Sequenc
     values as `***`; a safe one when an argument's `repr` raises (RQ would raise from `enqueue`)."""
     name = func if isinstance(func, str) else f"{getattr(func, '__module__', '')}.{getattr(func, '__qualname__', func)}"
     try:
-        return get_call_string(name, args or (), redact_kwargs(kwargs or {}, redact_keys))
+        return get_call_string(name, args or (), redact_kwargs(kwargs or {}, redact_keys)) or name
     except Exception:  # noqa: BLE001 - any __repr__ may fail
         return f"{name}(<arguments whose repr failed>)"

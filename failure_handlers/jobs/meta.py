@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from redis.client import Pipeline
+from redis.typing import EncodableT, FieldT
 from rq.job import Job
 
 
@@ -24,7 +25,7 @@ def queue_save_final(job: Job, pipe: Pipeline) -> None:
     retried (a permanent failure run again and dead-lettered a second time). Stored here, in the same
     round trip as the DLQ entry, it is what RQ itself stores a moment later.
     """
-    fields: dict[str, bytes | int] = {"meta": serialized_meta(job)}
+    fields: dict[FieldT, EncodableT] = {"meta": serialized_meta(job)}
     if job.retries_left is not None:
         fields["retries_left"] = 0
     pipe.hset(job.key, mapping=fields)

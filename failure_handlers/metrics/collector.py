@@ -121,11 +121,11 @@ class DlqCollector(Collector):
             "rq_workers_working_time", "Seconds a worker spent running jobs", labels=["name", "queues"]
         )
         for worker in rq.workers:
-            name, queues = label_value(worker.name), label_value(worker.queues)
-            workers.add_metric([name, queues, label_value(worker.state)], 1)
-            success.add_metric([name, queues], worker.successful)
-            failed.add_metric([name, queues], worker.failed)
-            working.add_metric([name, queues], worker.working_seconds)
+            worker_name, worker_queues = label_value(worker.name), label_value(worker.queues)
+            workers.add_metric([worker_name, worker_queues, label_value(worker.state)], 1)
+            success.add_metric([worker_name, worker_queues], worker.successful)
+            failed.add_metric([worker_name, worker_queues], worker.failed)
+            working.add_metric([worker_name, worker_queues], worker.working_seconds)
         yield from (workers, success, failed, working)
 
     def _bounded(self, counts: dict[str, int]) -> dict[str, int]:

@@ -92,7 +92,7 @@ def counter_rows(raw: dict[bytes, bytes], width: int) -> list[tuple[tuple[str, .
     return sorted(rows)
 
 
-def _json_object(raw: bytes | None) -> dict[str, object]:
+def _json_object(raw: bytes | str | None) -> dict[str, object]:
     try:
         value = json.loads(raw) if raw else {}
     except ValueError:

@@ -9,7 +9,7 @@ request to the blueprint passes `security.check` first; its responses carry the 
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, Response, request
+from flask import Blueprint, Response, request
 from flask.sansio.blueprints import BlueprintSetupState
 from flask_wtf.csrf import generate_csrf
 from redis import Redis
@@ -75,7 +75,7 @@ def create_blueprint(
 
 
 def _on_register(setup: BlueprintSetupState) -> None:
-    app: Flask = setup.app
+    app = setup.app
     if not app.secret_key:
         raise RuntimeError(
             "the rq-dlq dashboard needs app.secret_key (Flask-WTF signs CSRF tokens with it); "

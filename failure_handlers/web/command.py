@@ -12,6 +12,7 @@ import click
 from loguru import logger
 
 from failure_handlers import runtime
+from failure_handlers.config import DEFAULT_REDIS_URL
 from failure_handlers.errors import OperatorError, RedisUnavailable
 from failure_handlers.logging_setup import configure_logging
 from failure_handlers.redaction import redact_url
@@ -64,7 +65,7 @@ def web(host: str | None, port: int | None, url_prefix: str, threads: int) -> No
     auth = "HTTP Basic" if settings.dashboard.auth else "no authentication (loopback only)"
     click.echo(
         f"rq-dlq dashboard on http://{_netloc(host, port)}{url_prefix}/ ({mode}; {auth}; "
-        f"Redis {redact_url(settings.redis_url or runtime.DEFAULT_REDIS_URL)}, prefix {settings.dlq.prefix!r})"
+        f"Redis {redact_url(settings.redis_url or DEFAULT_REDIS_URL)}, prefix {settings.dlq.prefix!r})"
     )
     try:
         waitress.serve(app, host=host, port=port, threads=threads, ident="rq-dlq", _quiet=True)

@@ -54,7 +54,7 @@ def valid_token(token: str) -> bool:
     return bool(_TOKEN.match(token))
 
 
-def _decode(raw: bytes | None) -> PendingAction | None:
+def _decode(raw: bytes | str | None) -> PendingAction | None:
     if raw is None:
         return None
     try:

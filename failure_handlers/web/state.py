@@ -15,7 +15,7 @@ from redis import Redis
 from rq.serializers import Serializer, resolve_serializer
 
 from failure_handlers import runtime
-from failure_handlers.config import Settings
+from failure_handlers.config import DEFAULT_REDIS_URL, Settings
 from failure_handlers.dlq.store import DeadLetterQueue
 from failure_handlers.errors import ConfigError
 from failure_handlers.metrics.server import registry as metrics_registry
@@ -61,7 +61,7 @@ class DashboardState:
     @property
     def redis_label(self) -> str:
         """The Redis URL as the pages show it: password replaced by `***`."""
-        return redact_url(self.settings.redis_url or runtime.DEFAULT_REDIS_URL)
+        return redact_url(self.settings.redis_url or DEFAULT_REDIS_URL)
 
     @property
     def read_only(self) -> bool:
