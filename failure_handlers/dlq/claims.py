@@ -17,9 +17,10 @@ from redis.client import Pipeline
 
 from failure_handlers.dlq.actor import actor
 from failure_handlers.dlq.entry import DeadLetterEntry
-from failure_handlers.dlq.text import text_list
+from failure_handlers.dlq.text import member_list
 from failure_handlers.storage import scripts
 from failure_handlers.storage.keys import DlqKeys
+from failure_handlers.storage.scripts import ScriptArg
 
 CLAIMED_ENTRY = 1
 CLAIMED_REGISTRY = 2
@@ -56,7 +57,7 @@ class DlqClaims:
         if not jobs:
             return []
         pairs = [item for pair in jobs for item in pair]
-        head = [self.keys.prefix, time.time(), self.archive_maxlen, by or actor("requeue")]
+        head: list[ScriptArg] = [self.keys.prefix, time.time(), self.archive_maxlen, by or actor("requeue")]
         codes = scripts.CLAIM.run(self.connection, [*head, *pairs])
         return [int(code) for code in codes]
 
@@ -65,7 +66,7 @@ class DlqClaims:
         if not entries:
             return 0
         pairs = [item for entry in entries for item in (entry.job_id, entry.failed_at_epoch)]
-        head = [self.keys.prefix, self.ttl_seconds, self.archive_maxlen, time.time()]
+        head: list[ScriptArg] = [self.keys.prefix, self.ttl_seconds, self.archive_maxlen, time.time()]
         return int(scripts.RELEASE.run(self.connection, [*head, *pairs]))
 
     def finish(self, job_id: str, pipeline: Pipeline) -> None:
@@ -76,7 +77,7 @@ class DlqClaims:
     def release_stale(self, older_than: float = CLAIM_STALE_SECONDS) -> int:
         """Claims left by a requeue that died before it enqueued: their entries go back to the DLQ."""
         connection = self.connection
-        stale = text_list(connection.zrangebyscore(self.key, "-inf", time.time() - older_than))
+        stale = member_list(connection.zrangebyscore(self.key, "-inf", time.time() - older_than))
         entries = [entry for entry in self.read_entries(stale) if entry is not None]
         released = self.release(entries)
         gone = set(stale) - {entry.job_id for entry in entries}

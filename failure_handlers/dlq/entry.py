@@ -6,16 +6,18 @@ The field names below are the DLQ contract other tools read (see README, "The DL
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 from failure_handlers.dlq.text import utf8_text
 
 INT_FIELDS = ("attempts", "max_retries")
 MAX_ENTRY_BYTES = 48_000  # hard cap on an entry's field bytes (MEMORY USAGE stays under 64 KB)
-SHRINK_ORDER = ("job_snapshot", "failures", "traceback", "args", "kwargs", "exc_message")
+_ShrinkableField = Literal["job_snapshot", "failures", "traceback", "args", "kwargs", "exc_message"]
+SHRINK_ORDER: tuple[_ShrinkableField, ...] = ("job_snapshot", "failures", "traceback", "args", "kwargs", "exc_message")
 SHRUNK_MARK = "…[cut to fit the DLQ entry size cap]"
 
 
@@ -77,11 +79,13 @@ class DeadLetterEntry:
             value = utf8_text(getattr(entry, name))
             keep = 0 if name == "job_snapshot" else max(0, len(value.encode()) - excess - len(SHRUNK_MARK.encode()))
             cut = value.encode()[:keep].decode(errors="ignore") + (SHRUNK_MARK if name != "job_snapshot" else "")
-            entry = replace(entry, **{name: cut})
+            cuts: _ShrunkFields = {}
+            cuts[name] = cut
+            entry = replace(entry, **cuts)
         return entry
 
     @classmethod
-    def from_hash(cls, raw: dict[bytes, bytes] | dict[str, str]) -> DeadLetterEntry:
+    def from_hash(cls, raw: Mapping[bytes | str, bytes | str]) -> DeadLetterEntry:
         """Rebuild from HGETALL output; missing or garbled fields become empty, never an error."""
         values = {_text(key): _text(value) for key, value in raw.items()}
         kwargs: dict[str, Any] = {}
@@ -120,6 +124,17 @@ class DeadLetterEntry:
             except ValueError:
                 pass
         return data
+
+
+class _ShrunkFields(TypedDict, total=False):
+    """`replace` arguments of `bounded`: the fields it may cut (`SHRINK_ORDER`), all text."""
+
+    job_snapshot: str
+    failures: str
+    traceback: str
+    args: str
+    kwargs: str
+    exc_message: str
 
 
 FIELD_NAMES = tuple(field.name for field in fields(DeadLetterEntry))

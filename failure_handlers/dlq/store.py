@@ -9,6 +9,7 @@ round trip; reads of many entries are pipelined, one round trip per page. Statis
 
 from __future__ import annotations
 
+import builtins
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -22,16 +23,20 @@ from failure_handlers.dlq.entry import DeadLetterEntry
 from failure_handlers.dlq.filters import DlqFilter
 from failure_handlers.dlq.settings import DEFAULT_MAX_ENTRIES, DlqSettings
 from failure_handlers.dlq.stats import DlqStats, dlq_stats
-from failure_handlers.dlq.text import text, text_list
+from failure_handlers.dlq.text import member_list, text
 from failure_handlers.storage import scripts
 from failure_handlers.storage.keys import INDEXED_FIELDS, DlqKeys
+from failure_handlers.storage.scripts import ScriptArg
 
 SCAN_BATCH = 1_000
 _MESSAGE_FIELD = "exc_message"
 
 
 class DeadLetterQueue:
-    """Add, get, list, count and delete dead jobs under one key prefix."""
+    """Add, get, list, count and delete dead jobs under one key prefix.
+
+    Below `def list`, annotations spell `builtins.list`: in the class body `list` is that method.
+    """
 
     def __init__(
         self,
@@ -110,7 +115,7 @@ class DeadLetterQueue:
             )
         return results
 
-    def _add_args(self, entry: DeadLetterEntry, guard: str = "", counts: str = "") -> list[str | float | int]:
+    def _add_args(self, entry: DeadLetterEntry, guard: str = "", counts: str = "") -> list[ScriptArg]:
         fields = entry.to_hash()
         sample = json.dumps(
             {
@@ -121,8 +126,21 @@ class DeadLetterQueue:
             },
             ensure_ascii=False,
         )
-        head = [self.keys.prefix, fields["job_id"], entry.failed_at_epoch, self.ttl_seconds, self.max_entries]
-        body = [time.time(), sample, guard, json.dumps(fields, ensure_ascii=False), counts, self.archive_maxlen]
+        head: list[ScriptArg] = [
+            self.keys.prefix,
+            fields["job_id"],
+            entry.failed_at_epoch,
+            self.ttl_seconds,
+            self.max_entries,
+        ]
+        body: list[ScriptArg] = [
+            time.time(),
+            sample,
+            guard,
+            json.dumps(fields, ensure_ascii=False),
+            counts,
+            self.archive_maxlen,
+        ]
         return [*head, *body]
 
     def delete(self, job_ids: Iterable[str], outcome: str = "deleted", by: str = "") -> int:
@@ -132,7 +150,7 @@ class DeadLetterQueue:
         and `by` (who or what did it) in the same script.
         """
         removed = 0
-        head = [self.keys.prefix, self.archive_maxlen, outcome, by, time.time()]
+        head: list[ScriptArg] = [self.keys.prefix, self.archive_maxlen, outcome, by, time.time()]
         for chunk in _chunks(list(job_ids), SCAN_BATCH):
             removed += int(scripts.DELETE.run(self.connection, [*head, *chunk]))
         return removed
@@ -171,7 +189,7 @@ class DeadLetterQueue:
 
     def select_ids(
         self, filters: DlqFilter, newest_first: bool = False, offset: int = 0, limit: int | None = None
-    ) -> list[str]:
+    ) -> builtins.list[str]:
         """Ids of matching entries in failure order. Index members whose hash is gone are pruned."""
         key, needs_check = self._plan(filters)
         low, high = self._score_range(filters)
@@ -183,9 +201,9 @@ class DeadLetterQueue:
         while limit is None or len(selected) < limit:
             want = SCAN_BATCH if limit is None or needs_check else limit - len(selected)
             if newest_first:
-                ids = text_list(self.connection.zrevrangebyscore(key, high, low, start=position, num=want))
+                ids = member_list(self.connection.zrevrangebyscore(key, high, low, start=position, num=want))
             else:
-                ids = text_list(self.connection.zrangebyscore(key, low, high, start=position, num=want))
+                ids = member_list(self.connection.zrangebyscore(key, low, high, start=position, num=want))
             if not ids:
                 break
             rows = self._hmget(ids, check)
@@ -204,7 +222,7 @@ class DeadLetterQueue:
                 break
         return selected if limit is None else selected[:limit]
 
-    def absent(self, job_ids: Sequence[str]) -> list[tuple[str, float | None]]:
+    def absent(self, job_ids: Sequence[str]) -> builtins.list[tuple[str, float | None]]:
         """The ids without an entry, each with when it was dismissed (`delete --keep-job`) or None."""
         with self.connection.pipeline(transaction=False) as pipe:
             for job_id in job_ids:
@@ -220,8 +238,8 @@ class DeadLetterQueue:
             now = time.time()
             self.connection.zadd(self.keys.dismissed, dict.fromkeys(job_ids, now))
 
-    def dismissed_ids(self) -> list[str]:
-        return text_list(self.connection.zrange(self.keys.dismissed, 0, -1))
+    def dismissed_ids(self) -> builtins.list[str]:
+        return member_list(self.connection.zrange(self.keys.dismissed, 0, -1))
 
     def forget_dismissed(self, job_ids: Sequence[str]) -> None:
         if job_ids:
@@ -235,9 +253,9 @@ class DeadLetterQueue:
             size, oldest = pipe.execute()
         return oldest[0][1] if size >= self.max_entries and oldest else None
 
-    def known_values(self, kind: str) -> list[str]:
+    def known_values(self, kind: str) -> builtins.list[str]:
         """Values seen for an index kind (queue, func, exc, group), most recent first."""
-        return text_list(self.connection.zrevrange(self.keys.names(kind), 0, -1))
+        return member_list(self.connection.zrevrange(self.keys.names(kind), 0, -1))
 
     def dropped(self) -> int:
         return int(self.connection.get(self.keys.dropped) or 0)
@@ -268,7 +286,7 @@ class DeadLetterQueue:
             low = max(low, filters.since)
         return low, filters.until if filters.until is not None else "+inf"
 
-    def _hmget(self, ids: Sequence[str], names: Sequence[str]) -> list[list[bytes | None] | None]:
+    def _hmget(self, ids: Sequence[str], names: Sequence[str]) -> builtins.list[builtins.list[bytes | None] | None]:
         """Per id: the named fields, or None if the entry hash does not exist (expired, deleted)."""
         with self.connection.pipeline(transaction=False) as pipe:
             for job_id in ids:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from redis.typing import ZSetRangeResponse
 
 
 def utf8_text(text: str) -> str:
@@ -20,3 +24,17 @@ def text(value: bytes | str | None) -> str:
 
 def text_list(raw: Iterable[bytes | str]) -> list[str]:
     return [text(item) for item in raw]
+
+
+def member_list(reply: ZSetRangeResponse) -> list[str]:
+    """The members of a sorted-set range read without scores (ZRANGE, ZRANGEBYSCORE...), as text.
+
+    redis-py 8 types every range reply as the union of its shapes, with WITHSCORES ones included
+    (`(member, score)` pairs, RESP3 `[member, score]` lists); without WITHSCORES it is members only.
+    """
+    members: list[str] = []
+    for item in reply:
+        if isinstance(item, tuple | list):
+            raise TypeError(f"expected a sorted-set member, got a scored pair {item!r} (a WITHSCORES reply)")
+        members.append(text(item))
+    return members

@@ -27,6 +27,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import SupportsIndex, SupportsInt
 
 from loguru import logger
 from redis import Redis
@@ -40,6 +41,7 @@ from failure_handlers.config import Settings
 from failure_handlers.dlq.entry import DeadLetterEntry
 from failure_handlers.dlq.filters import DlqFilter
 from failure_handlers.dlq.store import SCAN_BATCH, DeadLetterQueue
+from failure_handlers.dlq.text import member_list
 from failure_handlers.integration.worker import record_failure
 from failure_handlers.jobs.safe_reader import UNDECODED, StoredJob, read_jobs
 from failure_handlers.jobs.status import job_statuses
@@ -128,7 +130,7 @@ class Reconciler:
                 maintainer = SimpleWorker([queue], connection=self.connection, serializer=self.serializer)
                 queue.intermediate_queue.cleanup(maintainer, queue)
             finally:
-                queue.release_maintenance_lock()
+                queue.release_maintenance_lock()  # type: ignore[no-untyped-call]  # unannotated in rq 3.0; returns None
         except Exception:  # noqa: BLE001 - one queue's bad job must not stop the pass
             logger.opt(exception=True).warning("Cleanup of the intermediate queue of {!r} failed", queue.name)
 
@@ -136,10 +138,10 @@ class Reconciler:
 
     def _failed_pages(self, registry_key: str, full: bool) -> Iterator[list[str]]:
         if not full:
-            yield _texts(self.connection.zrevrange(registry_key, 0, self.window - 1))
+            yield member_list(self.connection.zrevrange(registry_key, 0, self.window - 1))
             return
         position = 0
-        while page := _texts(self.connection.zrange(registry_key, position, position + SCAN_BATCH - 1)):
+        while page := member_list(self.connection.zrange(registry_key, position, position + SCAN_BATCH - 1)):
             yield page
             position += len(page)
 
@@ -277,11 +279,9 @@ def _record(reconciler: Reconciler, report: ReconcileReport, full: bool, interva
 
 
 def _int(value: object) -> int:
+    if not isinstance(value, str | bytes | bytearray | SupportsInt | SupportsIndex):
+        return 0  # what int() would refuse with a TypeError
     try:
-        return int(value)  # type: ignore[arg-type]
+        return int(value)
     except (TypeError, ValueError):
         return 0
-
-
-def _texts(raw: Sequence[bytes]) -> list[str]:
-    return [item.decode() for item in raw]

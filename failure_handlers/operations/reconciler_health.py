@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from redis import Redis
 
+from failure_handlers.dlq.text import text
 from failure_handlers.storage.keys import DlqKeys
 
 LATE_AFTER_INTERVALS = 3  # passes missed before the reconciler counts as late
@@ -45,7 +46,7 @@ def record_pass(connection: Redis, keys: DlqKeys, line: str, full: bool, interva
 def last_pass(connection: Redis, keys: DlqKeys) -> LastPass | None:
     """The latest record, or None if no reconciler loop has finished a pass (or the record is garbled)."""
     stored = connection.hgetall(keys.reconciler_last_pass)
-    raw = {key.decode(errors="replace"): value.decode(errors="replace") for key, value in stored.items()}
+    raw = {text(key): text(value) for key, value in stored.items()}
     try:
         return LastPass(float(raw["at"]), raw.get("full") == "1", float(raw["interval"]), raw.get("line", ""))
     except (KeyError, ValueError):

@@ -79,6 +79,12 @@ class _Candidate:
         return self.entry.queue if self.entry is not None else ""
 
     @property
+    def func_name(self) -> str | None:
+        if self.entry is not None:
+            return self.entry.func_name
+        return self.job.func_name if self.job is not None else None
+
+    @property
     def failed_at(self) -> float:
         return self.entry.failed_at_epoch if self.entry is not None else 0.0
 
@@ -216,11 +222,11 @@ class Requeuer:
         if self.force:
             return {}
         jobs = [c.job for c in candidates if c.job is not None and not c.problem]
-        found = already_processed(self.connection, self.dlq.keys.prefix, jobs, self.serializer_name)  # type: ignore[arg-type]
+        found = already_processed(self.connection, self.dlq.keys.prefix, jobs, self.serializer_name)
         return {job_id: Outcome(job_id, Result.SKIPPED, detail) for job_id, detail in found.items()}
 
     def _destination(self, candidate: _Candidate) -> str:
-        func = candidate.entry.func_name if candidate.entry else candidate.job.func_name  # type: ignore[union-attr]
+        func = candidate.func_name
         rebuilt = " (rebuilt from the DLQ entry)" if candidate.job is None else ""
         return f"queue {candidate.queue_name!r}, {func}, {self.retries} retries{rebuilt}"
 
@@ -258,7 +264,9 @@ class Requeuer:
     def _prepare(self, candidate: _Candidate) -> Job:
         job = candidate.job
         if job is None:
-            job = rebuild_job(self.connection, candidate.job_id, candidate.entry.job_snapshot, self.serializer)  # type: ignore[union-attr]
+            if candidate.entry is None:  # `_refusal` turned these away already
+                raise ValueError("RQ's job hash is gone and there is no DLQ entry to rebuild it from")
+            job = rebuild_job(self.connection, candidate.job_id, candidate.entry.job_snapshot, self.serializer)
         job.retries_left = self.retries or None
         if not job.retry_intervals:
             job.retry_intervals = self.intervals
@@ -289,7 +297,8 @@ class Requeuer:
         return self._queues[name]
 
     def _registry(self, queue_name: str) -> FailedJobRegistry:
-        return self._queue(queue_name).failed_job_registry
+        registry: FailedJobRegistry = self._queue(queue_name).failed_job_registry  # unannotated in rq 3.0
+        return registry
 
 
 def _valid_id(job_id: str) -> bool:

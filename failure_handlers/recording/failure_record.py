@@ -89,11 +89,14 @@ def format_traceback(
     if exc_type is None:
         return ""
     try:
-        if _is_lone(exc_value):
-            text = _format_lone(exc_value, tb)  # type: ignore[arg-type]
+        if exc_value is not None and _is_lone(exc_value):
+            text = _format_lone(exc_value, tb)
         else:
             exception = traceback_module.TracebackException(
-                type(exc_value) if exc_value is not None else exc_type, exc_value, tb, compact=True
+                type(exc_value) if exc_value is not None else exc_type,
+                exc_value,  # type: ignore[arg-type]  # typeshed: an exception; 3.11 also takes None
+                tb,
+                compact=True,
             )
             _drop_columns(exception, set())
             text = "".join(exception.format())
@@ -102,10 +105,9 @@ def format_traceback(
     return truncate(utf8_text(text), MAX_TRACEBACK_CHARS, keep="tail")
 
 
-def _is_lone(exc_value: BaseException | None) -> bool:
+def _is_lone(exc_value: BaseException) -> bool:
     return (
-        exc_value is not None
-        and exc_value.__cause__ is None
+        exc_value.__cause__ is None
         and (exc_value.__context__ is None or exc_value.__suppress_context__)
         and not isinstance(exc_value, BaseExceptionGroup)
     )

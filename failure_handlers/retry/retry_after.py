@@ -54,9 +54,10 @@ def requested_delay(exc_value: BaseException | None, maximum: int, now: datetime
         status, header = _http_retry_after(exc_value)
         if header is None:
             return None
-        seconds, source = parse_retry_after(header, now), f"Retry-After of HTTP {status}"
-        if seconds is None:
+        delay = parse_retry_after(header, now)
+        if delay is None:
             return None
+        seconds, source = delay, f"Retry-After of HTTP {status}"
     if math.isnan(seconds) or seconds < 0:
         seconds = 0.0
     return int(min(math.ceil(seconds) if math.isfinite(seconds) else maximum, maximum)), source
@@ -66,11 +67,13 @@ def _http_retry_after(exc_value: BaseException | None) -> tuple[int | None, str 
     if not isinstance(exc_value, requests.HTTPError):
         return None, None
     response = exc_value.response
+    if response is None:
+        return None, None
     status = getattr(response, "status_code", None)
     if status not in RETRY_AFTER_STATUSES:
         return status, None
     try:
-        header = response.headers.get("Retry-After")  # type: ignore[union-attr]
+        header = response.headers.get("Retry-After")
     except Exception:  # noqa: BLE001 - a response object built by hand may lack headers
         return status, None
     return status, header if isinstance(header, str) else None
