@@ -14,7 +14,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import cast
 
 from loguru import logger
 from redis import Redis
@@ -27,7 +26,7 @@ from failure_handlers.alerts.outbox import Outbox, claim_args, new_deliveries
 from failure_handlers.alerts.rules import NEW_GROUP, Condition, Thresholds, evaluate
 from failure_handlers.config import Settings
 from failure_handlers.dlq.store import DeadLetterQueue
-from failure_handlers.dlq.text import text_list
+from failure_handlers.dlq.text import member_list
 from failure_handlers.redaction import redact_text
 from failure_handlers.storage import scripts
 from failure_handlers.storage.scripts import ScriptArg
@@ -141,7 +140,7 @@ class Notifier:
         """Groups already announced. On the very first pass (no sentinel yet) the existing groups are
         noted silently: starting the notifier on a full DLQ does not announce every old group."""
         key = self.keys.alert_groups_seen
-        seen = set(text_list(cast("list[bytes]", self.connection.zrange(key, 0, -1))))  # members only
+        seen = set(member_list(self.connection.zrange(key, 0, -1)))
         if SEEN_SENTINEL not in seen:
             self.connection.zadd(key, {SEEN_SENTINEL: now, **dict.fromkeys(current, now)}, nx=True)
             report.baseline_groups = len(current)

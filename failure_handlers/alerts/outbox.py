@@ -12,12 +12,12 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from redis import Redis
 
 from failure_handlers.alerts.messages import Message
-from failure_handlers.dlq.text import text_list
+from failure_handlers.dlq.text import member_list
 from failure_handlers.storage.keys import DlqKeys
 
 TAKE_BATCH = 100
@@ -62,7 +62,7 @@ class Outbox:
     def take_due(self, now: float, lease_seconds: int) -> list[Delivery]:
         """The deliveries due at `now` that this process now holds a lease on."""
         due = self.connection.zrangebyscore(self.keys.alert_outbox, "-inf", now, start=0, num=TAKE_BATCH)
-        ids = text_list(cast("list[bytes]", due))  # without scores: members only
+        ids = member_list(due)
         if not ids:
             return []
         with self.connection.pipeline(transaction=False) as pipe:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 from redis import Redis
 
+from failure_handlers.dlq.text import member_list
 from failure_handlers.storage.keys import DlqKeys
 
 
@@ -35,8 +36,7 @@ class CircuitState:
 
 def list_circuits(connection: Redis, keys: DlqKeys, now: float) -> list[CircuitState]:
     """Every known circuit, most recently changed first."""
-    members = cast("list[bytes]", connection.zrevrange(keys.circuits, 0, -1))  # without scores: members only
-    names = [_text(name) for name in members]
+    names = member_list(connection.zrevrange(keys.circuits, 0, -1))
     if not names:
         return []
     with connection.pipeline(transaction=False) as pipe:

@@ -38,7 +38,7 @@ def delete_dead_jobs(
                 for job_id, entry in zip(chunk, entries, strict=True):
                     if entry is not None and entry.queue:
                         pipe.zrem(FailedJobRegistry(entry.queue, connection=connection).key, job_id)
-                    result_key: str = Result.get_key(job_id)  # type: ignore[no-untyped-call]  # unannotated in rq 3.0
+                    result_key: str = Result.get_key(job_id)
                     pipe.delete(Job.key_for(job_id), Job.dependents_key_for(job_id), result_key)
                 pipe.execute()
         else:

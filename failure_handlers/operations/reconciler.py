@@ -130,7 +130,7 @@ class Reconciler:
                 maintainer = SimpleWorker([queue], connection=self.connection, serializer=self.serializer)
                 queue.intermediate_queue.cleanup(maintainer, queue)
             finally:
-                queue.release_maintenance_lock()  # type: ignore[no-untyped-call]  # unannotated in rq 3.0; returns None
+                queue.release_maintenance_lock()
         except Exception:  # noqa: BLE001 - one queue's bad job must not stop the pass
             logger.opt(exception=True).warning("Cleanup of the intermediate queue of {!r} failed", queue.name)
 
