@@ -124,7 +124,7 @@ def purge(keep_job: bool, dry_run: bool, yes: bool, **filters: object) -> None:
 @click.option("--crit", "crit_size", type=click.IntRange(min=1), help="Critical at this many [DLQ_CRIT_SIZE].")
 @click.option("--max-age", type=DurationParam(), help="Warn when the oldest is older (e.g. 24h) [DLQ_MAX_AGE_SECONDS].")
 def check(warn_size: int | None, crit_size: int | None, max_age: float | None) -> int:
-    """One summary line; exit 0 OK, 1 WARNING, 2 CRITICAL (for cron, probes and alerting)."""
+    """One summary line (a second one when a reconciliation pass is due); exit 0 OK, 1 WARNING, 2 CRITICAL."""
     op = operator()
     limits = Thresholds(
         warn_size=warn_size or op.settings.dlq.warn_size,

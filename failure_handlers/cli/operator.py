@@ -130,7 +130,7 @@ def explain_no_permission(error: NoPermissionError) -> str:
     user = unquote(urlsplit(runtime.settings().redis_url or DEFAULT_REDIS_URL).username or "") or "default"
     return (
         f"the ACL user of REDIS_URL ({user}) at {_url()} has no permissions to {permission} "
-        "(each role's ACL: docs/production-redis.md#least-privilege)"
+        '(each role\'s ACL: docs/production-redis.md, "Least privilege")'
     )
 
 

@@ -239,13 +239,21 @@ class DeadLetterQueue:
         return [job_id for job_id, row in zip(ids, self._hmget(ids, ()), strict=True) if row is None]
 
     def absent(self, job_ids: Sequence[str]) -> builtins.list[tuple[str, float | None]]:
-        """The ids without an entry, each with when it was dismissed (`delete --keep-job`) or None."""
+        """The ids without an entry, each with when it was dismissed (`delete --keep-job`) or None.
+
+        One round trip, and a second one only when some are absent (the usual answer is none)."""
         with self.connection.pipeline(transaction=False) as pipe:
             for job_id in job_ids:
                 pipe.exists(self.keys.entry(job_id))
+            found = pipe.execute()
+        absent = [job_id for job_id, exists in zip(job_ids, found, strict=True) if not exists]
+        if not absent:
+            return []
+        with self.connection.pipeline(transaction=False) as pipe:
+            for job_id in absent:
                 pipe.zscore(self.keys.dismissed, job_id)
-            replies = pipe.execute()
-        return [(job_id, replies[2 * n + 1]) for n, job_id in enumerate(job_ids) if not replies[2 * n]]
+            dismissed = pipe.execute()
+        return list(zip(absent, dismissed, strict=True))
 
     def dismiss(self, job_ids: Sequence[str]) -> None:
         """Remember these jobs as dismissed: their entries deleted on purpose while RQ keeps the jobs as

@@ -120,6 +120,8 @@ def run_read_verbs(url: str, archive_url: str, scenario: Scenario) -> None:
     scrape = verb("metrics", "--once")
     assert "rq_dlq_up 1.0" in scrape and 'rq_jobs{queue="billing",status="failed"} 4.0' in scrape
     assert "Circuits: 0" in verb("circuits")
+    assert f"would delete {scenario.dead[0]}" in verb("delete", "--dry-run", scenario.dead[0])
+    assert "would delete 3 entries" in verb("purge", "--dry-run")
     assert "0 dead-letterings" in verb("history", "stats")
     assert "Failure archive: 0 shown" in verb("history")
 
