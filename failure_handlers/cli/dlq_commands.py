@@ -33,6 +33,7 @@ def list_entries(limit: int, offset: int, as_json: bool, **filters: object) -> N
     """List dead jobs, newest first."""
     op = operator()
     entries = op.dlq.list(offset=offset, limit=limit, filters=build_filter(op, **filters))
+    op.note_backlog()
     if as_json:
         click.echo(views.to_json([entry.as_json() for entry in entries]))
     else:
@@ -54,6 +55,7 @@ def show(job_id: str, as_json: bool) -> None:
             f"remove it with: rq-dlq delete --keep-job {job_id}"
         )
     status = job_status(op.connection, job_id)
+    op.note_backlog()
     if as_json:
         click.echo(views.to_json({**entry.as_json(), "job_status": status}))
     else:
@@ -65,10 +67,12 @@ def show(job_id: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 def stats(top: int, as_json: bool) -> None:
     """Totals, ages, counts by queue, function, exception type and failure group."""
-    figures = operator().dlq.stats(top_groups=top)
+    op = operator()
+    figures = op.dlq.stats(top_groups=top)
+    backlog = op.note_backlog()
     now = time.time()
     if as_json:
-        click.echo(views.to_json(figures.as_json(now)))
+        click.echo(views.to_json({**figures.as_json(now), "reconcile_pending": backlog.as_json()}))
     else:
         views.show(views.stats_tables(figures, now))
 
@@ -102,7 +106,7 @@ def purge(keep_job: bool, dry_run: bool, yes: bool, **filters: object) -> None:
     """Delete every dead job matching the filters (all of them without filters)."""
     op = operator(reconcile=not dry_run)
     selection = build_filter(op, **filters)
-    ids = op.dlq.select_ids(selection)
+    ids = op.dlq.select_ids(selection, prune=not dry_run)
     what = "every dead job" if selection.is_empty() else "the dead jobs matching the filters"
     if dry_run:
         click.echo(f"would delete {len(ids)} entries ({what})")
@@ -120,7 +124,7 @@ def purge(keep_job: bool, dry_run: bool, yes: bool, **filters: object) -> None:
 @click.option("--crit", "crit_size", type=click.IntRange(min=1), help="Critical at this many [DLQ_CRIT_SIZE].")
 @click.option("--max-age", type=DurationParam(), help="Warn when the oldest is older (e.g. 24h) [DLQ_MAX_AGE_SECONDS].")
 def check(warn_size: int | None, crit_size: int | None, max_age: float | None) -> int:
-    """One summary line; exit 0 OK, 1 WARNING, 2 CRITICAL (for cron, probes and alerting)."""
+    """One summary line (a second one when a reconciliation pass is due); exit 0 OK, 1 WARNING, 2 CRITICAL."""
     op = operator()
     limits = Thresholds(
         warn_size=warn_size or op.settings.dlq.warn_size,
@@ -131,6 +135,8 @@ def check(warn_size: int | None, crit_size: int | None, max_age: float | None) -
     oldest_age = time.time() - figures.oldest if figures.oldest else None
     health, line = assess(figures.total, oldest_age, figures.dropped, limits)
     click.echo(line)
+    if note := op.backlog().line():
+        click.echo(note)  # a second line: a monitoring plugin's long output
     return int(health)
 
 

@@ -6,17 +6,19 @@ never a traceback.
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import click
 from loguru import logger
 from redis import Redis
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import NoPermissionError, RedisError, ResponseError
 from rq.serializers import Serializer
 
 from failure_handlers import runtime
@@ -25,7 +27,7 @@ from failure_handlers.dlq.filters import DlqFilter, parse_duration, parse_time
 from failure_handlers.dlq.store import DeadLetterQueue
 from failure_handlers.errors import OperatorError
 from failure_handlers.logging_setup import configure_logging
-from failure_handlers.operations.reconciler import Reconciler
+from failure_handlers.operations.reconciler import Backlog, Reconciler
 from failure_handlers.operations.selection import require_known_values
 from failure_handlers.redaction import redact_url
 
@@ -36,14 +38,15 @@ USAGE_ERROR = 2
 class Operator:
     """What a command needs: validated settings and, on first use, a checked connection.
 
-    The first use of `dlq` runs an incremental reconciliation pass (see `reconciler.py`), so that a
-    job RQ failed without our handler (killed work-horse, stopped) shows up in every command; it
-    never runs code from Redis (`safe_job_reader`). `reconcile_first=False` skips it (`--dry-run`
-    must change nothing).
+    Commands that write (`requeue`, `delete`, `purge`) set `reconcile_first`: the first use of `dlq`
+    then runs an incremental reconciliation pass (see `reconciler.py`), so that a job RQ failed
+    without our handler (killed work-horse, stopped) is acted on too; it never runs code from Redis
+    (`safe_job_reader`). Reads never write (a read-only ACL user can run them): they tell what a
+    pass would change instead (`note_backlog`).
     """
 
     settings: Settings
-    reconcile_first: bool = True
+    reconcile_first: bool = False
 
     @cached_property
     def connection(self) -> Redis:
@@ -61,6 +64,17 @@ class Operator:
             if report.changed:
                 logger.info("{}", report.line())
         return dlq
+
+    def backlog(self) -> Backlog:
+        """What a reconciliation pass would change now, counted with reads only."""
+        return self.reconciler(clean_abandoned=False).backlog()
+
+    def note_backlog(self) -> Backlog:
+        """`backlog`, and one `note: ...` line on stderr when a pass would change something."""
+        backlog = self.backlog()
+        if line := backlog.line():
+            click.echo(f"note: {line}", err=True)
+        return backlog
 
     def reconciler(self, dlq: DeadLetterQueue | None = None, clean_abandoned: bool = True) -> Reconciler:
         """`clean_abandoned` runs RQ's cleanup, which fetches (unpickles) jobs and runs callbacks:
@@ -88,6 +102,9 @@ def run(command: click.Command, args: Sequence[str] | None = None) -> None:
     except OperatorError as error:
         fail(str(error))
         sys.exit(USAGE_ERROR)
+    except NoPermissionError as error:
+        fail(explain_no_permission(error))
+        sys.exit(USAGE_ERROR)
     except ResponseError as error:
         fail(_explain_response_error(error))
         sys.exit(USAGE_ERROR)
@@ -105,6 +122,21 @@ def _url() -> str:
     return redact_url(runtime.settings().redis_url or DEFAULT_REDIS_URL)
 
 
+def explain_no_permission(error: NoPermissionError) -> str:
+    """Redis' ACL refusal as one line naming the user and the missing permission (a pipeline's
+    refusal comes wrapped in "Command # n (...) of pipeline caused error: ...")."""
+    found = _NO_PERMISSION.search(str(error))
+    permission = found.group(1) if found else str(error)
+    user = unquote(urlsplit(runtime.settings().redis_url or DEFAULT_REDIS_URL).username or "") or "default"
+    return (
+        f"the ACL user of REDIS_URL ({user}) at {_url()} has no permissions to {permission} "
+        '(each role\'s ACL: docs/production-redis.md, "Least privilege")'
+    )
+
+
+_NO_PERMISSION = re.compile(r"no permissions to (.*?)\.?$", re.IGNORECASE | re.DOTALL)
+
+
 def _explain_response_error(error: ResponseError) -> str:
     if "WRONGTYPE" in str(error):
         prefix = runtime.settings().dlq.prefix
@@ -115,8 +147,9 @@ def _explain_response_error(error: ResponseError) -> str:
     return f"Redis at {_url()} refused a command: {error}"
 
 
-def operator(reconcile: bool = True) -> Operator:
-    """Settings for this command (raises `ConfigError`, shown as `error: ...`)."""
+def operator(reconcile: bool = False) -> Operator:
+    """Settings for this command (raises `ConfigError`, shown as `error: ...`); `reconcile`: a
+    command that writes, which reconciles first (see `Operator`)."""
     settings = runtime.settings()
     configure_logging(settings)
     return Operator(settings, reconcile_first=reconcile)

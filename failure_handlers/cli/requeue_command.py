@@ -58,7 +58,7 @@ def requeue(
     if job_ids:
         ids = list(dict.fromkeys(job_ids))
     else:
-        ids = op.dlq.select_ids(build_filter(op, **filters))  # oldest failure first
+        ids = op.dlq.select_ids(build_filter(op, **filters), prune=not dry_run)  # oldest failure first
         if front:
             ids.reverse()
     options = RequeueOptions(

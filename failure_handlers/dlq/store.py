@@ -188,9 +188,18 @@ class DeadLetterQueue:
         return int(self.connection.zcount(key, low, high))
 
     def select_ids(
-        self, filters: DlqFilter, newest_first: bool = False, offset: int = 0, limit: int | None = None
+        self,
+        filters: DlqFilter,
+        newest_first: bool = False,
+        offset: int = 0,
+        limit: int | None = None,
+        prune: bool = False,
     ) -> builtins.list[str]:
-        """Ids of matching entries in failure order. Index members whose hash is gone are pruned."""
+        """Ids of matching entries in failure order, skipping index members whose hash is gone.
+
+        Reads never write (a read-only ACL user can run them): only a writer passes `prune`, which
+        also removes those members from the walked index and the main one.
+        """
         key, needs_check = self._plan(filters)
         low, high = self._score_range(filters)
         check = [INDEXED_FIELDS[kind] for kind in filters.equalities()]
@@ -208,9 +217,10 @@ class DeadLetterQueue:
                 break
             rows = self._hmget(ids, check)
             missing = [job_id for job_id, row in zip(ids, rows, strict=True) if row is None]
-            if missing:
+            if missing and prune:
                 self._prune(key, missing)
-            position += len(ids) - len(missing)
+                position -= len(missing)  # the walk's later members moved up
+            position += len(ids)
             for job_id, row in zip(ids, rows, strict=True):
                 if row is None or (needs_check and not filters.matches(_values(filters, row))):
                     continue
@@ -222,14 +232,28 @@ class DeadLetterQueue:
                 break
         return selected if limit is None else selected[:limit]
 
+    def dangling(self, newest: int) -> builtins.list[str]:
+        """Members of the newest `newest` of the main index whose entry hash is gone (expired with
+        the member left behind, deleted by hand, evicted): reads skip them, writers prune them."""
+        ids = member_list(self.connection.zrevrange(self.keys.index, 0, newest - 1))
+        return [job_id for job_id, row in zip(ids, self._hmget(ids, ()), strict=True) if row is None]
+
     def absent(self, job_ids: Sequence[str]) -> builtins.list[tuple[str, float | None]]:
-        """The ids without an entry, each with when it was dismissed (`delete --keep-job`) or None."""
+        """The ids without an entry, each with when it was dismissed (`delete --keep-job`) or None.
+
+        One round trip, and a second one only when some are absent (the usual answer is none)."""
         with self.connection.pipeline(transaction=False) as pipe:
             for job_id in job_ids:
                 pipe.exists(self.keys.entry(job_id))
+            found = pipe.execute()
+        absent = [job_id for job_id, exists in zip(job_ids, found, strict=True) if not exists]
+        if not absent:
+            return []
+        with self.connection.pipeline(transaction=False) as pipe:
+            for job_id in absent:
                 pipe.zscore(self.keys.dismissed, job_id)
-            replies = pipe.execute()
-        return [(job_id, replies[2 * n + 1]) for n, job_id in enumerate(job_ids) if not replies[2 * n]]
+            dismissed = pipe.execute()
+        return list(zip(absent, dismissed, strict=True))
 
     def dismiss(self, job_ids: Sequence[str]) -> None:
         """Remember these jobs as dismissed: their entries deleted on purpose while RQ keeps the jobs as

@@ -31,7 +31,7 @@ from typing import SupportsIndex, SupportsInt
 
 from loguru import logger
 from redis import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import NoPermissionError, RedisError
 from rq import Queue, SimpleWorker
 from rq.job import JobStatus
 from rq.registry import StartedJobRegistry
@@ -75,6 +75,33 @@ class ReconcileReport:
         return bool(self.added or self.removed)
 
 
+@dataclass(frozen=True)
+class Backlog:
+    """What a reconciliation pass would change, counted without changing it (see `Reconciler.backlog`)."""
+
+    missing: int  # failed jobs without a DLQ entry that a pass would dead-letter
+    live: int  # entries whose jobs are live again (requeued by another tool) that a pass would remove
+    dangling: int  # index members without an entry hash (still counted by `stats`) that a pass would prune
+
+    def line(self) -> str:
+        """One line for the read-only commands and pages; empty when a pass would change nothing."""
+        parts = []
+        if self.missing:
+            parts.append(f"{self.missing} failed {_jobs(self.missing)} not in the DLQ yet")
+        if self.live:
+            parts.append(f"{self.live} {_entries(self.live)} of requeued jobs still in the DLQ")
+        if self.dangling:
+            parts.append(f"{self.dangling} {_entries(self.dangling)} gone from Redis but still indexed")
+        return f"{' and '.join(parts)}: run rq-dlq reconcile" if parts else ""
+
+    def as_json(self) -> dict[str, int]:
+        return {
+            "failed_jobs_without_entry": self.missing,
+            "entries_of_live_jobs": self.live,
+            "indexed_entries_gone": self.dangling,
+        }
+
+
 class Reconciler:
     def __init__(
         self,
@@ -109,6 +136,16 @@ class Reconciler:
             self._prune_dismissed()
         return report
 
+    def backlog(self) -> Backlog:
+        """What an incremental pass would change now, counted with reads only (no cleanup, no write):
+        the note of the read-only commands and pages, for a user that may not write."""
+        missing = 0
+        for queue in Queue.all(connection=self.connection, serializer=self.serializer):
+            for job_ids in self._failed_pages(queue.failed_job_registry.key, full=False):
+                missing += len(self._missing_jobs(job_ids))
+        live = self._live_entry_ids(full=False, prune=False)
+        return Backlog(missing, len(live), len(self.dlq.dangling(self.window)))
+
     # -- 1. abandoned jobs ---------------------------------------------------------------------
 
     def _clean_abandoned(self, queue: Queue) -> None:
@@ -116,6 +153,8 @@ class Reconciler:
             # RQ calls the job's callback and these handlers for each abandoned job (docs/rq-behaviour.md):
             # a job enqueued without our callback is recorded by the worker-side handler, as in a worker.
             StartedJobRegistry(queue=queue).cleanup(exception_handlers=[record_failure])
+        except NoPermissionError:
+            raise  # the user of REDIS_URL may not reconcile: one line at the command's edge
         except Exception:  # noqa: BLE001 - one queue's bad job must not stop the pass
             logger.opt(exception=True).warning("Cleanup of abandoned jobs in queue {!r} failed", queue.name)
 
@@ -131,6 +170,8 @@ class Reconciler:
                 queue.intermediate_queue.cleanup(maintainer, queue)
             finally:
                 queue.release_maintenance_lock()
+        except NoPermissionError:
+            raise
         except Exception:  # noqa: BLE001 - one queue's bad job must not stop the pass
             logger.opt(exception=True).warning("Cleanup of the intermediate queue of {!r} failed", queue.name)
 
@@ -146,24 +187,9 @@ class Reconciler:
             position += len(page)
 
     def _add_missing(self, job_ids: Sequence[str], registry_key: str) -> int:
-        absent = self.dlq.absent(job_ids)
-        if not absent:
+        entries = [self._recovered_entry(job) for job in self._missing_jobs(job_ids)]
+        if not entries:
             return 0
-        dismissed_at = dict(absent)
-        jobs = read_jobs(self.connection, [job_id for job_id, _ in absent], self.settings.serializer)
-        oldest_kept = self.dlq.oldest_if_full()
-        cutoff = time.time() - self.dlq.ttl_seconds
-        entries = []
-        for job in jobs:
-            if job is None or job.status not in DEAD_STATUSES:
-                continue
-            failed_at = job.ended_at.timestamp() if job.ended_at else time.time()
-            dismissed = dismissed_at[job.id]
-            if (dismissed is not None and failed_at <= dismissed) or failed_at < cutoff:
-                continue  # dismissed by an operator, or already past the DLQ's retention
-            if oldest_kept is not None and failed_at <= oldest_kept:
-                continue  # the DLQ is full of newer failures: this one was (or would be) trimmed
-            entries.append(self._recovered_entry(job))
         written = self.dlq.add_many(
             entries, only_if_in=[registry_key] * len(entries), counts=[self._counted(entry) for entry in entries]
         )
@@ -177,6 +203,29 @@ class Reconciler:
                     entry.exc_message,
                 )
         return sum(1 for result in written if result >= 0)
+
+    def _missing_jobs(self, job_ids: Sequence[str]) -> list[StoredJob]:
+        """The jobs among `job_ids` a pass would dead-letter: dead, without an entry, not dismissed by
+        an operator, within the DLQ's retention and not older than what a full DLQ keeps. Reads only."""
+        absent = self.dlq.absent(job_ids)
+        if not absent:
+            return []
+        dismissed_at = dict(absent)
+        jobs = read_jobs(self.connection, [job_id for job_id, _ in absent], self.settings.serializer)
+        oldest_kept = self.dlq.oldest_if_full()
+        cutoff = time.time() - self.dlq.ttl_seconds
+        missing = []
+        for job in jobs:
+            if job is None or job.status not in DEAD_STATUSES:
+                continue
+            failed_at = job.ended_at.timestamp() if job.ended_at else time.time()
+            dismissed = dismissed_at[job.id]
+            if (dismissed is not None and failed_at <= dismissed) or failed_at < cutoff:
+                continue  # dismissed by an operator, or already past the DLQ's retention
+            if oldest_kept is not None and failed_at <= oldest_kept:
+                continue  # the DLQ is full of newer failures: this one was (or would be) trimmed
+            missing.append(job)
+        return missing
 
     def _counted(self, entry: DeadLetterEntry) -> str:
         """The counters of a failure no handler saw: one failed run, dead-lettered as `reconciled`."""
@@ -217,19 +266,23 @@ class Reconciler:
 
     def _remove_live_entries(self, full: bool) -> int:
         removed = 0
-        limit = None if full else self.window
-        ids = self.dlq.select_ids(DlqFilter(), newest_first=True, limit=limit)
+        live = self._live_entry_ids(full, prune=True)
+        for start in range(0, len(live), SCAN_BATCH):
+            chunk = live[start : start + SCAN_BATCH]
+            removed += self.dlq.delete(chunk, outcome="requeued", by="another tool (seen by the reconciler)")
+            logger.info("Removed {} DLQ entries whose jobs were requeued by another tool: {}", len(chunk), chunk)
+        return removed
+
+    def _live_entry_ids(self, full: bool, prune: bool) -> list[str]:
+        """The entries (the newest `window`, or all when `full`) whose jobs are live again; `prune`
+        also removes index members whose entry hash is gone (a writer's pass)."""
+        ids = self.dlq.select_ids(DlqFilter(), newest_first=True, limit=None if full else self.window, prune=prune)
+        live = []
         for start in range(0, len(ids), SCAN_BATCH):
             chunk = ids[start : start + SCAN_BATCH]
-            live = [
-                job_id
-                for job_id, status in zip(chunk, job_statuses(self.connection, chunk), strict=True)
-                if status in LIVE_STATUSES
-            ]
-            if live:
-                removed += self.dlq.delete(live, outcome="requeued", by="another tool (seen by the reconciler)")
-                logger.info("Removed {} DLQ entries whose jobs were requeued by another tool: {}", len(live), live)
-        return removed
+            statuses = job_statuses(self.connection, chunk)
+            live += [job_id for job_id, status in zip(chunk, statuses, strict=True) if status in LIVE_STATUSES]
+        return live
 
     def _prune_dismissed(self) -> None:
         """Forget dismissals of jobs that are no longer failed (deleted, expired or requeued)."""
@@ -259,6 +312,8 @@ def run_forever(reconciler: Reconciler, interval: float, full_every: int, redis_
     while not stopping.is_set():
         try:
             report = reconciler.run(full=passes % full_every == 0)
+        except NoPermissionError:
+            raise  # no retry can fix an ACL: exit with one line (the CLI's edge)
         except RedisError as error:
             logger.warning("Reconciliation pass failed, Redis at {} unavailable ({}); retrying", url, error)
         else:
@@ -274,8 +329,18 @@ def _record(reconciler: Reconciler, report: ReconcileReport, full: bool, interva
     """Tell the dashboard this pass finished (`reconciler_health`); a failed write only costs the record."""
     try:
         record_pass(reconciler.connection, reconciler.dlq.keys, report.line(), full, interval)
+    except NoPermissionError:
+        raise  # a user that may not write the record may not reconcile either: say so, once
     except RedisError as error:
         logger.debug("Could not record the reconciliation pass: {}", error)
+
+
+def _jobs(count: int) -> str:
+    return "job is" if count == 1 else "jobs are"
+
+
+def _entries(count: int) -> str:
+    return "entry" if count == 1 else "entries"
 
 
 def _int(value: object) -> int:

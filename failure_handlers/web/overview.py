@@ -1,6 +1,6 @@
 """The figures of the overview page and of `GET /api/stats`: read from the indexes, whatever the
 DLQ's size (stats, bucketed ZCOUNTs, the health thresholds of `rq-dlq check`, the reconciler's
-last pass and the requeues in progress)."""
+last pass, what a pass would change now, and the requeues in progress). Reads only."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from failure_handlers.dlq.claims import CLAIM_STALE_SECONDS
 from failure_handlers.dlq.health import Health, Thresholds, assess
 from failure_handlers.dlq.stats import DlqStats
+from failure_handlers.operations.reconciler import Backlog, Reconciler
 from failure_handlers.operations.reconciler_health import LastPass, last_pass
 from failure_handlers.web.formatting import ago, number
 from failure_handlers.web.state import DashboardState
@@ -27,6 +28,7 @@ class Overview:
     health: Health
     health_line: str  # `rq-dlq check`'s line
     reconciler: LastPass | None
+    backlog: Backlog  # what a reconciliation pass would change now (counted with reads only)
     claims: int  # requeues in progress
     stale_claims: int  # requeues that died half-way (given back by the next requeue)
 
@@ -58,6 +60,7 @@ def build_overview(state: DashboardState, top_groups: int = TOP_GROUPS) -> Overv
         health=health,
         health_line=line,
         reconciler=last_pass(state.connection, dlq.keys),
+        backlog=Reconciler(state.connection, dlq, settings, state.serializer, clean_abandoned=False).backlog(),
         claims=int(claims),
         stale_claims=int(stale),
     )
@@ -79,6 +82,7 @@ def overview_json(overview: Overview) -> dict[str, object]:
             "last_pass": passed.line if passed else None,
             "late": overview.reconciler_late,
         },
+        "reconcile_pending": overview.backlog.as_json(),
         "requeues_in_progress": overview.claims,
         "stale_requeue_claims": overview.stale_claims,
         "display": {  # what the pages' live counters show, formatted as the pages format them

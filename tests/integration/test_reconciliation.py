@@ -33,13 +33,17 @@ def listed_ids():
     return {entry["job_id"]: entry for entry in json.loads(result.stdout)}
 
 
-def test_killed_work_horse_shows_up_in_dlq_list_without_running_anything_special(redis, dlq, worker):
+def test_killed_work_horse_is_noted_by_list_and_dead_lettered_by_the_next_reconcile(redis, dlq, worker):
     worker()
     job = enqueue(chaos_job, "sigkill", connection=redis, retry=Retry(max=1, interval=1))
     wait_for(lambda: failed(redis, job), 30, "the killed job to be failed by RQ (2 runs)")
     assert dlq.get(job.id) is None  # RQ called no callback: nothing wrote an entry yet
 
-    entry = listed_ids()[job.id]  # what `make dlq-list` runs
+    listing = run_script("scripts/dlq.py", "list")  # reads never write: it tells, the reconciler acts
+    assert "note: 1 failed job is not in the DLQ yet: run rq-dlq reconcile" in listing.stderr, listing.stderr
+    assert dlq.get(job.id) is None
+    assert run_script("scripts/dlq.py", "reconcile", "--incremental").returncode == 0
+    entry = listed_ids()[job.id]
 
     assert entry["exc_type"] == "WorkHorseKilled" and "signal 9" in entry["exc_message"]
     assert entry["reason"] == "work-horse killed" and entry["attempts"] == 2 and entry["max_retries"] == 1
@@ -121,7 +125,10 @@ def test_entry_of_a_job_requeued_by_rq_itself_is_removed(redis, dlq, redis_url):
         timeout=30,
     )
     assert requeued.returncode == 0, requeued.stderr
+    listing = run_script("scripts/dlq.py", "list")
+    assert "note: 1 entry of requeued jobs still in the DLQ: run rq-dlq reconcile" in listing.stderr, listing.stderr
 
+    assert run_script("scripts/dlq.py", "reconcile", "--incremental").returncode == 0
     assert job.id not in listed_ids()
     assert dlq.get(job.id) is None and job.get_status(refresh=True) == "queued"
 
@@ -171,6 +178,7 @@ def test_entry_of_a_job_no_handler_saw_lists_the_runs_rq_recorded(redis, dlq, wo
     subprocess.run(requeue, cwd=PROJECT_ROOT, check=True, capture_output=True, timeout=30)
     wait_for(lambda: failed(redis, job) and len(job.results()) == 2, 30, "the second failure")
 
+    assert run_script("scripts/dlq.py", "reconcile", "--incremental").returncode == 0
     entry = listed_ids()[job.id]
 
     assert entry["attempts"] == 2 and [item["attempt"] for item in entry["failures"]] == [1, 2]

@@ -50,14 +50,25 @@ def test_list_is_newest_first_and_paginated(fake_redis):
     assert dlq.list(offset=20) == []
 
 
-def test_expired_entries_are_pruned_from_the_index_on_read(fake_redis):
+def test_index_members_whose_entry_is_gone_are_skipped_on_read_and_left_in_place(fake_redis):
     dlq = make_dlq(fake_redis)
     for minutes in range(5):
         dlq.add(dead_entry(f"job-{minutes}", minutes_ago=minutes))
-    fake_redis.delete("t:dlq:entry:job-1", "t:dlq:entry:job-2")  # as if their TTL ran out
+    fake_redis.delete("t:dlq:entry:job-1", "t:dlq:entry:job-2")  # evicted, or deleted by hand
     assert [e.job_id for e in dlq.list(limit=3)] == ["job-0", "job-3", "job-4"]
+    assert [e.job_id for e in dlq.list(offset=1, limit=3, filters=DlqFilter(queue="default"))] == ["job-3", "job-4"]
+    assert fake_redis.zcard("t:dlq:index") == 5  # a read never writes (read-only ACL users)
+    assert dlq.dangling(newest=10) == ["job-1", "job-2"]
+
+
+def test_a_writer_prunes_index_members_whose_entry_is_gone(fake_redis):
+    dlq = make_dlq(fake_redis)
+    for minutes in range(5):
+        dlq.add(dead_entry(f"job-{minutes}", minutes_ago=minutes))
+    fake_redis.delete("t:dlq:entry:job-1", "t:dlq:entry:job-2")
+    assert dlq.select_ids(DlqFilter(), newest_first=True, limit=3, prune=True) == ["job-0", "job-3", "job-4"]
     assert fake_redis.zcard("t:dlq:index") == 3
-    assert dlq.count() == 3
+    assert dlq.count() == 3 and dlq.dangling(newest=10) == []
 
 
 def test_count_drops_index_members_older_than_the_ttl(fake_redis):
