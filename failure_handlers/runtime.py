@@ -106,13 +106,19 @@ def rq_sentinel_settings(target: SentinelUrl) -> dict[str, Any]:
         "MASTER_NAME": target.master_name,
         **{named[key]: connection.pop(key) for key in list(connection) if key in named},
         "CONNECTION_KWARGS": connection,
-        "SENTINEL_KWARGS": target.sentinel_kwargs(CONNECT_TIMEOUT_SECONDS),
+        "SENTINEL_KWARGS": sentinel_kwargs(target),
     }
+
+
+def sentinel_kwargs(target: SentinelUrl) -> dict[str, Any]:
+    """The Sentinels' connection arguments: no retries of their own (redis-py's default would retry a wrong
+    `sentinel_password` 3 times per Sentinel), since asking the next Sentinel is the retry."""
+    return {**target.sentinel_kwargs(CONNECT_TIMEOUT_SECONDS), "retry": Retry(NoBackoff(), 0)}
 
 
 def _sentinel_primary(target: SentinelUrl) -> Redis:
     """A client of the primary the Sentinels name; no retries until `connect` has checked it."""
-    sentinel = Sentinel(list(target.sentinels), sentinel_kwargs=target.sentinel_kwargs(CONNECT_TIMEOUT_SECONDS))
+    sentinel = Sentinel(list(target.sentinels), sentinel_kwargs=sentinel_kwargs(target))
     kwargs = {**sentinel_connection_kwargs(target), "retry": Retry(NoBackoff(), 0)}
     return sentinel.master_for(target.master_name, health_check_interval=HEALTH_CHECK_SECONDS, **kwargs)
 

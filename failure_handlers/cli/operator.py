@@ -16,7 +16,7 @@ from typing import Any
 import click
 from loguru import logger
 from redis import Redis
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import AskError, ClusterDownError, RedisError, ResponseError
 from rq.serializers import Serializer
 
 from failure_handlers import runtime
@@ -28,6 +28,7 @@ from failure_handlers.logging_setup import configure_logging
 from failure_handlers.operations.reconciler import Reconciler
 from failure_handlers.operations.selection import require_known_values
 from failure_handlers.redaction import redact_url
+from failure_handlers.sentinel_url import CLUSTER_UNSUPPORTED
 
 USAGE_ERROR = 2
 
@@ -106,6 +107,8 @@ def _url() -> str:
 
 
 def _explain_response_error(error: ResponseError) -> str:
+    if isinstance(error, AskError | ClusterDownError):  # MOVED (an AskError), ASK, CLUSTERDOWN: a cluster node
+        return f"Redis at {_url()} answered as a cluster node ({type(error).__name__}: {error}). {CLUSTER_UNSUPPORTED}"
     if "WRONGTYPE" in str(error):
         prefix = runtime.settings().dlq.prefix
         return (

@@ -146,6 +146,7 @@ def test_redact_text_hides_a_sentinel_password_parameter():
 def test_rq_gets_the_same_sentinels_primary_credentials_tls_and_failover_retry():
     settings = runtime.rq_sentinel_settings(parse_sentinel_url(FULL))
     connection_kwargs = settings.pop("CONNECTION_KWARGS")
+    assert settings["SENTINEL_KWARGS"].pop("retry").get_retries() == 0  # asking the next Sentinel is the retry
     assert settings == {
         "INSTANCES": [("s1.internal", 26380), ("s2.internal", 26379), ("::1", 26381)],
         "MASTER_NAME": "my master",
