@@ -32,6 +32,7 @@ from failure_handlers.metrics.settings import MetricsSettings, parse_metrics_set
 from failure_handlers.redaction import redact_url
 from failure_handlers.retry.settings import DEFAULTS as RETRY_DEFAULTS
 from failure_handlers.retry.settings import RetrySettings, parse_retry_settings
+from failure_handlers.sentinel_url import CLUSTER_UNSUPPORTED, is_cluster_url, is_sentinel_url, parse_sentinel_url
 from failure_handlers.settings_reader import DOTTED_NAME, Reader, Source, source_of
 from failure_handlers.web.settings import DEFAULTS as DASHBOARD_DEFAULTS
 from failure_handlers.web.settings import DashboardSettings, parse_dashboard_settings
@@ -124,9 +125,19 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 def _redis_url(text: str | None) -> str | None:
     if text is None:
         return None
+    if is_cluster_url(text):
+        raise ConfigError(f"REDIS_URL={redact_url(text)!r}: {CLUSTER_UNSUPPORTED}")
+    if is_sentinel_url(text):
+        try:
+            parse_sentinel_url(text)
+        except ValueError as error:
+            raise ConfigError(f"REDIS_URL={redact_url(text)!r}: {error}") from None
+        return text
     scheme = urlsplit(text).scheme
     if scheme not in REDIS_SCHEMES:
-        raise ConfigError(f"REDIS_URL={redact_url(text)!r}: expected a redis://, rediss:// or unix:// URL")
+        raise ConfigError(
+            f"REDIS_URL={redact_url(text)!r}: expected a redis://, rediss://, unix:// or redis+sentinel:// URL"
+        )
     return text
 
 

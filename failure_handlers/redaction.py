@@ -11,18 +11,24 @@ REDACTED = "***"
 
 
 def redact_url(url: str | None) -> str:
-    """Return `url` with any password replaced by `***` (the username is kept)."""
+    """Return `url` with any password replaced by `***` (the username is kept): the one in the user
+    part, and the value of every query parameter whose name contains "password" (a Sentinel URL's
+    `sentinel_password=`, redis-py's `password=`). A netloc with several hosts is kept as it is."""
     if not url:
         return "(unset)"
     try:
         parts = urlsplit(url)
-        if not parts.password:
-            return url
-        address = _address(parts)
     except ValueError:
         return "(unparseable URL)"
-    netloc = f"{parts.username or ''}:{REDACTED}@{address}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    userinfo, at, hosts = parts.netloc.rpartition("@")
+    netloc = f"{userinfo.partition(':')[0]}:{REDACTED}@{hosts}" if at and ":" in userinfo else parts.netloc
+    query = _PASSWORD_PARAMETER.sub(rf"\1{REDACTED}", parts.query)
+    if (netloc, query) == (parts.netloc, parts.query):
+        return url
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+_PASSWORD_PARAMETER = re.compile(r"(?i)((?:^|&)[^=&]*password[^=&]*=)[^&]*")
 
 
 def _address(parts: SplitResult) -> str:
@@ -42,6 +48,7 @@ def redact_kwargs(kwargs: Mapping[str, Any], secret_keys: Iterable[str]) -> dict
 
 
 _URL_WITH_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*):[^@\s/]+@")
+_PASSWORD_IN_TEXT = re.compile(r"(?i)([?&][^=&\s]*password[^=&\s]*=)[^&\s]+")  # a URL's ...password= parameter
 
 
 def redact_endpoint(url: str | None) -> str:
@@ -64,4 +71,5 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
     """`text` with every URL password and every one of `secrets` (non-empty strings) as `***`."""
     for secret in sorted((s for s in secrets if s and len(s) >= 4), key=len, reverse=True):
         text = text.replace(secret, REDACTED)
-    return _URL_WITH_PASSWORD.sub(rf"\1:{REDACTED}@", text)
+    text = _URL_WITH_PASSWORD.sub(rf"\1:{REDACTED}@", text)
+    return _PASSWORD_IN_TEXT.sub(rf"\1{REDACTED}", text)

@@ -2,6 +2,9 @@
 
 It makes `rq` use the project's `REDIS_URL` (from `.env` or the environment), sets up logging, and
 stops start-up with one `error: ...` line (exit 2) when the configuration is invalid.
+
+A `redis+sentinel://` URL becomes RQ's `SENTINEL` setting instead (RQ's `REDIS_URL` would win over
+it), with the same Sentinels, primary, credentials, TLS and failover retry as `runtime.connect`.
 """
 
 import sys
@@ -9,6 +12,7 @@ import sys
 from failure_handlers import runtime
 from failure_handlers.errors import ConfigError
 from failure_handlers.logging_setup import configure_logging
+from failure_handlers.sentinel_url import is_sentinel_url, parse_sentinel_url
 
 try:
     _settings = runtime.settings()
@@ -17,5 +21,7 @@ except ConfigError as _error:
     raise SystemExit(2) from None
 
 configure_logging(_settings)
-if _settings.redis_url:
+if is_sentinel_url(_settings.redis_url):
+    SENTINEL = runtime.rq_sentinel_settings(parse_sentinel_url(_settings.redis_url or ""))
+elif _settings.redis_url:
     REDIS_URL = _settings.redis_url

@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlsplit
 import click
 from loguru import logger
 from redis import Redis
-from redis.exceptions import NoPermissionError, RedisError, ResponseError
+from redis.exceptions import AskError, ClusterDownError, NoPermissionError, RedisError, ResponseError
 from rq.serializers import Serializer
 
 from failure_handlers import runtime
@@ -30,6 +30,7 @@ from failure_handlers.logging_setup import configure_logging
 from failure_handlers.operations.reconciler import Backlog, Reconciler
 from failure_handlers.operations.selection import require_known_values
 from failure_handlers.redaction import redact_url
+from failure_handlers.sentinel_url import CLUSTER_UNSUPPORTED
 
 USAGE_ERROR = 2
 
@@ -138,6 +139,8 @@ _NO_PERMISSION = re.compile(r"no permissions to (.*?)\.?$", re.IGNORECASE | re.D
 
 
 def _explain_response_error(error: ResponseError) -> str:
+    if isinstance(error, AskError | ClusterDownError):  # MOVED (an AskError), ASK, CLUSTERDOWN: a cluster node
+        return f"Redis at {_url()} answered as a cluster node ({type(error).__name__}: {error}). {CLUSTER_UNSUPPORTED}"
     if "WRONGTYPE" in str(error):
         prefix = runtime.settings().dlq.prefix
         return (

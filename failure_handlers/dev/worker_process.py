@@ -10,9 +10,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
+from failure_handlers.sentinel_url import is_sentinel_url
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]  # the source checkout (dev and test helper)
 STOP_TIMEOUT_SECONDS = 10
 EXCEPTION_HANDLER = "failure_handlers.integration.record_failure"  # what the Procfile's worker runs
+RQ_SETTINGS = "failure_handlers.rq_settings"  # the Procfile's `-c`: REDIS_URL, a Sentinel URL too
 
 
 def rq_command() -> list[str]:
@@ -28,12 +31,16 @@ def start_worker(
     output: IO[bytes] | int | None = None,
     with_scheduler: bool = True,
     record_every_job: bool = True,
+    through_settings: bool = False,
 ) -> subprocess.Popen[bytes]:
     """`rq worker QUEUES --with-scheduler --exception-handler ...record_failure` on `redis_url`, run
     from the project root, as the Procfile runs it.
 
     `with_scheduler=False` for a worker that must not run scheduled retries (the benchmarks);
-    `record_every_job=False` for a plain RQ worker without our exception handler.
+    `record_every_job=False` for a plain RQ worker without our exception handler;
+    `through_settings=True`: RQ reads `redis_url` through `-c failure_handlers.rq_settings`, exactly as
+    the Procfile's line does, instead of `--url`; always so for a `redis+sentinel://` URL, which RQ's
+    `--url` cannot take.
     """
     command = [
         *rq_command(),
@@ -41,8 +48,7 @@ def start_worker(
         *queues,
         *(["--with-scheduler"] if with_scheduler else []),
         *(["--exception-handler", EXCEPTION_HANDLER] if record_every_job else []),
-        "--url",
-        redis_url,
+        *(["-c", RQ_SETTINGS] if through_settings or is_sentinel_url(redis_url) else ["--url", redis_url]),
         "--path",
         str(PROJECT_ROOT),
         *extra_args,
