@@ -200,3 +200,26 @@ def test_an_entry_written_in_the_format_before_first_cause_still_reads_and_merge
     dlq.add(abandoned())
     assert dlq.get("job").exc_type == "RuntimeError"
     assert fake_redis.hget(f"{PREFIX}entry:job", "revision") == b"1"
+
+
+def test_the_same_abandonment_recorded_by_the_callback_and_the_exception_handler_is_one_event():
+    """RQ's cleanup runs a job's callback and then the exception handlers: two records of one event."""
+    once = merge_entries(real(), abandoned())
+    meta_then = [
+        *once.attempt_history(),
+        run(1, first_cause.ABANDONED, LATER),
+        run(1, first_cause.ABANDONED, "2026-11-29T01:02:00.002Z"),
+    ]
+    twice = merge_entries(once, abandoned(failed_at="2026-11-29T01:02:00.002Z", failures=json.dumps(meta_then)))
+    assert len(twice.event_history()) == 1
+    assert [item["exc_type"] for item in twice.attempt_history()] == ["RuntimeError"]
+
+
+def test_an_abandoned_run_before_a_real_retry_stays_a_run():
+    """Attempt 1 abandoned (its worker died mid-run), retried, attempt 2 raised: two runs, no duplicate."""
+    history = [run(1, first_cause.ABANDONED, REAL_AT), run(2, "RuntimeError", LATER)]
+    stored = real(failed_at=LATER, attempts=2, max_retries=1, failures=json.dumps(history))
+    merged = merge_entries(
+        stored, abandoned(failed_at="2026-11-29T01:03:00.000Z", attempts=2, failures=json.dumps(history))
+    )
+    assert [item["attempt"] for item in merged.attempt_history()] == [1, 2] and merged.duplicated_runs == 0

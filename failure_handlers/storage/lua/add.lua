@@ -1,4 +1,5 @@
--- Write one dead job's entry: replace any older entry of the job, index it, trim by age and count.
+-- Write one dead job's entry: replace its older entry (the caller merged the two first, see ARGV[12]),
+-- index it, trim by age and count.
 -- KEYS: none (see prelude.lua).
 -- ARGV[1] prefix        ARGV[2] job id       ARGV[3] score (failure time, epoch seconds)
 -- ARGV[4] ttl (s)       ARGV[5] max entries  ARGV[6] now (epoch seconds)
@@ -34,7 +35,7 @@ if expected == 'none' and present then return -2 end
 if expected ~= '' and expected ~= 'none' and not (present and (revision or '0') == expected) then return -2 end
 redis.call('ZREM', prefix .. 'dismissed', id)
 
--- An older entry of the same job (a requeued job that died again): out of its indexes first.
+-- The older entry of the job (merged into this one by the caller): out of its indexes first.
 local old = redis.call('HMGET', key, unpack(fields))
 local existed = old[1] or old[2] or old[3] or old[4]
 local archive = ARGV[11] ~= nil and ARGV[11] ~= '' and ARGV[11] ~= '0'
