@@ -32,6 +32,10 @@ class JobNotFailed(OperatorError):
     """The job exists but is not in its queue's FailedJobRegistry."""
 
 
+class DlqWriteConflict(Exception):
+    """A job's DLQ entry changed under every one of our compare-and-set writes (writers racing on it)."""
+
+
 class RetryAfter(Exception):  # noqa: N818 - named for what it asks, like HTTP's header
     """Raise in a task to be retried after `seconds` (bounded by `RETRY_AFTER_MAX`), e.g. when an API
     told you when to come back. It uses one retry of the job's budget; no jitter is added.

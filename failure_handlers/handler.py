@@ -23,12 +23,13 @@ from rq.exceptions import AbandonedJobError
 from rq.job import Job
 
 from failure_handlers import runtime
+from failure_handlers.dlq.entry import MAX_RECORDED_FAILURES
 from failure_handlers.dlq.store import DeadLetterQueue
 from failure_handlers.jobs.meta import queue_save_final
 from failure_handlers.metrics import counters
 from failure_handlers.recording.cause import cause_of
 from failure_handlers.recording.entry_builder import build_entry, fields_of
-from failure_handlers.recording.failure_record import MAX_RECORDED_FAILURES, attempt_record, one_line
+from failure_handlers.recording.failure_record import attempt_record, one_line
 from failure_handlers.recording.fingerprint import frames_of, innermost_project_frame
 from failure_handlers.retry.backoff import Jitter, describe_schedule, parse_jitter
 from failure_handlers.retry.policy import Attempt, NextDelay, Verdict, attempt_of, classify, intervals_with, next_delay

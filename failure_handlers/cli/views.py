@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from failure_handlers.dlq.entry import DeadLetterEntry
+from failure_handlers.dlq.first_cause import event_line
 from failure_handlers.dlq.health import format_age
 from failure_handlers.dlq.stats import DlqStats
 from failure_handlers.recording.failure_record import one_line
@@ -64,6 +65,8 @@ def entry_detail(entry: DeadLetterEntry, job_status: str) -> Group:
     fields.add_column(overflow="fold")
     for name in DETAIL_FIELDS:
         fields.add_row(name, Text(str(getattr(entry, name))))
+    if entry.duplicated_runs:
+        fields.add_row("duplicated_runs", f"{entry.duplicated_runs} (a run recorded twice: the job ran again)")
     fields.add_row("self_sufficient", "yes" if entry.job_snapshot else "no (requeue needs RQ's job hash)")
     fields.add_row("RQ job now", job_status)
     history = Table(title="Attempts (job.meta['failures'])", title_justify="left")
@@ -71,17 +74,19 @@ def entry_detail(entry: DeadLetterEntry, job_status: str) -> Group:
         history.add_column(column, overflow="fold")
     for failure in entry.attempt_history():
         history.add_row(
-            str(failure.get("attempt", "")),
+            str(failure.get("attempt", "")) + (f" (run {failure['run']})" if failure.get("run") else ""),
             str(failure.get("failed_at", "")),
             str(failure.get("worker", "")),
             str(failure.get("exc_type", "")),
             Text(str(failure.get("message", ""))),
             Text(_retried_in(failure)),
         )
+    events = [Text(event_line(event)) for event in entry.event_history()]
     return Group(
         fields,
         Panel(Text(entry.traceback or "(no traceback)"), title="traceback", title_align="left", expand=False),
         history,
+        *([Text("Recorded again (the first real cause above is kept):", style="bold"), *events] if events else []),
     )
 
 

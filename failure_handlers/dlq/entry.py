@@ -14,7 +14,9 @@ from typing import Any, Literal, TypedDict
 
 from failure_handlers.dlq.text import utf8_text
 
-INT_FIELDS = ("attempts", "max_retries")
+# Failure records kept per job, the newest ones: in job.meta (older ones are counted as dropped) and in its DLQ entry.
+MAX_RECORDED_FAILURES = 25
+INT_FIELDS = ("attempts", "max_retries", "duplicated_runs")
 MAX_ENTRY_BYTES = 48_000  # hard cap on an entry's field bytes (MEMORY USAGE stays under 64 KB)
 _ShrinkableField = Literal["job_snapshot", "failures", "traceback", "args", "kwargs", "exc_message"]
 SHRINK_ORDER: tuple[_ShrinkableField, ...] = ("job_snapshot", "failures", "traceback", "args", "kwargs", "exc_message")
@@ -42,6 +44,9 @@ class DeadLetterEntry:
     origin: str = ""  # innermost frame of project code, `file.py:function`
     job_snapshot: str = ""  # RQ job fields to rebuild the job (see job_snapshot.py); '' if too big
     retry_schedule: str = ""  # the retry plan made at enqueue: delays, backoff, jitter (retry policy)
+    # A re-recording of the same dead-lettering keeps the first real cause (recording/first_cause.py):
+    events: str = "[]"  # JSON list: the other records of the job (abandoned, work-horse killed...) after it
+    duplicated_runs: int = 0  # runs recorded twice under the same attempt number (the job ran twice)
 
     REQUIRED = ("job_id", "func_name", "queue", "exc_type", "failed_at")
 
@@ -92,8 +97,9 @@ class DeadLetterEntry:
         for field in fields(cls):
             text = values.get(field.name, "")
             kwargs[field.name] = _int(text) if field.name in INT_FIELDS else text
-        if not kwargs["failures"]:
-            kwargs["failures"] = "[]"
+        for name in ("failures", "events"):  # entries written before `events` existed have none
+            if not kwargs[name]:
+                kwargs[name] = "[]"
         return cls(**kwargs)
 
     @property
@@ -111,6 +117,14 @@ class DeadLetterEntry:
             return []
         return history if isinstance(history, list) else []
 
+    def event_history(self) -> list[dict[str, Any]]:
+        """The other records of this dead-lettering (`events`), oldest first; [] if garbled."""
+        try:
+            events = json.loads(self.events)
+        except ValueError:
+            return []
+        return [event for event in events if isinstance(event, dict)] if isinstance(events, list) else []
+
     def as_json(self) -> dict[str, Any]:
         """JSON-ready dict with `args`, `kwargs` and `failures` decoded (stable field names).
 
@@ -118,7 +132,7 @@ class DeadLetterEntry:
         """
         data: dict[str, Any] = asdict(self)
         data["self_sufficient"] = bool(data.pop("job_snapshot"))
-        for name in ("args", "kwargs", "failures"):
+        for name in ("args", "kwargs", "failures", "events"):
             try:
                 data[name] = json.loads(data[name])
             except ValueError:

@@ -21,15 +21,20 @@ from failure_handlers.archive.settings import ArchiveSettings
 from failure_handlers.dlq.claims import DlqClaims
 from failure_handlers.dlq.entry import DeadLetterEntry
 from failure_handlers.dlq.filters import DlqFilter
+from failure_handlers.dlq.first_cause import merge_entries
 from failure_handlers.dlq.settings import DEFAULT_MAX_ENTRIES, DlqSettings
 from failure_handlers.dlq.stats import DlqStats, dlq_stats
 from failure_handlers.dlq.text import member_list, text
+from failure_handlers.errors import DlqWriteConflict
 from failure_handlers.storage import scripts
 from failure_handlers.storage.keys import INDEXED_FIELDS, DlqKeys
 from failure_handlers.storage.scripts import ScriptArg
 
 SCAN_BATCH = 1_000
 _MESSAGE_FIELD = "exc_message"
+NOT_WRITTEN = -1  # add_many: the guard failed (the job left its failed registry)
+CHANGED = -2  # add.lua: the stored entry is not the one the merge was made from
+MERGE_TRIES = 10  # re-read and re-merge at most this often when concurrent writers race
 
 
 class DeadLetterQueue:
@@ -63,14 +68,17 @@ class DeadLetterQueue:
     # -- writing -------------------------------------------------------------------------------
 
     def add(self, entry: DeadLetterEntry, also: Callable[[Pipeline], object] | None = None, counts: str = "") -> int:
-        """Store `entry` (replacing an older one for the same job), index it, trim by age and count.
+        """Store `entry`, index it, trim by age and count.
 
-        Returns how many of the oldest entries were dropped to keep `max_entries` (also added to
-        the `dropped` counter). Atomic, and one round trip together with whatever `also` queues on
-        the same pipeline first (the failure handler's save of the job's meta). `counts`: a counter
-        spec (`metrics.counters.spec`) the script applies in the same step.
+        A job that already has an entry keeps its first real cause: the two are merged
+        (`recording.first_cause.merge_entries`) and written only if the stored entry did not change
+        meanwhile, else merged again. Returns how many of the oldest entries were dropped to keep
+        `max_entries` (also added to the `dropped` counter). Atomic, and one round trip together with
+        whatever `also` queues on the same pipeline first (the failure handler's save of the job's
+        meta) when the job has no entry yet. `counts`: a counter spec (`metrics.counters.spec`) the
+        script applies in the same step.
         """
-        args = self._add_args(entry, counts=counts)
+        args = self._add_args(entry, counts=counts, expected="none")
         with self.connection.pipeline(transaction=False) as pipe:
             if also is not None:
                 also(pipe)
@@ -80,6 +88,8 @@ class DeadLetterQueue:
         for result in before:
             if isinstance(result, Exception):
                 raise result
+        if dropped == CHANGED:
+            dropped = self._add_merged(entry, "", counts)
         return dropped
 
     def add_many(
@@ -94,6 +104,7 @@ class DeadLetterQueue:
         `only_if_in[n]`, when given, names a sorted set (RQ's failed registry) that must still hold
         the n-th job at write time, else that entry is not written. Returns per entry the count of
         old entries dropped, or -1 if it was not written. `counts[n]`: the n-th entry's counter spec.
+        An entry of a job that has one meanwhile is merged with it, as `add` does.
         """
         pending = list(entries)
         guards = list(only_if_in) or [""] * len(pending)
@@ -101,21 +112,36 @@ class DeadLetterQueue:
         results: list[int] = []
         for start in range(0, len(pending), batch):
             end = start + batch
-            calls = [
-                self._add_args(entry, guard, spec)
-                for entry, guard, spec in zip(pending[start:end], guards[start:end], specs[start:end], strict=True)
-            ]
+            rows = list(zip(pending[start:end], guards[start:end], specs[start:end], strict=True))
+            calls = [self._add_args(entry, guard, spec, expected="none") for entry, guard, spec in rows]
             with self.connection.pipeline(transaction=False) as pipe:
                 for args in calls:
                     scripts.ADD.queue(pipe, args)
                 replies = pipe.execute(raise_on_error=False)
-            results.extend(
-                int(scripts.ADD.rerun_if_unknown(self.connection, reply, args))
-                for reply, args in zip(replies, calls, strict=True)
-            )
+            for (entry, guard, spec), reply, args in zip(rows, replies, calls, strict=True):
+                result = int(scripts.ADD.rerun_if_unknown(self.connection, reply, args))
+                results.append(self._add_merged(entry, guard, spec) if result == CHANGED else result)
         return results
 
-    def _add_args(self, entry: DeadLetterEntry, guard: str = "", counts: str = "") -> list[ScriptArg]:
+    def _add_merged(self, entry: DeadLetterEntry, guard: str, counts: str) -> int:
+        """Write `entry` merged with the job's stored entry, compare-and-set on its `revision`."""
+        for _ in range(MERGE_TRIES):
+            raw = self.connection.hgetall(self.keys.entry(entry.job_id))
+            if raw:
+                merged = merge_entries(DeadLetterEntry.from_hash(raw), entry)
+                stored = {text(name): text(value) for name, value in raw.items()}
+                expected = stored.get("revision") or "0"  # an entry written before `revision` existed
+            else:
+                merged, expected = entry, "none"
+            args = self._add_args(merged, guard, counts, expected=expected)
+            result = int(scripts.ADD.run(self.connection, args))
+            if result != CHANGED:
+                return result
+        raise DlqWriteConflict(f"the DLQ entry of job {entry.job_id} kept changing during {MERGE_TRIES} writes")
+
+    def _add_args(
+        self, entry: DeadLetterEntry, guard: str = "", counts: str = "", expected: str = ""
+    ) -> list[ScriptArg]:
         fields = entry.to_hash()
         sample = json.dumps(
             {
@@ -140,6 +166,7 @@ class DeadLetterQueue:
             json.dumps(fields, ensure_ascii=False),
             counts,
             self.archive_maxlen,
+            expected,
         ]
         return [*head, *body]
 

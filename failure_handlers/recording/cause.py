@@ -13,11 +13,7 @@ import re
 import signal
 from dataclasses import dataclass
 
-WORK_HORSE_KILLED = "WorkHorseKilled"
-JOB_STOPPED = "JobStopped"
-ABANDONED = "rq.exceptions.AbandonedJobError"
-STUCK_IN_TRANSIT = "JobStuckInIntermediateQueue"
-UNKNOWN = "UnknownFailure"
+from failure_handlers.dlq.first_cause import ABANDONED, JOB_STOPPED, STUCK_IN_TRANSIT, UNKNOWN, WORK_HORSE_KILLED
 
 _KILLED = re.compile(
     r"Work-horse terminated unexpectedly; waitpid returned"

@@ -11,9 +11,9 @@ from typing import Any
 from loguru import logger
 from rq.job import Job
 
-from failure_handlers.dlq.entry import DeadLetterEntry
+from failure_handlers.dlq.entry import MAX_RECORDED_FAILURES, DeadLetterEntry
 from failure_handlers.jobs.snapshot import take_snapshot
-from failure_handlers.recording.failure_record import MAX_RECORDED_FAILURES, iso, job_arguments, one_line
+from failure_handlers.recording.failure_record import iso, job_arguments, one_line
 from failure_handlers.recording.fingerprint import fingerprint
 from failure_handlers.retry.backoff import describe_schedule
 from failure_handlers.retry.policy import DEFAULT_VERDICT_REASON

@@ -22,8 +22,6 @@ MAX_MESSAGE_CHARS = 2_000
 MAX_TRACEBACK_CHARS = 8_000
 MAX_ARGS_CHARS = 4_000
 MAX_REPR_CHARS = 200
-# Failure records kept per job, the newest ones: in job.meta (older ones are counted as dropped) and in its DLQ entry.
-MAX_RECORDED_FAILURES = 25
 TRUNCATION_MARK = "…[truncated {count} chars]…"
 _RECURSIVE_CUTOFF = 3  # as `traceback.StackSummary.format` collapses repeated frames
 

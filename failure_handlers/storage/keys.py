@@ -64,7 +64,7 @@ from dataclasses import dataclass
 
 # job.meta keys (RQ saves meta with the job; docs/rq-behaviour.md#the-failure-callback says when a save is lost).
 META_FAILURES = "failures"  # list: one record per failed run (failure_record.attempt_record)
-META_FAILURES_DROPPED = "failures_dropped"  # records dropped past the newest MAX_RECORDED_FAILURES (failure_record)
+META_FAILURES_DROPPED = "failures_dropped"  # records dropped past the newest MAX_RECORDED_FAILURES (dlq/entry.py)
 META_MAX_RETRIES = "max_retries"  # the retry budget of the current run series (RQ keeps only retries_left)
 META_REQUEUE_COUNT = "requeue_count"  # times requeued by our requeue
 META_REQUEUED_AT = "requeued_at"  # UTC ISO time of the last requeue

@@ -9,13 +9,13 @@ import subprocess
 import sys
 import time
 
-from rq import Queue, Retry, SimpleWorker
+from rq import Callback, Queue, Retry, SimpleWorker
 from rq.command import send_stop_job_command
 from rq.intermediate_queue import IntermediateQueue
 from rq.registry import FailedJobRegistry, StartedJobRegistry
 
 from failure_handlers.dev.worker_process import PROJECT_ROOT, descendants, rq_command
-from tests import plain_rq_tasks
+from tests import dying_worker_tasks, plain_rq_tasks
 from tests.conftest import TEST_ENV
 from tests.integration.conftest import run_script
 from tests.polling import wait_for
@@ -206,3 +206,35 @@ def test_a_job_stuck_in_rqs_intermediate_queue_is_retried_or_dead_lettered_by_th
     assert stuck.get_job_ids() == [] and retried.id in queue.get_job_ids()  # back in its queue, one retry used
     entry = dlq.get(doomed.id)
     assert entry and failed(redis, doomed) and "intermediate queue" in entry.exc_message
+
+
+def test_a_worker_killed_after_the_handler_dead_lettered_its_job_keeps_the_real_cause(redis, dlq, worker):
+    """RQ's abandoned-job cleanup re-records the job with a bare AbandonedJobError: the entry keeps the
+    job's own RuntimeError and appends the abandonment (docs/dlq-contract.md#the-first-cause-wins)."""
+    process = worker()
+    job = Queue("default", connection=redis).enqueue(
+        dying_worker_tasks.unbalanced_ledger, on_failure=Callback(dying_worker_tasks.dead_letter_then_hang)
+    )
+    written = wait_for(lambda: dlq.get(job.id), 30, "the handler's DLQ entry")
+    assert written.exc_type == "RuntimeError"
+    for pid in [*descendants(process.pid), process.pid]:
+        os.kill(pid, signal.SIGKILL)  # before RQ's own bookkeeping: the job stays in the StartedJobRegistry
+    process.wait()
+    started = StartedJobRegistry("default", connection=redis)
+    assert job.id in started.get_job_ids(cleanup=False)
+    redis.zadd(started.key, dict.fromkeys(redis.zrange(started.key, 0, -1), 1))  # its heartbeat expired now
+
+    result = run_script("scripts/dlq.py", "reconcile", env={"PYTHONPATH": str(PROJECT_ROOT)})
+
+    assert result.returncode == 0, result.stderr
+    job.refresh()
+    assert job.get_status() == "failed"
+    assert job.meta["failures"][-1]["exc_type"] == "rq.exceptions.AbandonedJobError"  # the cleanup ran our handler
+    entry = dlq.get(job.id)
+    assert (entry.exc_type, entry.exc_message) == ("RuntimeError", "ledger out of balance by 0.01")
+    assert "raise RuntimeError" in entry.traceback and entry.failed_at == written.failed_at
+    [event] = entry.event_history()
+    assert (event["when"], event["exc_type"]) == ("then", "rq.exceptions.AbandonedJobError")
+    assert (entry.attempts, entry.duplicated_runs) == (1, 0)
+    shown = run_script("scripts/dlq.py", "show", job.id)
+    assert "then: rq.exceptions.AbandonedJobError" in shown.stdout, shown.stdout + shown.stderr

@@ -40,7 +40,8 @@ def test_rewriting_the_same_dead_lettering_keeps_its_archive_id(fake_redis, dlq)
     dlq.add(dead_entry("a"))
     dlq.add(dead_entry("a", exc_message="again"))
     first, second = events(fake_redis)
-    assert first.archive_id == second.archive_id and second.entry["exc_message"] == "again"
+    assert first.archive_id == second.archive_id and second.entry["exc_message"] == first.entry["exc_message"]
+    assert "again" in second.entry["events"]  # the first cause stays (recording/first_cause.py)
 
 
 def test_dead_again_after_a_delete_is_a_new_dead_lettering(fake_redis, dlq):

@@ -78,12 +78,12 @@ def test_count_drops_index_members_older_than_the_ttl(fake_redis):
     assert dlq.count() == 1
 
 
-def test_adding_the_same_job_again_replaces_its_entry(fake_redis):
+def test_adding_the_same_job_again_keeps_one_entry_with_the_first_cause(fake_redis):
     dlq = make_dlq(fake_redis)
     dlq.add(dead_entry("a", exc_message="first", reason="old reason"))
     dlq.add(dead_entry("a", exc_message="second", reason=""))
     entry = dlq.get("a")
-    assert entry.exc_message == "second" and entry.reason == ""
+    assert entry.exc_message == "first" and entry.reason == "old reason" and "second" in entry.events
     assert dlq.count() == 1
 
 

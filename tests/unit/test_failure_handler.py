@@ -10,7 +10,7 @@ from rq.job import JobStatus
 from rq.registry import FailedJobRegistry
 
 from failure_handlers import DeadLetterQueue, PermanentError
-from failure_handlers.recording.failure_record import MAX_RECORDED_FAILURES
+from failure_handlers.dlq.entry import MAX_RECORDED_FAILURES
 from worker_tasks import enqueue
 
 IMMEDIATE_RETRIES = Retry(max=3, interval=0)

@@ -1,4 +1,5 @@
--- Write one dead job's entry: replace any older entry of the job, index it, trim by age and count.
+-- Write one dead job's entry: replace its older entry (the caller merged the two first, see ARGV[12]),
+-- index it, trim by age and count.
 -- KEYS: none (see prelude.lua).
 -- ARGV[1] prefix        ARGV[2] job id       ARGV[3] score (failure time, epoch seconds)
 -- ARGV[4] ttl (s)       ARGV[5] max entries  ARGV[6] now (epoch seconds)
@@ -14,8 +15,12 @@
 --         below touches the archive's keys. When on, the entry gets an `archive_id` field (kept
 --         from the entry it replaces: the same dead-lettering), a `dead` event carries the entry, and
 --         each entry trimmed by count a `trimmed` event (archive_event in prelude.lua)
+-- ARGV[12] compare-and-set: '' writes unconditionally; 'none' writes only if the job has no entry;
+--         a number writes only if the stored entry's `revision` field is that number (an entry
+--         written before `revision` existed counts as 0). Each write stores revision + 1. The caller
+--         merges a re-recording with the stored entry (recording/first_cause.py) and retries on -2.
 -- Returns: how many of the oldest entries were dropped to stay under max entries (also added to
--- <prefix>dropped), or -1 (guard failed).
+-- <prefix>dropped), -1 (guard failed) or -2 (the stored entry is not the one expected: nothing written).
 local id = ARGV[2]
 local score = tonumber(ARGV[3])
 local ttl = tonumber(ARGV[4])
@@ -23,9 +28,14 @@ local cap = tonumber(ARGV[5])
 local now = tonumber(ARGV[6])
 local key = prefix .. 'entry:' .. id
 if ARGV[8] ~= '' and not redis.call('ZSCORE', ARGV[8], id) then return -1 end
+local expected = ARGV[12] or ''
+local revision = redis.call('HGET', key, 'revision')
+local present = redis.call('EXISTS', key) == 1
+if expected == 'none' and present then return -2 end
+if expected ~= '' and expected ~= 'none' and not (present and (revision or '0') == expected) then return -2 end
 redis.call('ZREM', prefix .. 'dismissed', id)
 
--- An older entry of the same job (a requeued job that died again): out of its indexes first.
+-- The older entry of the job (merged into this one by the caller): out of its indexes first.
 local old = redis.call('HMGET', key, unpack(fields))
 local existed = old[1] or old[2] or old[3] or old[4]
 local archive = ARGV[11] ~= nil and ARGV[11] ~= '' and ARGV[11] ~= '0'
@@ -42,6 +52,8 @@ for name, value in pairs(entry) do
   mapping[#mapping + 1] = name
   mapping[#mapping + 1] = value
 end
+mapping[#mapping + 1] = 'revision'
+mapping[#mapping + 1] = tostring((tonumber(revision or '0') or 0) + 1)
 if archive then
   mapping[#mapping + 1] = 'archive_id'
   mapping[#mapping + 1] = archive_id

@@ -1,0 +1,147 @@
+"""Which cause a re-recorded DLQ entry keeps: the first real one (pure code, no Redis).
+
+A job that already has an entry can be recorded again for the same dead-lettering: RQ's cleanup of
+an abandoned job calls the failure callback with a bare `AbandonedJobError` after a worker died
+past our handler's write (docs/rq-behaviour.md#abandoned-jobs-and-registry-cleanup), the reconciler
+records a killed work-horse or a stopped job, a second worker ran the same job after a failover.
+`merge_entries` decides what the entry then says:
+
+- the cause (`exc_type`, message, traceback, group, origin, reason, `failed_at`, worker) is the
+  first REAL one: a real exception beats a synthetic cause (abandoned, work-horse killed, stopped...,
+  which say what happened to the worker, not why the job failed); between two real causes, or two
+  synthetic ones, the stored (first) one wins;
+- the other record becomes an event of the entry (`events`: "then: abandoned ... at T");
+- the runs of both histories are kept, numbered by run across the job's life (`run`), and a run
+  recorded twice under the same attempt number (the job ran twice) is counted in `duplicated_runs`.
+
+The DLQ's write script applies the result only if the stored entry did not change meanwhile
+(`store.DeadLetterQueue.add`: compare-and-set on the entry's `revision`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import Any
+
+from failure_handlers.dlq.entry import MAX_RECORDED_FAILURES, DeadLetterEntry
+
+# The causes recorded when no exception of the job's own is known (recording/cause.py reads RQ's
+# exc_string into them; the handler names a missing exception UnknownError).
+WORK_HORSE_KILLED = "WorkHorseKilled"
+JOB_STOPPED = "JobStopped"
+ABANDONED = "rq.exceptions.AbandonedJobError"
+STUCK_IN_TRANSIT = "JobStuckInIntermediateQueue"
+UNKNOWN = "UnknownFailure"
+SYNTHETIC_CAUSES = frozenset({ABANDONED, WORK_HORSE_KILLED, JOB_STOPPED, STUCK_IN_TRANSIT, UNKNOWN, "UnknownError"})
+EVENT_MESSAGE_CHARS = 300
+MAX_EVENTS = 10  # the newest events kept per entry
+_CAUSE_FIELDS = ("exc_type", "exc_message", "traceback", "fingerprint", "origin", "reason", "failed_at", "worker")
+
+
+def is_synthetic(exc_type: str) -> bool:
+    """True for a cause that says what happened to the worker, not what the job raised."""
+    return exc_type in SYNTHETIC_CAUSES or exc_type.rpartition(".")[2] == "AbandonedJobError"
+
+
+def merge_entries(stored: DeadLetterEntry, incoming: DeadLetterEntry) -> DeadLetterEntry:
+    """The entry to store when `incoming` re-records a job whose entry is `stored` (see the module doc).
+
+    The job's own fields (arguments, snapshot, schedule) are the newer ones; the cause is the first
+    real one; the losing record is an event; the histories are joined run by run.
+    """
+    incoming_wins = is_synthetic(stored.exc_type) and not is_synthetic(incoming.exc_type)
+    winner, loser = (incoming, stored) if incoming_wins else (stored, incoming)
+    merged = replace(incoming, **{name: getattr(winner, name) for name in _CAUSE_FIELDS})
+    runs = _runs(_joined_history(stored, incoming), loser)
+    events = _unique_events([*stored.event_history(), *incoming.event_history(), _event(loser, incoming_wins)])
+    return replace(
+        merged,
+        attempts=max(stored.attempts, incoming.attempts, len(runs)),
+        max_retries=max(stored.max_retries, incoming.max_retries),
+        failures=json.dumps(runs[-MAX_RECORDED_FAILURES:], ensure_ascii=False),
+        duplicated_runs=duplicated_runs(runs),
+        events=json.dumps(events, ensure_ascii=False),
+    ).bounded()
+
+
+def duplicated_runs(runs: list[dict[str, Any]]) -> int:
+    """How many runs repeat an attempt number an earlier run of the same retry budget had: the job
+    ran twice (a worker killed after our handler recorded it, a second worker after a failover)."""
+    seen: set[Any] = set()
+    repeated = 0
+    for item in runs:
+        attempt = item.get("attempt")
+        if attempt in seen:
+            repeated += 1
+        seen.add(attempt)
+    return repeated
+
+
+def event_line(event: dict[str, Any]) -> str:
+    """`then: rq.exceptions.AbandonedJobError (abandoned) at 2026-11-29T01:20:00.000Z on worker-2: ...`"""
+    worker = f" on {event['worker']}" if event.get("worker") else ""
+    message = f": {event['message']}" if event.get("message") else ""
+    reason = f" ({event['reason']})" if event.get("reason") else ""
+    when, exc_type, at = event.get("when", "then"), event.get("exc_type", "?"), event.get("at", "?")
+    return f"{when}: {exc_type}{reason} at {at}{worker}{message}"
+
+
+def _runs(history: list[dict[str, Any]], loser: DeadLetterEntry) -> list[dict[str, Any]]:
+    """The runs, numbered: a synthetic record of an attempt a real record also has (the worker died
+    after, or was thought dead during, that run) is an event about that run, not a run of its own."""
+    real_attempts = {item.get("attempt") for item in history if not _synthetic_record(item)}
+    loser_key = (loser.exc_type, loser.failed_at) if is_synthetic(loser.exc_type) else None
+    runs = [
+        item
+        for item in history
+        if not (_synthetic_record(item) and item.get("attempt") in real_attempts)
+        and (item.get("exc_type"), item.get("failed_at")) != loser_key
+    ]
+    for number, item in enumerate(runs, start=1):
+        item["run"] = number
+    return runs
+
+
+def _synthetic_record(item: dict[str, Any]) -> bool:
+    return is_synthetic(str(item.get("exc_type", "")))
+
+
+def _unique_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Oldest first, the newest MAX_EVENTS; one synthetic event per kind and worker (RQ's cleanup
+    runs both the callback and the exception handlers of a job: the same abandonment twice)."""
+    kept: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for event in sorted(events, key=lambda event: str(event.get("at", ""))):
+        exc_type = str(event.get("exc_type", ""))
+        key = (event.get("when"), exc_type, event.get("worker")) if is_synthetic(exc_type) else (json.dumps(event),)
+        kept.setdefault(key, event)
+    return list(kept.values())[-MAX_EVENTS:]
+
+
+def _joined_history(stored: DeadLetterEntry, incoming: DeadLetterEntry) -> list[dict[str, Any]]:
+    """Both histories' runs, each once, in the order they failed."""
+    items = [dict(item) for item in (*stored.attempt_history(), *incoming.attempt_history()) if isinstance(item, dict)]
+    unique = _unique([{key: value for key, value in item.items() if key != "run"} for item in items])
+    return sorted(unique, key=lambda item: str(item.get("failed_at", "")))
+
+
+def _event(entry: DeadLetterEntry, recorded_first: bool) -> dict[str, Any]:
+    return {
+        "when": "first recorded as" if recorded_first else "then",
+        "exc_type": entry.exc_type,
+        "message": " ".join(entry.exc_message.split())[:EVENT_MESSAGE_CHARS],
+        "reason": entry.reason,
+        "at": entry.failed_at,
+        "worker": entry.worker,
+    }
+
+
+def _unique(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    seen: set[str] = set()
+    kept = []
+    for item in items:
+        key = json.dumps(item, sort_keys=True, ensure_ascii=False)
+        if key not in seen:
+            seen.add(key)
+            kept.append(item)
+    return kept
