@@ -11,11 +11,11 @@ What the lines rest on:
   archiver and the notifier write only their own keys under the prefix (`keys.py`).
 - Commands: data commands by category (`+@read`, `+@write`), so a rarely taken path of RQ or of a
   script (a trim, a retry, a circuit) is not refused in production; the keys are the boundary.
-  `-@dangerous` then takes back what those categories and `+@connection` hold beyond the keys
-  (FLUSHALL, FLUSHDB, KEYS, SORT, CLIENT KILL, CONFIG ...). The rest is named: our Lua scripts
-  (`EVALSHA`, `EVAL` once after a restart, `SCRIPT LOAD`), `MULTI`/`EXEC`/`WATCH` for RQ's and our
-  pipelines, `INFO` (RQ's and our version checks), `TIME` (the circuits' clock), `SUBSCRIBE` for the
-  worker's command channel (`rq:pubsub:<worker name>`).
+  `-@dangerous -@scripting` then takes back what those categories and `+@connection` hold beyond
+  the keys (FLUSHALL, FLUSHDB, KEYS, SORT, CLIENT KILL, FUNCTION FLUSH ...). The rest is named: our
+  Lua scripts (`EVALSHA`, `EVAL` once after a restart, `SCRIPT LOAD`), `MULTI`/`EXEC`/`WATCH` for
+  RQ's and our pipelines, `INFO` (RQ's and our version checks), `TIME` (the circuits' clock),
+  `SUBSCRIBE` for the worker's command channel (`rq:pubsub:<worker name>`).
 - Only the archiver consumes the archive's event stream (`XREADGROUP`, `XACK`, `XAUTOCLAIM`,
   `XGROUP`, `XCLAIM`); the other writers only append to it (`XADD`, from our scripts).
 """
@@ -32,8 +32,10 @@ RQ_WORKER_CHANNELS = "rq:pubsub:*"  # RQ's worker commands (`rq.command`): one c
 
 READ = ("+@read", "+@connection")
 WRITE = ("+@read", "+@write", "+@connection")
-# After the categories: -@dangerous takes back FLUSHALL, FLUSHDB, KEYS, SORT, CLIENT KILL, CLIENT LIST,
-# CONFIG ...; then the commands named below are added back (INFO is one of @dangerous).
+# After the categories, TAKE_BACK: -@dangerous (FLUSHALL, FLUSHDB, SWAPDB, KEYS, SORT, MIGRATE, CLIENT KILL,
+# CLIENT LIST, ...) and -@scripting (FUNCTION LOAD/FLUSH/DELETE are in @write, SCRIPT FLUSH ...); then the
+# commands named below are added back (INFO is one of @dangerous, our scripts' commands of @scripting).
+TAKE_BACK = ("-@dangerous", "-@scripting")
 SERVER = ("+info", "+time")
 SCRIPTS = ("+evalsha", "+eval", "+script|load")
 TRANSACTIONS = ("+multi", "+exec", "+discard", "+watch", "+unwatch")
@@ -46,7 +48,7 @@ class Role:
     """One role: who runs as it, and what its ACL user may do.
 
     `writes`: the key patterns under the prefix it may write (`*`: all of them, and RQ's keys too);
-    without any it only reads. `categories`, then `-@dangerous`, then `commands` (Redis applies the
+    without any it only reads. `categories`, then `TAKE_BACK`, then `commands` (Redis applies the
     rules left to right).
     """
 
@@ -68,7 +70,7 @@ class Role:
     def setuser_args(self, prefix: str = DEFAULT_PREFIX, password: str = PASSWORD_PLACEHOLDER) -> list[str]:
         """The arguments of `ACL SETUSER <name>`, after the user name."""
         channels = [f"&{channel}" for channel in self.channels]
-        rules = [*self.categories, "-@dangerous", *self.commands]
+        rules = [*self.categories, *TAKE_BACK, *self.commands]
         return ["reset", "on", f">{password}", *self.key_rules(prefix), "resetchannels", *channels, *rules]
 
     def setuser_line(self, prefix: str = DEFAULT_PREFIX, password: str = PASSWORD_PLACEHOLDER) -> str:
