@@ -27,12 +27,14 @@ from failure_handlers.dev.embedded_redis import embedded_server
 from failure_handlers.dev.worker_process import PROJECT_ROOT, start_worker, stop_worker
 from failure_handlers.dlq.store import DeadLetterQueue
 from failure_handlers.runtime import connect
+from failure_handlers.web import create_app
 from tests.acl_users import create_users, delete_users, user_url
 from tests.conftest import TEST_ENV
 from tests.integration.alert_receivers import webhook_receiver
 from tests.integration.conftest import assert_one_line_error, run_script
 from tests.polling import wait_for
 from tests.redis_servers import DATA_ARGS, requires_redis_server, start_server
+from tests.web.conftest import confirm_path, page_post
 from worker_tasks import enqueue
 from worker_tasks.example_tasks import add, import_invoice
 
@@ -149,6 +151,23 @@ def test_the_operator_requeues_deletes_and_purges(admin, server_url):
     assert not admin.exists(f"rq:job:{deleted}")
     assert "deleted 2 entries" in succeeds(dlq_cli(server_url, "operator", "purge", "--yes"))
     assert admin.zcard(f"{PREFIX}index") == 0 and all(not admin.exists(f"{PREFIX}entry:{job}") for job in rest)
+
+
+def test_the_operator_acts_on_the_dashboard(admin, server_url):
+    requeued, deleted = failed_jobs(admin, "billing", 2)
+    url = user_url(server_url, "operator")
+    operator = connect(url)
+    try:
+        app = create_app(parse_settings({**TEST_ENV, "REDIS_URL": url, "DASHBOARD_READ_ONLY": "false"}), operator)
+        app.config["TESTING"] = True
+        client = app.test_client()
+        for action, job_id, done in (("requeue", requeued, "requeued 1"), ("delete", deleted, "deleted 1")):
+            confirm = confirm_path(page_post(client, "/actions/prepare", {"do": f"{action}:ids", "ids": job_id}))
+            result = page_post(client, confirm, {})
+            assert result.status_code == 200 and f"{done}, skipped 0, errors 0" in result.text, result.text[:500]
+    finally:
+        operator.close()
+    assert requeued in Queue("billing", connection=admin).job_ids and not admin.exists(f"rq:job:{deleted}")
 
 
 def test_the_archiver_archives(admin, server_url, archive_url):
