@@ -1,5 +1,6 @@
 """The operator's command line: `rq-dlq` (console script) and the `scripts/` shims over the same commands."""
 
+from failure_handlers.cli.acl_command import acl
 from failure_handlers.cli.alert_command import alert
 from failure_handlers.cli.archive_commands import archive, history_command
 from failure_handlers.cli.circuits_command import circuits
@@ -16,6 +17,7 @@ rq_dlq.add_command(alert)
 rq_dlq.add_command(archive)
 rq_dlq.add_command(history_command, "history")
 rq_dlq.add_command(circuits)
+rq_dlq.add_command(acl)
 
 
 def main() -> None:

@@ -107,7 +107,7 @@ def run(command: click.Command, args: Sequence[str] | None = None) -> None:
         fail(explain_no_permission(error))
         sys.exit(USAGE_ERROR)
     except ResponseError as error:
-        fail(_explain_response_error(error))
+        fail(explain_no_permission(error) if _SCRIPT_DENIED.search(str(error)) else _explain_response_error(error))
         sys.exit(USAGE_ERROR)
     except RedisError as error:
         fail(f"Redis at {_url()} failed: {error}")
@@ -123,11 +123,16 @@ def _url() -> str:
     return redact_url(runtime.settings().redis_url or DEFAULT_REDIS_URL)
 
 
-def explain_no_permission(error: NoPermissionError) -> str:
+def explain_no_permission(error: ResponseError) -> str:
     """Redis' ACL refusal as one line naming the user and the missing permission (a pipeline's
-    refusal comes wrapped in "Command # n (...) of pipeline caused error: ...")."""
-    found = _NO_PERMISSION.search(str(error))
-    permission = found.group(1) if found else str(error)
+    refusal comes wrapped in "Command # n (...) of pipeline caused error: ..."; one inside a Lua
+    script is a plain error: "The user executing the script can't access ...")."""
+    message = str(error)
+    if found := _SCRIPT_DENIED.search(message):
+        permission = f"{found.group(1)} (in a Lua script of ours)"
+    else:
+        found = _NO_PERMISSION.search(message)
+        permission = found.group(1) if found else message
     user = unquote(urlsplit(runtime.settings().redis_url or DEFAULT_REDIS_URL).username or "") or "default"
     return (
         f"the ACL user of REDIS_URL ({user}) at {_url()} has no permissions to {permission} "
@@ -136,6 +141,13 @@ def explain_no_permission(error: NoPermissionError) -> str:
 
 
 _NO_PERMISSION = re.compile(r"no permissions to (.*?)\.?$", re.IGNORECASE | re.DOTALL)
+# An ACL refusal inside a script: Redis 7 "The user executing the script can't access at least one of the
+# keys mentioned in the command arguments script: <sha>, on @user_script:16."; Valkey "ACL failure in
+# script: No permissions to access a key script: on @user_script:16."
+_SCRIPT_DENIED = re.compile(
+    r"(?:The user executing the script can't|ACL failure in script: No permissions to) (.*?)(?:\s+script: .*)?$",
+    re.DOTALL,
+)
 
 
 def _explain_response_error(error: ResponseError) -> str:

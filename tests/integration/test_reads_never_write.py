@@ -13,7 +13,6 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from flask.testing import FlaskClient
@@ -28,16 +27,14 @@ from failure_handlers.dlq.store import DeadLetterQueue
 from failure_handlers.dlq.text import text
 from failure_handlers.runtime import connect
 from failure_handlers.web import create_app
+from tests.acl_users import create_users, delete_users, user_url
 from tests.conftest import TEST_ENV
 from tests.integration.conftest import assert_one_line_error, run_script
 
 pytestmark = pytest.mark.integration
 
 PREFIX = TEST_ENV["DLQ_PREFIX"]
-VIEWER, VIEWER_PASSWORD = "viewer", "viewer-pw-7f3c"
-# The viewer of docs/production-redis.md ("Least privilege: reads"), on the test's DLQ_PREFIX.
-VIEWER_ACL = ["on", f">{VIEWER_PASSWORD}", "resetkeys", f"~{PREFIX}*", "~rq:*", "resetchannels"]
-VIEWER_ACL += ["+@read", "+@connection", "+time", "-@write", "-@scripting"]
+VIEWER = "viewer"  # the viewer of docs/production-redis.md ("Least privilege"): `ROLES["viewer"]`
 NOTE = "1 failed job is not in the DLQ yet and 1 entry gone from Redis but still indexed: run rq-dlq reconcile"
 PENDING = {"failed_jobs_without_entry": 1, "entries_of_live_jobs": 0, "indexed_entries_gone": 1}
 # GET routes that exist only after a write (a confirmation prepared by POST /actions/prepare).
@@ -61,9 +58,9 @@ def private_url() -> Iterator[str]:
 def admin(private_url: str) -> Iterator[Redis]:
     connection = connect(private_url)
     connection.flushall()
-    connection.execute_command("ACL", "SETUSER", VIEWER, "reset", *VIEWER_ACL)
+    create_users(connection, PREFIX, [VIEWER])
     yield connection
-    connection.execute_command("ACL", "DELUSER", VIEWER)
+    delete_users(connection, [VIEWER])
     connection.close()
 
 
@@ -91,8 +88,7 @@ def scenario(admin: Redis) -> Scenario:
 
 
 def viewer_url(url: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(netloc=f"{VIEWER}:{VIEWER_PASSWORD}@{parts.hostname}:{parts.port}"))
+    return user_url(url, VIEWER)
 
 
 def run_read_verbs(url: str, archive_url: str, scenario: Scenario) -> None:
