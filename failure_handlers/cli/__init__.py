@@ -5,6 +5,7 @@ from failure_handlers.cli.alert_command import alert
 from failure_handlers.cli.archive_commands import archive, history_command
 from failure_handlers.cli.circuits_command import circuits
 from failure_handlers.cli.dlq_commands import rq_dlq
+from failure_handlers.cli.doctor_command import doctor
 from failure_handlers.cli.metrics_command import metrics
 from failure_handlers.cli.operator import run
 from failure_handlers.cli.requeue_command import requeue
@@ -18,6 +19,7 @@ rq_dlq.add_command(archive)
 rq_dlq.add_command(history_command, "history")
 rq_dlq.add_command(circuits)
 rq_dlq.add_command(acl)
+rq_dlq.add_command(doctor)
 
 
 def main() -> None:
