@@ -28,7 +28,14 @@ from tests.acl_users import create_users, delete_users, user_url
 from tests.conftest import TEST_ENV
 from tests.integration.conftest import assert_one_line_error, run_script
 from tests.polling import wait_for
-from tests.redis_servers import DATA_ARGS, START_TIMEOUT_SECONDS, free_port, requires_redis_server, start_server
+from tests.redis_servers import (
+    DATA_ARGS,
+    START_TIMEOUT_SECONDS,
+    free_port,
+    requires_redis_server,
+    sentinel_setup,
+    start_server,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -171,3 +178,12 @@ def test_the_console_script_is_registered() -> None:
         [sys.executable, "-m", "failure_handlers.cli", "doctor", "--help"], capture_output=True, text=True
     )
     assert result.returncode == 0 and "--role" in result.stdout
+
+
+@requires_redis_server
+def test_it_follows_a_sentinel_url_to_the_primary(tmp_path: Path) -> None:
+    with sentinel_setup(tmp_path) as setup:
+        result = doctor(setup.url())
+        assert line_of(result, "reachable").startswith("OK"), result.stdout + result.stderr
+        assert "redis+sentinel://" in line_of(result, "reachable")
+        assert line_of(result, "replicas").startswith("OK")  # the primary, with its replica
