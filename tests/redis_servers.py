@@ -34,10 +34,29 @@ START_TIMEOUT_SECONDS = 15
 STOP_TIMEOUT_SECONDS = 10
 
 
-def free_port() -> int:
+CLUSTER_BUS_OFFSET = 10_000  # a cluster node also listens on its port + 10000 (so its port must be <= 55535)
+START_ATTEMPTS = 5  # another process may take a free port before the server binds it: then another port
+
+
+def free_port(cluster: bool = False) -> int:
+    """A loopback port free now (the kernel's pick); for a cluster node, one whose bus port is free too."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if not cluster:
+            return port
+        if port + CLUSTER_BUS_OFFSET <= 65_535 and _bindable(port + CLUSTER_BUS_OFFSET):
+            return port
+
+
+def _bindable(port: int) -> bool:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 @dataclass
@@ -79,8 +98,27 @@ def start_server(
     `client_port`: where clients connect when it is not PORT (a TLS-only server's `--tls-port`).
     """
     assert REDIS_SERVER, "redis-server is missing: mark the test requires_redis_server"
+    if port is not None:
+        return _start(directory, args, port, config, client_port, client_kwargs)
+    cluster = "--cluster-enabled" in args
+    for attempt in range(1, START_ATTEMPTS + 1):
+        try:
+            return _start(directory, args, free_port(cluster), config, client_port, client_kwargs)
+        except RuntimeError as error:  # the port was taken between our probe and its bind
+            if "Address already in use" not in str(error) or attempt == START_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _start(
+    directory: Path,
+    args: Sequence[str],
+    port: int,
+    config: str | None,
+    client_port: int | None,
+    client_kwargs: dict[str, Any],
+) -> RedisProcess:
     directory.mkdir(parents=True, exist_ok=True)
-    port = free_port() if port is None else port
     command = [REDIS_SERVER]
     if config is not None:
         (directory / "redis.conf").write_text(config)
