@@ -12,10 +12,11 @@ This module's dotted path is stored in every job hash enqueued with the callback
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from loguru import logger
 from redis import Redis
@@ -24,7 +25,7 @@ from rq.job import Job
 
 from failure_handlers import runtime
 from failure_handlers.dlq.entry import MAX_RECORDED_FAILURES
-from failure_handlers.dlq.store import DeadLetterQueue
+from failure_handlers.dlq.store import DeadLetterQueue, Written
 from failure_handlers.jobs.meta import queue_save_final
 from failure_handlers.metrics import counters
 from failure_handlers.recording.cause import cause_of
@@ -42,6 +43,8 @@ from failure_handlers.storage.keys import (
     META_RETRY_DELAYS,
     META_RETRY_JITTER,
 )
+
+T = TypeVar("T")
 
 
 def on_failure(
@@ -104,7 +107,11 @@ def handle_failure(
             redact_keys=settings.redact_keys,
         )
         save_meta = partial(queue_save_final, job)
-        if _guarded("write the DLQ entry and job.meta", job.id, dlq.add, entry, save_meta, counted):
+        write = dlq.add_replicated
+        written = _guarded_value("write the DLQ entry and job.meta", job.id, write, entry, save_meta, counted)
+        if written is not None:
+            if written.short_of_replicas:
+                _warn_short_of_replicas(job.id, written, dlq.wait_timeout_ms)
             logger.error(
                 "Job {} failed after {} attempts, moved to DLQ: {}",
                 job.id,
@@ -236,6 +243,19 @@ def _reason_label(verdict: Verdict, attempt: Attempt) -> str:
     return "retries_exhausted" if attempt.total > 1 else "no_retries"
 
 
+def _warn_short_of_replicas(job_id: str, written: Written, timeout_ms: int) -> None:
+    """DLQ_WAIT_REPLICAS not met: the entry is on the primary only (a failover now could lose it)."""
+    why = f" (WAIT failed: {one_line(written.wait_error)})" if written.wait_error else f" within {timeout_ms} ms"
+    logger.warning(
+        "Job {} dead-lettered, but {} of {} replicas acknowledged the DLQ entry{}: it is on the primary only",
+        job_id,
+        written.replicas,
+        written.wanted,
+        why,
+        job_id=job_id,
+    )
+
+
 def _guarded(step: str, job_id: str, action: Any, *args: Any) -> bool:
     try:
         action(*args)
@@ -243,3 +263,12 @@ def _guarded(step: str, job_id: str, action: Any, *args: Any) -> bool:
         logger.opt(exception=True).error("Failure handler could not {} for job {}", step, job_id)
         return False
     return True
+
+
+def _guarded_value(step: str, job_id: str, action: Callable[..., T], *args: Any) -> T | None:
+    """`_guarded`, returning the action's value (None when it failed)."""
+    try:
+        return action(*args)
+    except Exception:  # noqa: BLE001 - logged; the handler goes on with its other steps
+        logger.opt(exception=True).error("Failure handler could not {} for job {}", step, job_id)
+        return None

@@ -22,6 +22,7 @@ from rq.serializers import Serializer, resolve_serializer
 from failure_handlers.config import DEFAULT_REDIS_URL, Settings, load_settings
 from failure_handlers.errors import ConfigError, RedisUnavailable
 from failure_handlers.redaction import redact_text, redact_url
+from failure_handlers.sentinel_connection import failover_connection_class
 from failure_handlers.sentinel_url import CLUSTER_UNSUPPORTED, SentinelUrl, is_sentinel_url, parse_sentinel_url
 
 CONNECT_TIMEOUT_SECONDS = 3
@@ -84,10 +85,16 @@ def failover_retry() -> Retry:
 
 
 def sentinel_connection_kwargs(target: SentinelUrl) -> dict[str, Any]:
-    """The primary's connection arguments beyond the URL's own: timeouts and the failover retry."""
+    """The primary's connection arguments beyond the URL's own: timeouts, the failover retry, and a
+    connection that asks the Sentinels again when it reconnects (`sentinel_connection.py`)."""
     kwargs = target.connection_kwargs()
     kwargs.setdefault("socket_connect_timeout", CONNECT_TIMEOUT_SECONDS)
-    return {**kwargs, "retry": failover_retry(), "retry_on_error": list(FAILOVER_RETRY_ON_ERROR)}
+    return {
+        **kwargs,
+        "retry": failover_retry(),
+        "retry_on_error": list(FAILOVER_RETRY_ON_ERROR),
+        "connection_class": failover_connection_class(bool(kwargs.get("ssl"))),
+    }
 
 
 def rq_sentinel_settings(target: SentinelUrl) -> dict[str, Any]:

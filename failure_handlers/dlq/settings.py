@@ -14,6 +14,8 @@ DEFAULT_MAX_ENTRIES = 10_000
 DEFAULT_WARN_SIZE = 100
 DEFAULT_CRIT_SIZE = 1_000
 DEFAULT_MAX_AGE_SECONDS = 24 * 3600
+DEFAULT_WAIT_REPLICAS = 0
+DEFAULT_WAIT_TIMEOUT_MS = 1_000
 
 DEFAULTS = {
     "DLQ_PREFIX": DEFAULT_PREFIX,
@@ -22,6 +24,8 @@ DEFAULTS = {
     "DLQ_WARN_SIZE": DEFAULT_WARN_SIZE,
     "DLQ_CRIT_SIZE": DEFAULT_CRIT_SIZE,
     "DLQ_MAX_AGE_SECONDS": DEFAULT_MAX_AGE_SECONDS,
+    "DLQ_WAIT_REPLICAS": DEFAULT_WAIT_REPLICAS,
+    "DLQ_WAIT_TIMEOUT_MS": DEFAULT_WAIT_TIMEOUT_MS,
 }
 
 
@@ -35,6 +39,10 @@ class DlqSettings:
     warn_size: int = DEFAULT_WARN_SIZE  # `rq-dlq check` and the size alerts
     crit_size: int = DEFAULT_CRIT_SIZE
     max_age_seconds: int = DEFAULT_MAX_AGE_SECONDS  # `rq-dlq check`; the age alert unless ALERT_MAX_AGE_SECONDS
+    # > 0: the failure handler's DLQ write ends with `WAIT wait_replicas wait_timeout_ms`, in the same
+    # round trip, so an entry it reports written is on that many replicas (or a warning says it is not)
+    wait_replicas: int = DEFAULT_WAIT_REPLICAS
+    wait_timeout_ms: int = DEFAULT_WAIT_TIMEOUT_MS
 
 
 def parse_dlq_settings(source: Source) -> DlqSettings:
@@ -47,6 +55,9 @@ def parse_dlq_settings(source: Source) -> DlqSettings:
         warn_size=read.whole_number("DLQ_WARN_SIZE", minimum=1),
         crit_size=read.whole_number("DLQ_CRIT_SIZE", minimum=1),
         max_age_seconds=read.whole_number("DLQ_MAX_AGE_SECONDS", minimum=1),
+        wait_replicas=read.whole_number("DLQ_WAIT_REPLICAS", minimum=0),
+        # WAIT with timeout 0 blocks for ever: a handler must not hang on a replica that is gone
+        wait_timeout_ms=read.whole_number("DLQ_WAIT_TIMEOUT_MS", minimum=1),
     )
 
 

@@ -13,16 +13,18 @@ import builtins
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 
 from redis import Redis
 from redis.client import Pipeline
+from redis.exceptions import NoScriptError, RedisError
 
 from failure_handlers.archive.settings import ArchiveSettings
 from failure_handlers.dlq.claims import DlqClaims
 from failure_handlers.dlq.entry import DeadLetterEntry
 from failure_handlers.dlq.filters import DlqFilter
 from failure_handlers.dlq.first_cause import merge_entries
-from failure_handlers.dlq.settings import DEFAULT_MAX_ENTRIES, DlqSettings
+from failure_handlers.dlq.settings import DEFAULT_MAX_ENTRIES, DEFAULT_WAIT_TIMEOUT_MS, DlqSettings
 from failure_handlers.dlq.stats import DlqStats, dlq_stats
 from failure_handlers.dlq.text import member_list, text
 from failure_handlers.errors import DlqWriteConflict
@@ -35,6 +37,21 @@ _MESSAGE_FIELD = "exc_message"
 NOT_WRITTEN = -1  # add_many: the guard failed (the job left its failed registry)
 CHANGED = -2  # add.lua: the stored entry is not the one the merge was made from
 MERGE_TRIES = 10  # re-read and re-merge at most this often when concurrent writers race
+
+
+@dataclass(frozen=True)
+class Written:
+    """What one `add_replicated` did: old entries dropped to keep `max_entries`, and how many replicas
+    acknowledged the write (None: the DLQ does not wait for replicas)."""
+
+    dropped: int
+    replicas: int | None = None
+    wanted: int = 0
+    wait_error: str = ""  # the WAIT itself failed (the entry is written)
+
+    @property
+    def short_of_replicas(self) -> bool:
+        return self.replicas is not None and self.replicas < self.wanted
 
 
 class DeadLetterQueue:
@@ -50,6 +67,8 @@ class DeadLetterQueue:
         ttl_seconds: int,
         max_entries: int = DEFAULT_MAX_ENTRIES,
         archive_maxlen: int = 0,
+        wait_replicas: int = 0,
+        wait_timeout_ms: int = DEFAULT_WAIT_TIMEOUT_MS,
     ) -> None:
         self.connection = connection
         self.keys = DlqKeys(prefix)
@@ -58,12 +77,23 @@ class DeadLetterQueue:
         # > 0: the write scripts also append the failure archive's events, in the same round trip
         # (stream bounded by this MAXLEN); 0: the archive is off (ARCHIVE_URL unset).
         self.archive_maxlen = archive_maxlen
+        # > 0: `add_replicated` ends its round trip with WAIT (DLQ_WAIT_REPLICAS, DLQ_WAIT_TIMEOUT_MS)
+        self.wait_replicas = wait_replicas
+        self.wait_timeout_ms = wait_timeout_ms
         self.claims = DlqClaims(connection, self.keys, ttl_seconds, archive_maxlen, self.get_many)
 
     @classmethod
     def from_settings(cls, connection: Redis, dlq: DlqSettings, archive: ArchiveSettings) -> DeadLetterQueue:
         """The DLQ as configured; with the archive on, its writes also append the archive's events."""
-        return cls(connection, dlq.prefix, dlq.ttl_seconds, dlq.max_entries, archive_maxlen=archive.stream_bound)
+        return cls(
+            connection,
+            dlq.prefix,
+            dlq.ttl_seconds,
+            dlq.max_entries,
+            archive_maxlen=archive.stream_bound,
+            wait_replicas=dlq.wait_replicas,
+            wait_timeout_ms=dlq.wait_timeout_ms,
+        )
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -78,19 +108,45 @@ class DeadLetterQueue:
         meta) when the job has no entry yet. `counts`: a counter spec (`metrics.counters.spec`) the
         script applies in the same step.
         """
+        return self.add_replicated(entry, also, counts).dropped
+
+    def add_replicated(
+        self, entry: DeadLetterEntry, also: Callable[[Pipeline], object] | None = None, counts: str = ""
+    ) -> Written:
+        """`add`, then, with `wait_replicas` > 0, `WAIT wait_replicas wait_timeout_ms` in the same
+        pipeline: the reply says how many replicas have the entry (and everything written before it on
+        this connection). Fewer than asked is not an error: the entry is on the primary; the caller says so.
+        """
         args = self._add_args(entry, counts=counts, expected="none")
         with self.connection.pipeline(transaction=False) as pipe:
             if also is not None:
                 also(pipe)
             scripts.ADD.queue(pipe, args)
-            *before, reply = pipe.execute(raise_on_error=False)
+            if self.wait_replicas:
+                pipe.wait(self.wait_replicas, self.wait_timeout_ms)
+            replies = pipe.execute(raise_on_error=False)
+        acknowledged = replies.pop() if self.wait_replicas else None
+        *before, reply = replies
         dropped = int(scripts.ADD.rerun_if_unknown(self.connection, reply, args))
         for result in before:
             if isinstance(result, Exception):
                 raise result
-        if dropped == CHANGED:
+        rewritten = isinstance(reply, NoScriptError) or dropped == CHANGED
+        if dropped == CHANGED:  # the job has an entry: merged with it (the first cause wins) and written again
             dropped = self._add_merged(entry, "", counts)
-        return dropped
+        if not self.wait_replicas:
+            return Written(dropped)
+        if rewritten:  # the WAIT ran before the entry was written (a re-sent script, a merge)
+            acknowledged = self._wait()
+        if isinstance(acknowledged, Exception):  # e.g. an ACL user without WAIT: the entry is written all the same
+            return Written(dropped, 0, self.wait_replicas, f"{type(acknowledged).__name__}: {acknowledged}")
+        return Written(dropped, int(acknowledged or 0), self.wait_replicas)
+
+    def _wait(self) -> int | Exception:
+        try:
+            return int(self.connection.wait(self.wait_replicas, self.wait_timeout_ms))
+        except RedisError as error:
+            return error
 
     def add_many(
         self,

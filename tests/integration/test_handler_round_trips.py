@@ -9,6 +9,7 @@ import pytest
 from rq import Retry
 from rq.job import Job
 
+from failure_handlers import runtime
 from failure_handlers.dev.round_trips import RoundTrips, counting_client
 from failure_handlers.handler import on_failure
 from tests import plain_rq_tasks
@@ -44,3 +45,16 @@ def test_final_failure_writes_meta_and_entry_in_that_round_trip(redis, redis_url
     [entry] = dlq.list()
     meta = Job.fetch(entry.job_id, connection=redis).get_meta()
     assert [f["attempt"] for f in meta["failures"]] == [1] and entry.attempts == 1
+
+
+def test_waiting_for_replicas_adds_no_round_trip(redis, redis_url, dlq, monkeypatch, log_messages):
+    if redis.info("replication").get("connected_slaves"):
+        pytest.skip("this test's server has replicas; the test needs one without")
+    monkeypatch.setenv("DLQ_WAIT_REPLICAS", "1")  # this server has no replica: WAIT answers 0 after the timeout
+    monkeypatch.setenv("DLQ_WAIT_TIMEOUT_MS", "50")
+    runtime.settings.cache_clear()
+    round_trips_of_one_failure(redis_url, None, None)
+    assert round_trips_of_one_failure(redis_url, None, None) == 1
+    assert len(dlq.list()) == 2
+    warnings = [message for message in log_messages if message.startswith("WARNING")]
+    assert len(warnings) == 2 and "0 of 1 replicas acknowledged the DLQ entry within 50 ms" in warnings[-1]

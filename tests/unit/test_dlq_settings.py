@@ -18,6 +18,7 @@ def test_defaults():
     assert settings.ttl_seconds == DEFAULT_TTL_SECONDS == 604800
     assert (settings.max_entries, settings.warn_size, settings.crit_size) == (10_000, 100, 1_000)
     assert settings.max_age_seconds == 86400
+    assert (settings.wait_replicas, settings.wait_timeout_ms) == (0, 1000)
 
 
 def test_every_variable_is_parsed():
@@ -28,10 +29,13 @@ def test_every_variable_is_parsed():
         DLQ_WARN_SIZE="5",
         DLQ_CRIT_SIZE="50",
         DLQ_MAX_AGE_SECONDS="600",
+        DLQ_WAIT_REPLICAS="2",
+        DLQ_WAIT_TIMEOUT_MS="250",
     )
     assert settings.prefix == "app:dead:" and settings.ttl_seconds == 3600
     assert (settings.max_entries, settings.warn_size, settings.crit_size) == (500, 5, 50)
     assert settings.max_age_seconds == 600
+    assert (settings.wait_replicas, settings.wait_timeout_ms) == (2, 250)
 
 
 def test_the_store_defaults_to_the_configured_bound(fake_redis):
@@ -48,6 +52,8 @@ def test_the_store_defaults_to_the_configured_bound(fake_redis):
         ("DLQ_WARN_SIZE", "lots"),
         ("DLQ_CRIT_SIZE", "-1"),
         ("DLQ_MAX_AGE_SECONDS", "1d"),
+        ("DLQ_WAIT_REPLICAS", "-1"),
+        ("DLQ_WAIT_TIMEOUT_MS", "0"),  # WAIT n 0 would block the handler for ever
     ],
 )
 def test_bad_value_names_the_variable(name, value):

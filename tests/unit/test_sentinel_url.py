@@ -17,6 +17,7 @@ from failure_handlers.config import parse_settings
 from failure_handlers.dev.worker_process import PROJECT_ROOT
 from failure_handlers.errors import ConfigError
 from failure_handlers.redaction import redact_text, redact_url
+from failure_handlers.sentinel_connection import FailoverConnection, FailoverSSLConnection
 from failure_handlers.sentinel_url import (
     DEFAULT_SENTINEL_PORT,
     SentinelUrl,
@@ -174,7 +175,14 @@ def test_rq_gets_the_same_sentinels_primary_credentials_tls_and_failover_retry()
         "ssl_keyfile": "/etc/client.key",
         "socket_connect_timeout": runtime.CONNECT_TIMEOUT_SECONDS,
         "retry_on_error": [ConnectionError, TimeoutError],
+        "connection_class": FailoverSSLConnection,  # TLS to the primary (SSL above)
     }
+
+
+def test_connections_to_the_primary_ask_the_sentinels_again_when_they_reconnect():
+    plain = runtime.sentinel_connection_kwargs(parse_sentinel_url("redis+sentinel://s1:26379/mymaster"))
+    assert plain["connection_class"] is FailoverConnection
+    assert runtime.sentinel_connection_kwargs(parse_sentinel_url(FULL))["connection_class"] is FailoverSSLConnection
 
 
 def rq_settings_names(redis_url: str, directory: Path) -> dict[str, Any]:

@@ -109,8 +109,7 @@ def _server_findings(connection: Redis, info: dict[str, Any], settings: Settings
         good_replicas=int(good) if good is not None else None,
     )
     # DLQ_WAIT_REPLICAS (issue 18): read when the DLQ settings have it
-    wait_replicas: int | None = getattr(settings.dlq, "wait_replicas", None)
-    return [version, eviction, persistence, judge_replicas(replication, wait_replicas)]
+    return [version, eviction, persistence, judge_replicas(replication, settings.dlq.wait_replicas)]
 
 
 def _scheduler(connection: Redis) -> Finding:

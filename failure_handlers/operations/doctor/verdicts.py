@@ -166,8 +166,8 @@ class Replication:
 
 
 def judge_replicas(replication: Replication, wait_replicas: int | None) -> Finding:
-    """A replica keeps the DLQ through the loss of the primary; `DLQ_WAIT_REPLICAS` (when the setting
-    exists) and `min-replicas-to-write` need that many replicas connected, or writes wait or are refused."""
+    """A replica keeps the DLQ through the loss of the primary; `DLQ_WAIT_REPLICAS` and
+    `min-replicas-to-write` need that many replicas connected, or writes wait or are refused."""
     if replication.role != "master":
         return Finding(
             "replicas",
