@@ -46,6 +46,7 @@ from failure_handlers.integration.worker import record_failure
 from failure_handlers.jobs.safe_reader import UNDECODED, StoredJob, read_jobs
 from failure_handlers.jobs.status import job_statuses
 from failure_handlers.metrics import counters
+from failure_handlers.operations.maintenance_lock import MaintenanceLock
 from failure_handlers.operations.reconciler_health import record_pass
 from failure_handlers.recording.entry_builder import build_entry
 from failure_handlers.recording.recovered import recover_failure
@@ -159,17 +160,18 @@ class Reconciler:
             logger.opt(exception=True).warning("Cleanup of abandoned jobs in queue {!r} failed", queue.name)
 
     def _clean_intermediate(self, queue: Queue) -> None:
-        """RQ 3.0's own cleanup, under the queue's maintenance lock as a worker takes it: a job in the
+        """RQ 3.0's own cleanup, under the queue's maintenance lock (`MaintenanceLock`): a job in the
         intermediate queue but not started is marked on the first pass and failed (retried if it has
         retries left, else dead-lettered by step 2) on a pass more than a minute later."""
+        lock = MaintenanceLock(self.connection, self.dlq.keys.prefix, queue.registry_cleaning_key)
         try:
-            if not queue.acquire_maintenance_lock():
+            if not lock.take():
                 return  # a worker is cleaning this queue right now
             try:
                 maintainer = SimpleWorker([queue], connection=self.connection, serializer=self.serializer)
                 queue.intermediate_queue.cleanup(maintainer, queue)
             finally:
-                queue.release_maintenance_lock()
+                lock.release()
         except NoPermissionError:
             raise
         except Exception:  # noqa: BLE001 - one queue's bad job must not stop the pass
