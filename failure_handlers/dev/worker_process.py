@@ -81,11 +81,40 @@ def descendants(pid: int) -> list[int]:
 
 
 def stop_worker(process: subprocess.Popen[bytes]) -> int:
-    """Warm shutdown (SIGTERM), then SIGKILL if it does not stop in time; returns the exit code."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            return process.wait(timeout=STOP_TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.kill()
-    return process.wait()
+    """Warm shutdown (SIGTERM), then SIGKILL if it does not stop in time; returns the exit code.
+
+    Its own processes go too: a worker SIGKILLed here leaves its scheduler process (RQ 3.0 runs the
+    scheduler in a child) and its work-horse running, and a scheduler left behind keeps writing its
+    heartbeat to the server, into whatever the next test reads (seen under load: a "changes nothing"
+    check that found `rq:scheduler:<id>` changed).
+    """
+    if process.poll() is not None:
+        return process.wait()
+    children = _identified(descendants(process.pid))  # read now: once the worker is gone they are init's
+    process.send_signal(signal.SIGTERM)
+    try:
+        code = process.wait(timeout=STOP_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        children |= _identified(descendants(process.pid))
+        process.kill()
+        code = process.wait()
+    for pid, started in children.items():
+        if _start_time(pid) == started:  # still that process, not a new one that got its pid
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:  # it ended with the worker, as it should
+                pass
+    return code
+
+
+def _identified(pids: list[int]) -> dict[int, int]:
+    """pid -> its start time (clock ticks after boot), for the pids that still run."""
+    found = {pid: _start_time(pid) for pid in pids}
+    return {pid: started for pid, started in found.items() if started is not None}
+
+
+def _start_time(pid: int) -> int | None:
+    try:
+        return int((Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
