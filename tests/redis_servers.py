@@ -276,3 +276,20 @@ def start_tls_server(directory: Path, files: TlsFiles, client_certificates: bool
         "--tls-auth-clients", "yes" if client_certificates else "no",
     ]  # fmt: skip
     return start_server(directory, args, port=0, client_port=tls_port, **client_kwargs)
+
+
+def run_burst_worker(url: str, log_path: Path, env: dict[str, str] | None = None) -> str:
+    """The Procfile's worker line (`-c failure_handlers.rq_settings`) with `--burst` on `url`, until it
+    exits 0 (else the test fails with its log); returns the log."""
+    from failure_handlers.dev.worker_process import start_worker, stop_worker
+    from tests.conftest import TEST_ENV
+
+    with open(log_path, "wb") as log:
+        worker = start_worker(
+            url, env={**TEST_ENV, **(env or {})}, extra_args=["--burst"], output=log, through_settings=True
+        )
+    try:
+        assert worker.wait(timeout=60) == 0, log_path.read_text()
+    finally:
+        stop_worker(worker)
+    return log_path.read_text()

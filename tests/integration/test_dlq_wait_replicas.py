@@ -16,11 +16,10 @@ import pytest
 from redis import Redis
 
 from failure_handlers import DeadLetterQueue
-from failure_handlers.dev.worker_process import start_worker, stop_worker
 from tests.conftest import TEST_ENV
 from tests.factories import dead_entry
 from tests.polling import wait_for
-from tests.redis_servers import DATA_ARGS, RedisProcess, requires_redis_server, start_server
+from tests.redis_servers import DATA_ARGS, RedisProcess, requires_redis_server, run_burst_worker, start_server
 from worker_tasks import enqueue
 from worker_tasks.chaos_tasks import chaos_job
 
@@ -70,13 +69,7 @@ def dlq_on(connection: Redis, wait_replicas: int = 0) -> DeadLetterQueue:
 def dead_letter_one_job(url: str, log_path: Path) -> str:
     """Enqueue a job that fails permanently and run a burst worker (the Procfile's line) until it exits."""
     job = enqueue(chaos_job, "permanent", connection=Redis.from_url(url))
-    env = {**TEST_ENV, "DLQ_WAIT_REPLICAS": "1", "DLQ_WAIT_TIMEOUT_MS": str(WAIT_TIMEOUT_MS)}
-    with open(log_path, "wb") as log:
-        worker = start_worker(url, env=env, extra_args=["--burst"], output=log, through_settings=True)
-    try:
-        assert worker.wait(timeout=60) == 0, log_path.read_text()
-    finally:
-        stop_worker(worker)
+    run_burst_worker(url, log_path, {"DLQ_WAIT_REPLICAS": "1", "DLQ_WAIT_TIMEOUT_MS": str(WAIT_TIMEOUT_MS)})
     return job.id
 
 

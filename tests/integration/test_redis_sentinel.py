@@ -16,13 +16,12 @@ import pytest
 from redis import Redis
 
 from failure_handlers import DeadLetterQueue
-from failure_handlers.dev.worker_process import start_worker, stop_worker
 from failure_handlers.runtime import connect
 from tests.conftest import TEST_ENV
 from tests.factories import dead_entry
 from tests.integration.conftest import assert_one_line_error, run_script
 from tests.polling import wait_for
-from tests.redis_servers import MASTER_NAME, SentinelSetup, requires_redis_server, sentinel_setup
+from tests.redis_servers import MASTER_NAME, SentinelSetup, requires_redis_server, run_burst_worker, sentinel_setup
 from worker_tasks import enqueue
 from worker_tasks.chaos_tasks import chaos_job
 
@@ -75,16 +74,10 @@ def test_rq_dlq_stats_and_list_read_the_primarys_dlq_through_sentinel(sentinels,
 def test_procfile_worker_on_the_sentinel_url_dead_letters_a_failing_job(sentinels, primary, tmp_path):
     url = sentinels.url()
     job = enqueue(chaos_job, "permanent", connection=connect(url))
-    log_path = tmp_path / "worker.log"
-    with open(log_path, "wb") as log:
-        worker = start_worker(url, env=TEST_ENV, extra_args=["--burst"], output=log, through_settings=True)
-    try:
-        assert worker.wait(timeout=60) == 0, log_path.read_text()
-    finally:
-        stop_worker(worker)
+    log = run_burst_worker(url, tmp_path / "worker.log")
     entry = dlq_on(primary).get(job.id)
-    assert entry is not None and entry.exc_type.endswith("ChaosPermanentError"), log_path.read_text()
-    assert_no_secret(log_path.read_text())
+    assert entry is not None and entry.exc_type.endswith("ChaosPermanentError"), log
+    assert_no_secret(log)
 
 
 @pytest.mark.parametrize(

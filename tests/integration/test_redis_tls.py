@@ -13,11 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from failure_handlers.dev.worker_process import start_worker, stop_worker
 from failure_handlers.runtime import connect
-from tests.conftest import TEST_ENV
 from tests.integration.conftest import assert_one_line_error, run_script
-from tests.redis_servers import RedisProcess, TlsFiles, requires_redis_server, start_tls_server, tls_files
+from tests.redis_servers import (
+    RedisProcess,
+    TlsFiles,
+    requires_redis_server,
+    run_burst_worker,
+    start_tls_server,
+    tls_files,
+)
 from worker_tasks import enqueue
 from worker_tasks.chaos_tasks import chaos_job
 
@@ -84,13 +89,7 @@ def test_procfile_worker_over_mutual_tls_dead_letters_a_failing_job(mutual_tls_s
     connection = connect(url)
     connection.flushall()
     job = enqueue(chaos_job, "permanent", connection=connection)
-    log_path = tmp_path / "worker.log"
-    with open(log_path, "wb") as log:
-        worker = start_worker(url, env=TEST_ENV, extra_args=["--burst"], output=log, through_settings=True)
-    try:
-        assert worker.wait(timeout=60) == 0, log_path.read_text()
-    finally:
-        stop_worker(worker)
+    log = run_burst_worker(url, tmp_path / "worker.log")
     shown = dlq_command(url, "show", "--json", job.id)
-    assert shown.returncode == 0, shown.stderr + log_path.read_text()
+    assert shown.returncode == 0, shown.stderr + log
     assert json.loads(shown.stdout)["exc_type"].endswith("ChaosPermanentError")
