@@ -100,3 +100,11 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: 
     assert len(errors) == 1, result.stderr
     for fragment in fragments:
         assert fragment in errors[0], errors[0]
+
+
+@pytest.fixture(scope="module")
+def private_url() -> Iterator[str]:
+    """A server of the module's own, never TEST_REDIS_URL: for tests that create ACL users or reset
+    the server's statistics and settings."""
+    with embedded_server() as url:
+        yield url

@@ -18,7 +18,6 @@ import pytest
 from redis import Redis
 from rq.scheduler import RQScheduler
 
-from failure_handlers.dev.embedded_redis import embedded_server
 from failure_handlers.dev.worker_process import start_worker, stop_worker
 from failure_handlers.dlq.text import text
 from failure_handlers.operations.reconciler_health import record_pass
@@ -93,12 +92,6 @@ def test_a_server_set_up_for_production_passes_every_check(tmp_path: Path) -> No
             stop_worker(worker)
         replica.stop()
         primary.stop()
-
-
-@pytest.fixture(scope="module")
-def private_url() -> Iterator[str]:
-    with embedded_server() as url:
-        yield url
 
 
 @pytest.fixture

@@ -22,7 +22,6 @@ from rq import Queue
 from benchmarks.synthetic import make_entries, make_failed_jobs
 from failure_handlers.archive import database
 from failure_handlers.config import parse_settings
-from failure_handlers.dev.embedded_redis import embedded_server
 from failure_handlers.dlq.store import DeadLetterQueue
 from failure_handlers.dlq.text import text
 from failure_handlers.runtime import connect
@@ -46,12 +45,6 @@ class Scenario:
     dead: list[str]  # failed jobs with their DLQ entries
     unreconciled: str  # a failed job without a DLQ entry
     dangling: str  # an index member whose entry hash is gone
-
-
-@pytest.fixture(scope="module")
-def private_url() -> Iterator[str]:
-    with embedded_server() as url:
-        yield url
 
 
 @pytest.fixture
