@@ -43,6 +43,15 @@ def settings() -> Settings:
     return load_settings()
 
 
+def default_url_note(settings: Settings) -> str | None:
+    """The one line our commands print on stderr before connecting when `REDIS_URL` is unset: they then
+    read the default server, which may not be the application's (a Django project's queues live in
+    its settings: `python manage.py rq_dlq`)."""
+    if settings.redis_url:
+        return None
+    return f"note: REDIS_URL is not set: using {DEFAULT_REDIS_URL}"
+
+
 def connect(url: str | None) -> Redis:
     """A checked connection (one PING); raises `RedisUnavailable` with the URL redacted.
 

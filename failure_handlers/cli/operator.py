@@ -51,6 +51,7 @@ class Operator:
 
     @cached_property
     def connection(self) -> Redis:
+        note_default_url(self.settings)
         return runtime.connect(self.settings.redis_url)
 
     @cached_property
@@ -83,6 +84,17 @@ class Operator:
         return Reconciler(
             self.connection, dlq or self.dlq, self.settings, self.serializer, clean_abandoned=clean_abandoned
         )
+
+
+def note_default_url(settings: Settings) -> None:
+    """Say on stderr, once, that an unset `REDIS_URL` means the default server (`runtime.default_url_note`)."""
+    global _noted_default_url
+    if (line := runtime.default_url_note(settings)) and not _noted_default_url:
+        click.echo(line, err=True)
+        _noted_default_url = True
+
+
+_noted_default_url = False
 
 
 def fail(message: str) -> None:
