@@ -102,10 +102,10 @@ def fail(message: str) -> None:
     click.echo(f"error: {' '.join(message.split())}", err=True)
 
 
-def run(command: click.Command, args: Sequence[str] | None = None) -> None:
+def run(command: click.Command, args: Sequence[str] | None = None, prog_name: str | None = None) -> None:
     """Run a click command; turn every operator-caused error into `error: ...` and exit 2."""
     try:
-        result = command.main(args=args, standalone_mode=False)
+        result = command.main(args=args, prog_name=prog_name, standalone_mode=False)
     except click.UsageError as error:
         fail(f"{error.format_message()} (see --help)")
         sys.exit(USAGE_ERROR)

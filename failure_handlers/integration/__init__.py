@@ -2,9 +2,19 @@
 the worker's exception handler (every job, however enqueued) and a queue class that applies the
 configured retry policy (new jobs)."""
 
-from failure_handlers.integration.queue import NO_RETRY, RetryingQueue
+from failure_handlers.integration.queue import NO_RETRY, RetryingQueue, own_queue, queue_named, use_queue_factory
 from failure_handlers.integration.worker import record_failure
 from failure_handlers.retry.plan import build_retry
 from failure_handlers.retry.task_options import TaskOptions, task
 
-__all__ = ["NO_RETRY", "RetryingQueue", "TaskOptions", "build_retry", "record_failure", "task"]
+__all__ = [
+    "NO_RETRY",
+    "RetryingQueue",
+    "TaskOptions",
+    "build_retry",
+    "own_queue",
+    "queue_named",
+    "record_failure",
+    "task",
+    "use_queue_factory",
+]
