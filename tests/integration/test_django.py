@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -19,6 +20,7 @@ from rq import Worker
 from failure_handlers.dev.worker_process import PROJECT_ROOT, stop_worker
 from tests.conftest import TEST_ENV
 from tests.django_project.readme import shell_commands
+from tests.integration.conftest import assert_one_line_error
 from tests.polling import wait_for
 
 pytestmark = [
@@ -87,7 +89,7 @@ def test_a_failing_task_reaches_the_dlq_with_its_history_and_manage_py_rq_dlq_sh
     enqueue_charge = "import django_rq; from shop.tasks import charge; print('>', django_rq.enqueue(charge, 'o-1').id)"
     (job_id,) = in_django(django_env, enqueue_charge)
 
-    entry = wait_for(lambda: dlq.get(job_id), 30, "the job to reach the DLQ")
+    entry = entry_before = wait_for(lambda: dlq.get(job_id), 30, "the job to reach the DLQ")
     assert (entry.func_name, entry.exc_type, entry.attempts, entry.reason) == (
         "shop.tasks.charge",
         "ConnectionError",
@@ -112,6 +114,16 @@ def test_a_failing_task_reaches_the_dlq_with_its_history_and_manage_py_rq_dlq_sh
     assert plain.returncode == 0, plain.stderr
     assert json.loads(ours.stdout) == json.loads(plain.stdout)
     assert [row["job_id"] for row in json.loads(ours.stdout)] == [job_id]
+
+    requeued = manage(django_env, "rq_dlq", "requeue", job_id)  # a verb that writes, on the same Redis
+    assert requeued.returncode == 0 and f"requeued {job_id}" in requeued.stdout, requeued.stdout + requeued.stderr
+
+    def dead_again():
+        entry = dlq.get(job_id)
+        return entry if entry and entry.failed_at != entry_before.failed_at else None
+
+    again = wait_for(dead_again, 30, "the requeued job to be dead-lettered again")
+    assert again.attempts == 3  # a fresh retry budget, run by rqworker again
 
 
 def test_a_job_enqueued_in_a_rolled_back_transaction_never_runs_and_a_committed_one_does(redis, django_env, rqworker):
@@ -147,3 +159,16 @@ def test_an_unknown_django_rq_queue_is_one_line_and_exit_2(redis, django_env):
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr == "error: no django-rq queue named 'billing' in RQ_QUEUES (there: default)\n"
+
+
+def closed_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_an_unreachable_django_rq_server_is_one_line_without_its_password(redis, django_env):
+    env = {**django_env, "DJANGO_RQ_URL": f"redis://:hunter2@127.0.0.1:{closed_port()}/0"}
+    result = manage(env, "rq_dlq", "stats")
+    assert_one_line_error(result, "cannot reach Redis at redis://:***@127.0.0.1")
+    assert "hunter2" not in result.stdout + result.stderr

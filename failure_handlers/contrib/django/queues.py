@@ -11,6 +11,7 @@ from redis.connection import SSLConnection
 from redis.sentinel import SentinelConnectionPool
 
 from failure_handlers.errors import OperatorError
+from failure_handlers.redaction import redact_text
 
 
 class UnknownQueue(OperatorError, ValueError):
@@ -19,8 +20,12 @@ class UnknownQueue(OperatorError, ValueError):
 
 def queue_config(name: str) -> dict[str, Any]:
     """`RQ_QUEUES[name]`; `UnknownQueue` names the queues there are."""
-    from django_rq.settings import QUEUES
+    from django.core.exceptions import ImproperlyConfigured
 
+    try:
+        from django_rq.settings import QUEUES
+    except ImproperlyConfigured as error:  # django-rq's "You have to define RQ_QUEUES in settings.py"
+        raise UnknownQueue(f"no django-rq queue named {name!r}: {error}") from None
     if name not in QUEUES:
         known = ", ".join(sorted(QUEUES)) or "none"
         raise UnknownQueue(f"no django-rq queue named {name!r} in RQ_QUEUES (there: {known})")
@@ -28,11 +33,22 @@ def queue_config(name: str) -> dict[str, Any]:
 
 
 def queue_connection(name: str) -> Redis:
-    """The connection django-rq makes for queue `name` (`django_rq.get_connection`), unchecked."""
+    """The connection django-rq makes for queue `name` (`django_rq.get_connection`), not yet checked;
+    a queue whose settings django-rq cannot make one from is an `OperatorError`."""
     from django_rq import get_connection
 
     queue_config(name)
-    return get_connection(name)
+    try:
+        return get_connection(name)
+    except Exception as error:  # noqa: BLE001 - django-rq raises whatever its settings lead to (KeyError...)
+        raise OperatorError(
+            f"django-rq cannot make the connection of queue {name!r} from RQ_QUEUES: "
+            f"{type(error).__name__}: {redact_text(str(error), _secrets(queue_config(name)))}"
+        ) from None
+
+
+def _secrets(config: dict[str, Any]) -> list[str]:
+    return [str(config[key]) for key in ("PASSWORD",) if config.get(key)]
 
 
 def url_of(connection: Redis) -> str:

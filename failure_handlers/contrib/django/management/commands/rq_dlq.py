@@ -18,7 +18,8 @@ from django.core.management.base import BaseCommand, CommandParser
 from failure_handlers import runtime
 from failure_handlers.cli import rq_dlq
 from failure_handlers.cli.operator import USAGE_ERROR, fail, run
-from failure_handlers.contrib.django.queues import UnknownQueue, queue_config, queue_connection, url_of
+from failure_handlers.contrib.django.queues import queue_config, queue_connection, url_of
+from failure_handlers.errors import OperatorError
 
 
 class Command(BaseCommand):
@@ -47,10 +48,10 @@ def use_queue_redis(name: str) -> None:
     queue `name`, and hand its connection to `runtime.connect`; an unknown name is one line, exit 2."""
     try:
         config = queue_config(name)
-    except UnknownQueue as error:
+        connection = queue_connection(name)
+    except OperatorError as error:
         fail(str(error))
         sys.exit(USAGE_ERROR)
-    connection = queue_connection(name)
     url = url_of(connection)
     runtime.host_connection(url, connection)
     os.environ["REDIS_URL"] = url
