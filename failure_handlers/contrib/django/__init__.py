@@ -22,12 +22,18 @@ __all__ = ["RetryingQueue", "Worker"]
 
 
 def __getattr__(name: str) -> Any:
-    if name == "RetryingQueue":
-        from failure_handlers.contrib.django.queue import RetryingQueue
+    try:
+        if name == "RetryingQueue":
+            from failure_handlers.contrib.django.queue import RetryingQueue
 
-        return RetryingQueue
-    if name == "Worker":
-        from failure_handlers.contrib.django.worker import Worker
+            return RetryingQueue
+        if name == "Worker":
+            from failure_handlers.contrib.django.worker import Worker
 
-        return Worker
+            return Worker
+    except ModuleNotFoundError as error:
+        raise ModuleNotFoundError(
+            f"{__name__}.{name} needs the django extra ({error}): pip install 'rq-dead-letter[django]'",
+            name=error.name,
+        ) from error
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
