@@ -129,7 +129,7 @@ def _process(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any] | No
         return event
     exc_info = hint.get("exc_info")
     if exc_info and _mechanism(event) == MECHANISM:
-        job_id = _current_job_id()
+        job_id = _job_id_of(exc_info[2])
         group, link = _noted.get(job_id, ("", "")) if job_id else ("", "")
         if not group:
             group = _group_of(*exc_info)
@@ -169,11 +169,17 @@ def _group_of(
     return fingerprint(record["exc_type"], record["message"], innermost_project_frame(frames_of(traceback)))
 
 
-def _current_job_id() -> str:
-    from rq.job import get_current_job
+def _job_id_of(traceback: TracebackType | None) -> str:
+    """The id of the job whose run raised: the `job` of RQ's `perform_job` frame, where the exception
+    was caught (RQ reports it after the run, when `rq.get_current_job()` is None again)."""
+    from rq.job import Job
 
-    job = get_current_job()
-    return job.id if job is not None else ""
+    while traceback is not None:
+        job = traceback.tb_frame.f_locals.get("job")
+        if isinstance(job, Job):
+            return str(job.id)
+        traceback = traceback.tb_next
+    return ""
 
 
 def _dashboard_url() -> str | None:
