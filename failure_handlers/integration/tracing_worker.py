@@ -22,7 +22,7 @@ from typing import Any
 from loguru import logger
 from rq.job import Job
 from rq.queue import Queue
-from rq.worker import Worker
+from rq.worker import SimpleWorker, Worker
 
 from failure_handlers.telemetry.tracing import job_attributes
 
@@ -30,13 +30,15 @@ FLUSH_TIMEOUT_MS = 5_000  # a work-horse exits with os._exit: its spans are expo
 TRACER_NAME = "failure_handlers"
 
 
-class TracingWorker(Worker):
-    """`rq.Worker` with a span around every job run (see module docstring)."""
+class _TracedRuns:
+    """The span around `perform_job` (see module docstring); mixed into RQ's worker classes."""
+
+    _is_horse: bool
 
     def perform_job(self, job: Job, queue: Queue, *args: Any, **kwargs: Any) -> bool:
         trace = sys.modules.get("opentelemetry.trace")
-        if trace is None or _instrumented_by_opentelemetry_rq():
-            return bool(super().perform_job(job, queue, *args, **kwargs))
+        if trace is None or self._instrumented_by_opentelemetry_rq():
+            return bool(super().perform_job(job, queue, *args, **kwargs))  # type: ignore[misc]
         from opentelemetry import propagate
 
         tracer = trace.get_tracer(TRACER_NAME)
@@ -51,18 +53,26 @@ class TracingWorker(Worker):
             kind=trace.SpanKind.CONSUMER,
             attributes=attributes,
         ) as span:
-            done = bool(super().perform_job(job, queue, *args, **kwargs))
+            done = bool(super().perform_job(job, queue, *args, **kwargs))  # type: ignore[misc]
             if not done and span.is_recording():
                 span.set_status(trace.Status(trace.StatusCode.ERROR))
         if self._is_horse:
             _flush(trace)
         return done
 
+    def _instrumented_by_opentelemetry_rq(self) -> bool:
+        """`opentelemetry-instrumentation-rq` wrapped the `perform_job` this class inherits (it wraps
+        `rq.worker.Worker.perform_job` with wrapt)."""
+        inherited = type(self).__mro__[type(self).__mro__.index(_TracedRuns) + 1 :]
+        return any(type(vars(klass).get("perform_job")).__module__.startswith("wrapt") for klass in inherited)
 
-def _instrumented_by_opentelemetry_rq() -> bool:
-    """`opentelemetry-instrumentation-rq` wraps `rq.worker.Worker.perform_job` (with wrapt)."""
-    wrapped = vars(Worker).get("perform_job")
-    return wrapped is not None and type(wrapped).__module__.startswith("wrapt")
+
+class TracingWorker(_TracedRuns, Worker):
+    """`rq.Worker` (a work-horse per job) with a span around every job run."""
+
+
+class TracingSimpleWorker(_TracedRuns, SimpleWorker):
+    """`rq.SimpleWorker` (jobs run in the worker's own process) with a span around every job run."""
 
 
 def _flush(trace: Any) -> None:
