@@ -17,6 +17,7 @@ provider set in the worker's settings module), it is a plain `rq.Worker`.
 from __future__ import annotations
 
 import sys
+from types import FunctionType
 from typing import Any
 
 from loguru import logger
@@ -61,10 +62,15 @@ class _TracedRuns:
         return done
 
     def _instrumented_by_opentelemetry_rq(self) -> bool:
-        """`opentelemetry-instrumentation-rq` wrapped the `perform_job` this class inherits (it wraps
-        `rq.worker.Worker.perform_job` with wrapt)."""
+        """`opentelemetry-instrumentation-rq` wrapped the `perform_job` this class inherits: it puts
+        a wrapt proxy on `rq.worker.Worker` (its `__class__` says function, its type does not);
+        sentry-sdk's RqIntegration puts a plain function on `BaseWorker`, which opens no span."""
         inherited = type(self).__mro__[type(self).__mro__.index(_TracedRuns) + 1 :]
-        return any(type(vars(klass).get("perform_job")).__module__.startswith("wrapt") for klass in inherited)
+        for klass in inherited:
+            found = vars(klass).get("perform_job")
+            if found is not None and type(found) is not FunctionType and hasattr(found, "__wrapped__"):
+                return True
+        return False
 
 
 class TracingWorker(_TracedRuns, Worker):

@@ -54,9 +54,9 @@ def dlq(fake_redis):
     return DeadLetterQueue(fake_redis, "test:dlq:", 3600)
 
 
-def run(fake_redis, worker_class, retry=Retry(max=1, interval=0)):
+def run(fake_redis, worker_class):
     queue = Queue("billing", connection=fake_redis)
-    job = enqueue(always_fails, queue=queue.name, connection=fake_redis, retry=retry)
+    job = enqueue(always_fails, queue=queue.name, connection=fake_redis, retry=Retry(max=1, interval=0))
     worker_class([queue], connection=fake_redis).work(burst=True)
     return job
 
