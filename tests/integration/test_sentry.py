@@ -106,6 +106,21 @@ def test_a_dead_job_is_one_event_with_its_dlq_group_and_link(redis, dlq, sentry_
         assert event["extra"]["rq-job"]["job_id"] == job.id  # RqIntegration's own event, enriched
 
 
+def test_a_timed_out_job_is_grouped_as_its_dlq_group_too(redis, dlq, sentry_worker):
+    """RqIntegration fingerprints timeouts by function; the DLQ group wins (the job's scope processor)."""
+    with sentry_receiver() as (dsn, received):
+        sentry_worker(dsn)
+        job = RetryingQueue("default", connection=redis).enqueue(
+            plain_rq_tasks.sleep, 30, retry=NO_RETRY, job_timeout=1
+        )
+        wait_status(job, JobStatus.FAILED)
+        settled(redis)
+        entry = dlq.get(job.id)
+        events = received.of_type("event")
+        assert len(events) == 1 and entry.exc_type.endswith("JobTimeoutException")
+        assert events[0]["fingerprint"] == [entry.fingerprint] == [events[0]["tags"]["dlq.group"]]
+
+
 def test_a_retried_run_makes_no_event(redis, sentry_worker):
     with sentry_receiver() as (dsn, received):
         sentry_worker(dsn)

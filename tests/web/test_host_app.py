@@ -93,3 +93,25 @@ def test_logged_in_a_requeue_goes_through_the_prefixed_confirmation(host, dlq, r
     done = client.post(prepared.headers["Location"], data={"csrf_token": form_token}, headers={"Origin": ORIGIN})
     assert done.status_code in (200, 303), done.text[:300]
     assert dlq.get(job_id) is None
+
+
+def test_the_standalone_app_under_a_path_of_a_plain_wsgi_server(redis, redis_url, dlq):
+    """Any WSGI stack: the standalone app mounted at /dlq by werkzeug's DispatcherMiddleware."""
+    from werkzeug.middleware.dispatcher import DispatcherMiddleware
+    from werkzeug.test import Client
+    from werkzeug.wrappers import Response
+
+    from failure_handlers.config import parse_settings
+    from failure_handlers.web import create_app
+    from tests.conftest import TEST_ENV
+
+    job_id = failed_jobs(redis, dlq, 1)[0]
+    dashboard = create_app(parse_settings({**TEST_ENV, "REDIS_URL": redis_url}), redis)
+    site = DispatcherMiddleware(Response("the host site"), {"/dlq": dashboard})
+    client = Client(site)
+
+    listing = client.get("/dlq/failed")
+    assert listing.status_code == 200 and f"/dlq/jobs/{job_id}" in listing.text
+    assert all(link.startswith("/dlq/") for link in _LINKS.findall(listing.text))
+    assert client.get("/dlq/static/dashboard.css").status_code == 200
+    assert client.get("/").text == "the host site"
