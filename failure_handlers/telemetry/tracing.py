@@ -37,8 +37,11 @@ def span_ids(span: Any | None) -> tuple[str, str]:
     """(trace_id, span_id) in hex, as trace back-ends show them; ('', '') without a span."""
     if span is None:
         return "", ""
-    context = span.get_span_context()
-    return format(context.trace_id, "032x"), format(context.span_id, "016x")
+    try:
+        context = span.get_span_context()
+        return format(context.trace_id, "032x"), format(context.span_id, "016x")
+    except Exception:  # noqa: BLE001 - tracing never stops the handler: the entry is written without them
+        return "", ""
 
 
 def job_attributes(job_id: str, queue: str) -> dict[str, str]:

@@ -110,6 +110,16 @@ def test_the_readme_worker_exports_each_run_with_its_events_and_links_the_entry(
         data = json.loads(shown.stdout)
         assert data["trace_url"] == f"https://tempo.example/trace/{entry.trace_id}"
         assert data["trace_id"] == entry.trace_id and data["span_id"] == entry.span_id
+        table = subprocess.run(
+            [sys.executable, "-m", "failure_handlers.cli", "show", job.id],
+            env={**os.environ, **TEST_ENV, "REDIS_URL": redis_url, "TRACE_URL_TEMPLATE": TEMPLATE},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        trace_line = next(line for line in table.stdout.splitlines() if line.startswith("trace "))
+        assert trace_line.split() == ["trace", entry.trace_id, "span", entry.span_id, data["trace_url"]]
 
 
 def test_beside_opentelemetry_instrumentation_rq_its_span_is_the_jobs_span(redis, dlq, otel_worker):
