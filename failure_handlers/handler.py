@@ -13,6 +13,7 @@ This module's dotted path is stored in every job hash enqueued with the callback
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 from types import TracebackType
@@ -43,6 +44,7 @@ from failure_handlers.storage.keys import (
     META_RETRY_DELAYS,
     META_RETRY_JITTER,
 )
+from failure_handlers.telemetry import sentry, tracing
 
 T = TypeVar("T")
 
@@ -94,6 +96,7 @@ def handle_failure(
     delay = None if final else _next_delay(job, exc_value, settings.retry, record)
     _guarded("record the attempt in job.meta", job.id, _append_attempt, job, record, attempt)
     counted = _counter_spec(job, record["exc_type"], _reason_label(verdict, attempt) if final else None)
+    span = tracing.current_span()
     if final:
         dlq = DeadLetterQueue.from_settings(connection, settings.dlq, settings.archive)
         entry = build_entry(
@@ -106,19 +109,28 @@ def handle_failure(
             origin=innermost_project_frame(frames_of(traceback)),
             redact_keys=settings.redact_keys,
         )
+        if span is not None:
+            trace_id, span_id = tracing.span_ids(span)
+            entry = replace(entry, trace_id=trace_id, span_id=span_id).bounded()
         save_meta = partial(queue_save_final, job)
         write = dlq.add_replicated
         written = _guarded_value("write the DLQ entry and job.meta", job.id, write, entry, save_meta, counted)
         if written is not None:
             if written.short_of_replicas:
                 _warn_short_of_replicas(job.id, written, dlq.wait_timeout_ms)
-            logger.error(
+            link = sentry.entry_link(settings.alerts.dashboard_url, job.id)
+            sentry.note_dead_letter(job.id, entry.fingerprint, link)
+            tracing.add_dead_letter_event(
+                span, job.id, entry.queue, attempt.number, entry.exc_type, entry.reason, entry.fingerprint
+            )
+            logger.error(  # with Sentry, its exception event is this job's one event: not this line (sentry.py)
                 "Job {} failed after {} attempts, moved to DLQ: {}",
                 job.id,
                 attempt.number,
                 summary,
                 job_id=job.id,
                 reason=entry.reason,
+                **{sentry.DLQ_LINE_EXTRA: entry.fingerprint},
             )
         return
     _guarded(
@@ -129,6 +141,16 @@ def handle_failure(
         job,
         settings.dlq.prefix,
         counted,
+    )
+    tracing.add_retry_event(
+        span,
+        job.id,
+        job.origin or "",
+        attempt.number,
+        attempt.total,
+        delay.actual if delay else None,
+        record["exc_type"],
+        verdict.reason,
     )
     logger.warning(
         "Job {} failed (attempt {}/{}), will retry in {}s [{}; schedule {}]: {}",

@@ -59,12 +59,15 @@ def entries_table(entries: Sequence[DeadLetterEntry]) -> Table:
     return table
 
 
-def entry_detail(entry: DeadLetterEntry, job_status: str) -> Group:
+def entry_detail(entry: DeadLetterEntry, job_status: str, trace_url: str = "") -> Group:
     fields = Table.grid(padding=(0, 2))
     fields.add_column(style="bold")
     fields.add_column(overflow="fold")
     for name in DETAIL_FIELDS:
         fields.add_row(name, Text(str(getattr(entry, name))))
+    if entry.trace_id:
+        link = f"  {trace_url}" if trace_url else ""
+        fields.add_row("trace", Text(f"{entry.trace_id} span {entry.span_id}{link}"))
     if entry.duplicated_runs:
         fields.add_row("duplicated_runs", f"{entry.duplicated_runs} (a run recorded twice: the job ran again)")
     fields.add_row("self_sufficient", "yes" if entry.job_snapshot else "no (requeue needs RQ's job hash)")

@@ -21,6 +21,7 @@ MAX_ENTRY_BYTES = 48_000  # hard cap on an entry's field bytes (MEMORY USAGE sta
 _ShrinkableField = Literal["job_snapshot", "failures", "traceback", "args", "kwargs", "exc_message"]
 SHRINK_ORDER: tuple[_ShrinkableField, ...] = ("job_snapshot", "failures", "traceback", "args", "kwargs", "exc_message")
 SHRUNK_MARK = "…[cut to fit the DLQ entry size cap]"
+OMITTED_WHEN_EMPTY = ("trace_id", "span_id")  # not stored at all when empty: entries stay as small as before
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,9 @@ class DeadLetterEntry:
     # A re-recording of the same dead-lettering keeps the first real cause (recording/first_cause.py):
     events: str = "[]"  # JSON list: the other records of the job (abandoned, work-horse killed...) after it
     duplicated_runs: int = 0  # runs recorded twice under the same attempt number (the job ran twice)
+    # The failed run's OpenTelemetry span (telemetry/tracing.py), hex; '' without tracing (then not stored):
+    trace_id: str = ""
+    span_id: str = ""
 
     REQUIRED = ("job_id", "func_name", "queue", "exc_type", "failed_at")
 
@@ -64,7 +68,11 @@ class DeadLetterEntry:
 
     @cached_property
     def _hash(self) -> dict[str, str]:
-        return {name: utf8_text(str(getattr(self, name))) for name in FIELD_NAMES}
+        return {
+            name: utf8_text(str(getattr(self, name)))
+            for name in FIELD_NAMES
+            if name not in OMITTED_WHEN_EMPTY or getattr(self, name)
+        }
 
     def size(self) -> int:
         """The fields' bytes (names and UTF-8 values)."""

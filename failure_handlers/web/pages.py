@@ -72,6 +72,7 @@ def register(bp: Blueprint, state: DashboardState) -> None:
             status=job_status(state.connection, job_id),
             history=found.attempt_history(),
             missing=found.missing_fields(),
+            trace_url=state.settings.telemetry.trace_url(found.trace_id, found.span_id),
             now=time.time(),
             active="list",
         )
