@@ -39,8 +39,17 @@ from failure_handlers.dlq.synthetic import (
 )
 
 __all__ = [
-    "ABANDONED", "JOB_STOPPED", "STUCK_IN_TRANSIT", "SYNTHETIC_CAUSES", "UNKNOWN", "WORK_HORSE_KILLED",
-    "duplicated_runs", "event_line", "is_synthetic", "merge_entries",
+    "ABANDONED",
+    "JOB_STOPPED",
+    "STUCK_IN_TRANSIT",
+    "SYNTHETIC_CAUSES",
+    "UNKNOWN",
+    "WORK_HORSE_KILLED",
+    "duplicated_runs",
+    "event_line",
+    "event_lines",
+    "is_synthetic",
+    "merge_entries",
 ]  # fmt: skip; the synthetic causes are named here too, as before they moved to synthetic.py
 EVENT_MESSAGE_CHARS = 300
 MAX_EVENTS = 10  # the newest events kept per entry
@@ -81,6 +90,18 @@ def event_line(event: dict[str, Any]) -> str:
     reason = f" ({event['reason']})" if event.get("reason") else ""
     when, exc_type, at = event.get("when", "then"), event.get("exc_type", "?"), event.get("at", "?")
     return f"{when}: {exc_type}{reason} at {at}{worker}{message}"
+
+
+def event_lines(events_json: object, limit: int = 3) -> list[str]:
+    """The newest `limit` events of an `events` JSON text (an archived row's) as `event_line`s; []
+    when there are none or the text is not a JSON list (a cut or hand-written value)."""
+    try:
+        events = json.loads(str(events_json or "[]"))
+    except (ValueError, RecursionError):
+        return []
+    if not isinstance(events, list):
+        return []
+    return [event_line(event) for event in events if isinstance(event, dict)][-limit:]
 
 
 def _runs(history: list[dict[str, Any]], loser: DeadLetterEntry) -> list[dict[str, Any]]:

@@ -100,11 +100,7 @@ def _from_meta(
     max_retries = budget.max_retries
     attempts = max_retries - (budget.retries_left or 0) + 1 if max_retries else max(len(history), 1)
     handled = next(
-        (
-            item
-            for item in reversed(history)
-            if item.get("attempt") == attempts and budget_of(item) == budget.requeues
-        ),
+        (item for item in reversed(history) if item.get("attempt") == attempts and budget_of(item) == budget.requeues),
         None,
     )
     if handled is not None:  # the handler saw the last run too: only its DLQ write failed
