@@ -228,7 +228,8 @@ def test_a_job_recorded_again_shows_its_duplicated_runs_and_events(dashboard, tm
     """The row of a merged entry (docs/dlq-contract.md#the-first-cause-wins), its events escaped."""
     url = f"sqlite:///{tmp_path / 'archive.db'}"
     dlq, archiver = archive(url)
-    events = [{"when": "then", "exc_type": "rq.exceptions.AbandonedJobError", "reason": SCRIPT, "at": "T", "worker": "w2"}]
+    abandoned = "rq.exceptions.AbandonedJobError"
+    events = [{"when": "then", "exc_type": abandoned, "reason": SCRIPT, "at": "T", "worker": "w2"}]
     dlq.add(dead_entry("twice", duplicated_runs=1, events=json.dumps(events)))
     dlq.add(dead_entry("once"))
     archiver.run_once()
@@ -236,7 +237,7 @@ def test_a_job_recorded_again_shows_its_duplicated_runs_and_events(dashboard, tm
 
     html = client.get("/history").text
     assert html.count('data-duplicated-runs="1">1 duplicated<') == 1
-    assert "then: rq.exceptions.AbandonedJobError (&lt;script&gt;alert(&#39;pwned&#39;)&lt;/script&gt;) at T on w2" in html
+    assert f"then: {abandoned} (&lt;script&gt;alert(&#39;pwned&#39;)&lt;/script&gt;) at T on w2" in html
     assert "<script>alert" not in html
     rows = {row["job_id"]: row for row in client.get("/api/history").get_json()["rows"]}
     assert (rows["twice"]["duplicated_runs"], json.loads(rows["twice"]["events"])) == (1, events)
