@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from rq import Queue, Retry
 from rq.job import Job, JobStatus
 from rq.registry import ScheduledJobRegistry
@@ -13,6 +14,8 @@ from tests.integration.conftest import run_script
 from tests.polling import wait_for
 from worker_tasks import enqueue
 from worker_tasks.example_tasks import flaky_sync
+
+pytestmark = pytest.mark.integration
 
 ALWAYS_FAILS = 99  # flaky_sync(99) fails on every run
 LATER = 600  # the retry's delay: it waits in the ScheduledJobRegistry until this test moves it
@@ -64,7 +67,7 @@ def test_an_attempt_run_twice_with_the_same_budget_is_a_second_run_marked_duplic
     assert shown.returncode == 0, shown.stderr
     assert "duplicated_runs  1 (an attempt ran twice" in shown.stdout
     assert "2 (duplicate: this attempt ran again)" in shown.stdout
-    [listed] = [item for item in json.loads(run_script("scripts/dlq.py", "list", "--json").stdout)]
+    [listed] = json.loads(run_script("scripts/dlq.py", "list", "--json").stdout)
     assert listed["duplicated_runs"] == 1 and [item["run"] for item in listed["failures"]] == [1, 2, 3]
     as_json = json.loads(run_script("scripts/dlq.py", "show", "--json", job.id).stdout)
     assert [item.get("duplicate", False) for item in as_json["failures"]] == [False, True, False]
