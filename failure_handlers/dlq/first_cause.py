@@ -38,6 +38,7 @@ from failure_handlers.dlq.synthetic import (
     is_synthetic,
 )
 
+# The synthetic causes are named here too, as before they moved to synthetic.py.
 __all__ = [
     "ABANDONED",
     "JOB_STOPPED",
@@ -45,12 +46,11 @@ __all__ = [
     "SYNTHETIC_CAUSES",
     "UNKNOWN",
     "WORK_HORSE_KILLED",
-    "duplicated_runs",
     "event_line",
     "event_lines",
     "is_synthetic",
     "merge_entries",
-]  # fmt: skip; the synthetic causes are named here too, as before they moved to synthetic.py
+]
 EVENT_MESSAGE_CHARS = 300
 MAX_EVENTS = 10  # the newest events kept per entry
 _CAUSE_FIELDS = ("exc_type", "exc_message", "traceback", "fingerprint", "origin", "reason", "failed_at", "worker")
@@ -75,12 +75,6 @@ def merge_entries(stored: DeadLetterEntry, incoming: DeadLetterEntry) -> DeadLet
         duplicated_runs=run_numbers.duplicated_runs(runs),
         events=json.dumps(events, ensure_ascii=False),
     ).bounded()
-
-
-def duplicated_runs(runs: list[dict[str, Any]]) -> int:
-    """How many runs repeat an attempt an earlier run of the same retry budget had: the job ran twice
-    (`runs.duplicated_runs` of the numbered runs)."""
-    return run_numbers.duplicated_runs(run_numbers.numbered(runs))
 
 
 def event_line(event: dict[str, Any]) -> str:
