@@ -26,6 +26,7 @@ from rq.job import Job
 
 from failure_handlers import runtime
 from failure_handlers.dlq.entry import MAX_RECORDED_FAILURES
+from failure_handlers.dlq.runs import number_record
 from failure_handlers.dlq.store import DeadLetterQueue, Written
 from failure_handlers.jobs.meta import queue_save_final
 from failure_handlers.metrics import counters
@@ -41,6 +42,7 @@ from failure_handlers.storage.keys import (
     META_FAILURES,
     META_FAILURES_DROPPED,
     META_MAX_RETRIES,
+    META_REQUEUE_COUNT,
     META_RETRY_DELAYS,
     META_RETRY_JITTER,
 )
@@ -80,11 +82,13 @@ def handle_failure(
     meta and the DLQ entry in one pipeline.
     """
     settings = runtime.settings()
-    earlier = len(job.meta.get(META_FAILURES) or ()) + int(job.meta.get(META_FAILURES_DROPPED) or 0)
-    attempt = attempt_of(job.meta.get(META_MAX_RETRIES), job.retries_left, earlier)
+    recorded, dropped = list(job.meta.get(META_FAILURES) or ()), _count(job.meta.get(META_FAILURES_DROPPED))
+    attempt = attempt_of(job.meta.get(META_MAX_RETRIES), job.retries_left, len(recorded) + dropped)
     record = attempt_record(attempt.number, exc_type, exc_value, traceback, job.worker_name)
     if exc_type is AbandonedJobError and not record["message"]:  # RQ's cleanup passes a bare AbandonedJobError()
         record["message"] = cause_of("AbandonedJobError", "").message
+    requeues = _count(job.meta.get(META_REQUEUE_COUNT))
+    _guarded("number the run", job.id, number_record, record, recorded, dropped, requeues)
 
     verdict = _classify(job, exc_type, exc_value, settings.retry)
     record["decided_by"] = verdict.reason
@@ -103,6 +107,7 @@ def handle_failure(
             **fields_of(job),
             record=record,
             history=job.meta.get(META_FAILURES) or [record],
+            dropped=_count(job.meta.get(META_FAILURES_DROPPED)),
             attempts=attempt.number,
             max_retries=attempt.total - 1,
             reason=_reason(verdict, attempt),
@@ -235,6 +240,14 @@ def _append_attempt(job: Job, record: dict[str, Any], attempt: Attempt) -> None:
         job.meta[META_FAILURES_DROPPED] = job.meta.get(META_FAILURES_DROPPED, 0) + dropped
         failures = failures[dropped:]
     job.meta[META_FAILURES] = failures
+
+
+def _count(value: Any) -> int:
+    """A count kept in job.meta (records dropped, requeues); 0 if absent or garbled."""
+    try:
+        return max(0, int(value or 0))
+    except (TypeError, ValueError):
+        return 0
 
 
 def _reason(verdict: Verdict, attempt: Attempt) -> str:

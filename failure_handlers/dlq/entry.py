@@ -45,9 +45,9 @@ class DeadLetterEntry:
     origin: str = ""  # innermost frame of project code, `file.py:function`
     job_snapshot: str = ""  # RQ job fields to rebuild the job (see job_snapshot.py); '' if too big
     retry_schedule: str = ""  # the retry plan made at enqueue: delays, backoff, jitter (retry policy)
-    # A re-recording of the same dead-lettering keeps the first real cause (recording/first_cause.py):
+    # A re-recording of the same dead-lettering keeps the first real cause (dlq/first_cause.py):
     events: str = "[]"  # JSON list: the other records of the job (abandoned, work-horse killed...) after it
-    duplicated_runs: int = 0  # runs recorded twice under the same attempt number (the job ran twice)
+    duplicated_runs: int = 0  # runs that repeat an attempt of the same retry budget (the job ran twice; dlq/runs.py)
     # The failed run's OpenTelemetry span (telemetry/tracing.py), hex; '' without tracing (then not stored):
     trace_id: str = ""
     span_id: str = ""
