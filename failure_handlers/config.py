@@ -34,6 +34,8 @@ from failure_handlers.retry.settings import DEFAULTS as RETRY_DEFAULTS
 from failure_handlers.retry.settings import RetrySettings, parse_retry_settings
 from failure_handlers.sentinel_url import CLUSTER_UNSUPPORTED, is_cluster_url, is_sentinel_url, parse_sentinel_url
 from failure_handlers.settings_reader import DOTTED_NAME, Reader, Source, source_of
+from failure_handlers.telemetry.settings import DEFAULTS as TELEMETRY_DEFAULTS
+from failure_handlers.telemetry.settings import TelemetrySettings, parse_telemetry_settings
 from failure_handlers.web.settings import DEFAULTS as DASHBOARD_DEFAULTS
 from failure_handlers.web.settings import DashboardSettings, parse_dashboard_settings
 
@@ -64,6 +66,7 @@ VARIABLES: dict[str, Any] = {
     **ALERT_DEFAULTS,
     **ARCHIVE_DEFAULTS,
     **CIRCUIT_DEFAULTS,
+    **TELEMETRY_DEFAULTS,
 }
 """Every variable the configuration reads, with its default (README "Configuration", `.env.example`)."""
 
@@ -88,6 +91,7 @@ class Settings:
     alerts: AlertSettings = field(default_factory=AlertSettings)  # failure_handlers/alerts/settings.py
     metrics: MetricsSettings = field(default_factory=MetricsSettings)  # failure_handlers/metrics/settings.py
     dashboard: DashboardSettings = field(default_factory=DashboardSettings)  # failure_handlers/web/settings.py
+    telemetry: TelemetrySettings = field(default_factory=TelemetrySettings)  # failure_handlers/telemetry/settings.py
 
 
 def parse_settings(values: Mapping[str, str | None]) -> Settings:
@@ -111,6 +115,7 @@ def read_settings(source: Source) -> Settings:
         alerts=parse_alert_settings(source),
         metrics=parse_metrics_settings(source),
         dashboard=parse_dashboard_settings(source),
+        telemetry=parse_telemetry_settings(source),
     )
 
 

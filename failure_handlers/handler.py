@@ -13,6 +13,7 @@ This module's dotted path is stored in every job hash enqueued with the callback
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 from types import TracebackType
@@ -25,6 +26,7 @@ from rq.job import Job
 
 from failure_handlers import runtime
 from failure_handlers.dlq.entry import MAX_RECORDED_FAILURES
+from failure_handlers.dlq.runs import number_record
 from failure_handlers.dlq.store import DeadLetterQueue, Written
 from failure_handlers.jobs.meta import queue_save_final
 from failure_handlers.metrics import counters
@@ -40,9 +42,11 @@ from failure_handlers.storage.keys import (
     META_FAILURES,
     META_FAILURES_DROPPED,
     META_MAX_RETRIES,
+    META_REQUEUE_COUNT,
     META_RETRY_DELAYS,
     META_RETRY_JITTER,
 )
+from failure_handlers.telemetry import sentry, tracing
 
 T = TypeVar("T")
 
@@ -78,11 +82,13 @@ def handle_failure(
     meta and the DLQ entry in one pipeline.
     """
     settings = runtime.settings()
-    earlier = len(job.meta.get(META_FAILURES) or ()) + int(job.meta.get(META_FAILURES_DROPPED) or 0)
-    attempt = attempt_of(job.meta.get(META_MAX_RETRIES), job.retries_left, earlier)
+    recorded, dropped = list(job.meta.get(META_FAILURES) or ()), _count(job.meta.get(META_FAILURES_DROPPED))
+    attempt = attempt_of(job.meta.get(META_MAX_RETRIES), job.retries_left, len(recorded) + dropped)
     record = attempt_record(attempt.number, exc_type, exc_value, traceback, job.worker_name)
     if exc_type is AbandonedJobError and not record["message"]:  # RQ's cleanup passes a bare AbandonedJobError()
         record["message"] = cause_of("AbandonedJobError", "").message
+    requeues = _count(job.meta.get(META_REQUEUE_COUNT))
+    _guarded("number the run", job.id, number_record, record, recorded, dropped, requeues)
 
     verdict = _classify(job, exc_type, exc_value, settings.retry)
     record["decided_by"] = verdict.reason
@@ -94,31 +100,42 @@ def handle_failure(
     delay = None if final else _next_delay(job, exc_value, settings.retry, record)
     _guarded("record the attempt in job.meta", job.id, _append_attempt, job, record, attempt)
     counted = _counter_spec(job, record["exc_type"], _reason_label(verdict, attempt) if final else None)
+    span = tracing.current_span()
     if final:
         dlq = DeadLetterQueue.from_settings(connection, settings.dlq, settings.archive)
         entry = build_entry(
             **fields_of(job),
             record=record,
             history=job.meta.get(META_FAILURES) or [record],
+            dropped=_count(job.meta.get(META_FAILURES_DROPPED)),
             attempts=attempt.number,
             max_retries=attempt.total - 1,
             reason=_reason(verdict, attempt),
             origin=innermost_project_frame(frames_of(traceback)),
             redact_keys=settings.redact_keys,
         )
+        if span is not None:
+            trace_id, span_id = tracing.span_ids(span)
+            entry = replace(entry, trace_id=trace_id, span_id=span_id).bounded()
         save_meta = partial(queue_save_final, job)
         write = dlq.add_replicated
         written = _guarded_value("write the DLQ entry and job.meta", job.id, write, entry, save_meta, counted)
         if written is not None:
             if written.short_of_replicas:
                 _warn_short_of_replicas(job.id, written, dlq.wait_timeout_ms)
-            logger.error(
+            link = sentry.entry_link(settings.alerts.dashboard_url, job.id)
+            sentry.note_dead_letter(job.id, entry.fingerprint, link)
+            tracing.add_dead_letter_event(
+                span, job.id, entry.queue, attempt.number, entry.exc_type, entry.reason, entry.fingerprint
+            )
+            logger.error(  # with Sentry, its exception event is this job's one event: not this line (sentry.py)
                 "Job {} failed after {} attempts, moved to DLQ: {}",
                 job.id,
                 attempt.number,
                 summary,
                 job_id=job.id,
                 reason=entry.reason,
+                **{sentry.DLQ_LINE_EXTRA: entry.fingerprint},
             )
         return
     _guarded(
@@ -129,6 +146,16 @@ def handle_failure(
         job,
         settings.dlq.prefix,
         counted,
+    )
+    tracing.add_retry_event(
+        span,
+        job.id,
+        job.origin or "",
+        attempt.number,
+        attempt.total,
+        delay.actual if delay else None,
+        record["exc_type"],
+        verdict.reason,
     )
     logger.warning(
         "Job {} failed (attempt {}/{}), will retry in {}s [{}; schedule {}]: {}",
@@ -213,6 +240,14 @@ def _append_attempt(job: Job, record: dict[str, Any], attempt: Attempt) -> None:
         job.meta[META_FAILURES_DROPPED] = job.meta.get(META_FAILURES_DROPPED, 0) + dropped
         failures = failures[dropped:]
     job.meta[META_FAILURES] = failures
+
+
+def _count(value: Any) -> int:
+    """A count kept in job.meta (records dropped, requeues); 0 if absent or garbled."""
+    try:
+        return max(0, int(value or 0))
+    except (TypeError, ValueError):
+        return 0
 
 
 def _reason(verdict: Verdict, attempt: Attempt) -> str:

@@ -16,3 +16,9 @@ def reject(invoice: str) -> None:
 
 def succeed(value: int) -> int:
     return value
+
+
+def sleep(seconds: float) -> None:
+    import time
+
+    time.sleep(seconds)

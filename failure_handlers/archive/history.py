@@ -26,6 +26,8 @@ ROW_COLUMNS = (
     "message",
     "attempts",
     "max_retries",
+    "duplicated_runs",
+    "events",
     "reason",
     "fingerprint",
     "origin",

@@ -59,12 +59,15 @@ def dead_row(event: Event, now: datetime) -> dict[str, Any]:
         "kwargs": bounded(entry.get("kwargs") or "{}", LIMITS["kwargs"]),
         "attempts": _whole(entry.get("attempts")),
         "max_retries": _whole(entry.get("max_retries")),
+        "duplicated_runs": _whole(entry.get("duplicated_runs")),
+        "events": bounded(entry.get("events") or "[]", LIMITS["events"]),
         "enqueued_at": moment(entry.get("enqueued_at")),
         "failed_at": failed_at,
         "outcome": "open",
         "outcome_at": None,
         "outcome_by": "",
         "event_seq": event.seq,
+        "entry_seq": event.seq,
         "archived_at": now,
     }
 

@@ -29,6 +29,7 @@ LIMITS = {
     "kwargs": 16_000,
     "worker": 255,
     "outcome_by": 255,
+    "events": 16_000,
 }
 
 # BIGINT on PostgreSQL, INTEGER (the rowid alias that autoincrements) on SQLite.
@@ -60,6 +61,11 @@ failed_jobs = Table(
     Column("outcome_by", String(LIMITS["outcome_by"]), nullable=False, server_default=""),
     Column("event_seq", BigInteger, nullable=False, server_default="0"),
     Column("archived_at", DateTime(timezone=True), nullable=False),
+    # A re-recorded dead-lettering (docs/dlq-contract.md#the-first-cause-wins): its duplicated runs and
+    # its events (JSON text), and the stream number of the `dead` event whose entry the row holds.
+    Column("duplicated_runs", Integer, nullable=False, server_default="0"),
+    Column("events", Text, nullable=False, server_default="[]"),
+    Column("entry_seq", BigInteger, nullable=False, server_default="0"),
     Index("ix_failed_jobs_job_id", "job_id"),
     Index("ix_failed_jobs_failed_at", "failed_at"),
     Index("ix_failed_jobs_func_failed_at", "func", "failed_at"),

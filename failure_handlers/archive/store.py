@@ -3,8 +3,10 @@ expiry of rows whose DLQ entry is gone, and retention.
 
 Exactly-once rows from at-least-once events: a row is keyed by its dead-lettering's id
 (`dead_letter_id`, made by the DLQ's write script), and every event carries its number in the
-stream (`event_seq`). A `dead` event inserts or refreshes the row's fields; an outcome changes
-the row only if it is newer than what the row already holds. Replaying a batch (an archiver killed
+stream (`event_seq`). A `dead` event inserts the row or refreshes its fields if it is newer than the
+`dead` event they came from (`entry_seq`: a job recorded again is the same dead-lettering, and the
+DLQ's merged entry, with the first real cause, comes last); an outcome changes the row only if it is
+newer than what the row already holds. Replaying a batch (an archiver killed
 after its commit, before its XACK) therefore changes nothing, and a late batch claimed from a dead
 archiver cannot overwrite a newer outcome. INSERT ... ON CONFLICT through SQLAlchemy's SQLite and
 PostgreSQL dialects: one statement per run of same-kind events.
@@ -28,7 +30,8 @@ from failure_handlers.archive.schema import failed_jobs
 RETENTION_BATCH = 1_000  # rows deleted per transaction: short locks on a busy table
 _CONTENT = (
     "job_id", "func", "queue", "exc_type", "message", "traceback", "attempts", "max_retries", "reason",
-    "fingerprint", "origin", "args", "kwargs", "enqueued_at", "failed_at", "worker",
+    "fingerprint", "origin", "args", "kwargs", "enqueued_at", "failed_at", "worker", "duplicated_runs", "events",
+    "entry_seq",
 )  # fmt: skip
 
 
@@ -66,7 +69,8 @@ class ArchiveStore:
         statement = self._insert(failed_jobs)
         new, row = statement.excluded, failed_jobs.c
         newer = new.event_seq > row.event_seq
-        changes: dict[str, Any] = {name: new[name] for name in _CONTENT}
+        fresher = new.entry_seq > row.entry_seq  # a late batch's older `dead` event keeps the newer entry
+        changes: dict[str, Any] = {name: case((fresher, new[name]), else_=row[name]) for name in _CONTENT}
         for name in ("outcome", "outcome_at", "outcome_by", "event_seq"):
             changes[name] = case((newer, new[name]), else_=row[name])
         changes["archived_at"] = new.archived_at

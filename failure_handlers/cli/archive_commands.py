@@ -16,6 +16,7 @@ from rich.text import Text
 from failure_handlers.archive.outcomes import OUTCOMES
 from failure_handlers.cli import views
 from failure_handlers.cli.operator import dlq_filter, filter_options, operator
+from failure_handlers.dlq.first_cause import event_lines
 from failure_handlers.errors import OperatorError
 from failure_handlers.recording.failure_record import one_line
 
@@ -82,6 +83,16 @@ def history_filter(given: dict[str, object]):  # noqa: ANN201 - a history.Histor
 def _runs(max_retries: object) -> str:
     """All the runs a job had in its budget: its retries and the first run."""
     return str(max_retries + 1) if isinstance(max_retries, int) else "?"
+
+
+def _events(events_json: object) -> list[str]:
+    """A row's newest events (a job recorded again), one short line each."""
+    return [one_line(line, 2 * views.MESSAGE_WIDTH) for line in event_lines(events_json)]
+
+
+def _duplicated(count: object) -> str:
+    """` (1 duplicated)`: runs that repeated an attempt (the job ran twice); '' when none."""
+    return f" ({count} duplicated)" if isinstance(count, int) and count > 0 else ""
 
 
 def _text(value: object) -> str | None:
@@ -167,8 +178,8 @@ def _rows_table(rows: list[dict[str, object]]) -> Table:
             str(row["queue"]),
             str(row["func"]),
             str(row["exc_type"]),
-            Text(one_line(str(row["message"]), views.MESSAGE_WIDTH)),
-            f"{row['attempts']}/{_runs(row['max_retries'])}",
+            Text("\n".join([one_line(str(row["message"]), views.MESSAGE_WIDTH), *_events(row.get("events"))])),
+            f"{row['attempts']}/{_runs(row['max_retries'])}" + _duplicated(row.get("duplicated_runs")),
             str(row["failed_at"])[:19].replace("T", " "),
             Text(outcome),
         )

@@ -56,10 +56,11 @@ def show(job_id: str, as_json: bool) -> None:
         )
     status = job_status(op.connection, job_id)
     op.note_backlog()
+    trace_url = op.settings.telemetry.trace_url(entry.trace_id, entry.span_id)
     if as_json:
-        click.echo(views.to_json({**entry.as_json(), "job_status": status}))
+        click.echo(views.to_json({**entry.as_json(), "trace_url": trace_url, "job_status": status}))
     else:
-        views.show(views.entry_detail(entry, status))
+        views.show(views.entry_detail(entry, status, trace_url))
 
 
 @rq_dlq.command()

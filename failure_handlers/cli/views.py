@@ -59,25 +59,29 @@ def entries_table(entries: Sequence[DeadLetterEntry]) -> Table:
     return table
 
 
-def entry_detail(entry: DeadLetterEntry, job_status: str) -> Group:
+def entry_detail(entry: DeadLetterEntry, job_status: str, trace_url: str = "") -> Group:
     fields = Table.grid(padding=(0, 2))
     fields.add_column(style="bold")
     fields.add_column(overflow="fold")
     for name in DETAIL_FIELDS:
         fields.add_row(name, Text(str(getattr(entry, name))))
+    if entry.trace_id:
+        link = f"  {trace_url}" if trace_url else ""
+        fields.add_row("trace", Text(f"{entry.trace_id} span {entry.span_id}{link}"))
     if entry.duplicated_runs:
-        fields.add_row("duplicated_runs", f"{entry.duplicated_runs} (a run recorded twice: the job ran again)")
+        fields.add_row("duplicated_runs", f"{entry.duplicated_runs} (an attempt ran twice: the job ran again)")
     fields.add_row("self_sufficient", "yes" if entry.job_snapshot else "no (requeue needs RQ's job hash)")
     fields.add_row("RQ job now", job_status)
     history = Table(title="Attempts (job.meta['failures'])", title_justify="left")
-    for column in ("attempt", "failed at", "worker", "exception", "message", "retried in"):
+    for column in ("run", "attempt", "failed at", "worker", "exception", "message", "retried in"):
         history.add_column(column, overflow="fold")
     for failure in entry.attempt_history():
         history.add_row(
-            str(failure.get("attempt", "")) + (f" (run {failure['run']})" if failure.get("run") else ""),
-            str(failure.get("failed_at", "")),
-            str(failure.get("worker", "")),
-            str(failure.get("exc_type", "")),
+            Text(_run_cell(failure), style="bold" if failure.get("duplicate") else ""),
+            Text(_attempt_cell(failure)),
+            Text(str(failure.get("failed_at", ""))),
+            Text(str(failure.get("worker", ""))),
+            Text(str(failure.get("exc_type", ""))),
             Text(str(failure.get("message", ""))),
             Text(_retried_in(failure)),
         )
@@ -88,6 +92,18 @@ def entry_detail(entry: DeadLetterEntry, job_status: str) -> Group:
         history,
         *([Text("Recorded again (the first real cause above is kept):", style="bold"), *events] if events else []),
     )
+
+
+def _run_cell(failure: dict[str, object]) -> str:
+    """`2 (duplicate: this attempt ran again)` for a duplicated run (dlq/runs.py); '' before runs existed."""
+    run = str(failure.get("run", ""))
+    return f"{run} (duplicate: this attempt ran again)" if failure.get("duplicate") else run
+
+
+def _attempt_cell(failure: dict[str, object]) -> str:
+    """`1`, or `1 (after requeue 2)` in the retry budget an `rq-dlq requeue` gave."""
+    requeues = failure.get("requeues")
+    return str(failure.get("attempt", "")) + (f" (after requeue {requeues})" if requeues else "")
 
 
 def _retried_in(failure: dict[str, object]) -> str:

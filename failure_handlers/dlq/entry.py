@@ -21,6 +21,7 @@ MAX_ENTRY_BYTES = 48_000  # hard cap on an entry's field bytes (MEMORY USAGE sta
 _ShrinkableField = Literal["job_snapshot", "failures", "traceback", "args", "kwargs", "exc_message"]
 SHRINK_ORDER: tuple[_ShrinkableField, ...] = ("job_snapshot", "failures", "traceback", "args", "kwargs", "exc_message")
 SHRUNK_MARK = "…[cut to fit the DLQ entry size cap]"
+OMITTED_WHEN_EMPTY = ("trace_id", "span_id")  # not stored at all when empty: entries stay as small as before
 
 
 @dataclass(frozen=True)
@@ -44,9 +45,12 @@ class DeadLetterEntry:
     origin: str = ""  # innermost frame of project code, `file.py:function`
     job_snapshot: str = ""  # RQ job fields to rebuild the job (see job_snapshot.py); '' if too big
     retry_schedule: str = ""  # the retry plan made at enqueue: delays, backoff, jitter (retry policy)
-    # A re-recording of the same dead-lettering keeps the first real cause (recording/first_cause.py):
+    # A re-recording of the same dead-lettering keeps the first real cause (dlq/first_cause.py):
     events: str = "[]"  # JSON list: the other records of the job (abandoned, work-horse killed...) after it
-    duplicated_runs: int = 0  # runs recorded twice under the same attempt number (the job ran twice)
+    duplicated_runs: int = 0  # runs that repeat an attempt of the same retry budget (the job ran twice; dlq/runs.py)
+    # The failed run's OpenTelemetry span (telemetry/tracing.py), hex; '' without tracing (then not stored):
+    trace_id: str = ""
+    span_id: str = ""
 
     REQUIRED = ("job_id", "func_name", "queue", "exc_type", "failed_at")
 
@@ -64,7 +68,11 @@ class DeadLetterEntry:
 
     @cached_property
     def _hash(self) -> dict[str, str]:
-        return {name: utf8_text(str(getattr(self, name))) for name in FIELD_NAMES}
+        return {
+            name: utf8_text(str(getattr(self, name)))
+            for name in FIELD_NAMES
+            if name not in OMITTED_WHEN_EMPTY or getattr(self, name)
+        }
 
     def size(self) -> int:
         """The fields' bytes (names and UTF-8 values)."""

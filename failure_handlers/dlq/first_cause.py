@@ -11,8 +11,10 @@ records a killed work-horse or a stopped job, a second worker ran the same job a
   which say what happened to the worker, not why the job failed); between two real causes, or two
   synthetic ones, the stored (first) one wins;
 - the other record becomes an event of the entry (`events`: "then: abandoned ... at T");
-- the runs of both histories are kept, numbered by run across the job's life (`run`), and a run
-  recorded twice under the same attempt number (the job ran twice) is counted in `duplicated_runs`.
+- the runs of both histories are kept, each once, with the `run` numbers they were recorded with
+  (`runs.py`; a record without one, or one a writer numbered without seeing the other history, gets
+  the next number), and a run that repeats an attempt of the same retry budget (the job ran twice) is
+  marked `duplicate` and counted in `duplicated_runs`.
 
 The DLQ's write script applies the result only if the stored entry did not change meanwhile
 (`store.DeadLetterQueue.add`: compare-and-set on the entry's `revision`).
@@ -24,24 +26,34 @@ import json
 from dataclasses import replace
 from typing import Any
 
+from failure_handlers.dlq import runs as run_numbers
 from failure_handlers.dlq.entry import MAX_RECORDED_FAILURES, DeadLetterEntry
+from failure_handlers.dlq.synthetic import (
+    ABANDONED,
+    JOB_STOPPED,
+    STUCK_IN_TRANSIT,
+    SYNTHETIC_CAUSES,
+    UNKNOWN,
+    WORK_HORSE_KILLED,
+    is_synthetic,
+)
 
-# The causes recorded when no exception of the job's own is known (recording/cause.py reads RQ's
-# exc_string into them; the handler names a missing exception UnknownError).
-WORK_HORSE_KILLED = "WorkHorseKilled"
-JOB_STOPPED = "JobStopped"
-ABANDONED = "rq.exceptions.AbandonedJobError"
-STUCK_IN_TRANSIT = "JobStuckInIntermediateQueue"
-UNKNOWN = "UnknownFailure"
-SYNTHETIC_CAUSES = frozenset({ABANDONED, WORK_HORSE_KILLED, JOB_STOPPED, STUCK_IN_TRANSIT, UNKNOWN, "UnknownError"})
+# The synthetic causes are named here too, as before they moved to synthetic.py.
+__all__ = [
+    "ABANDONED",
+    "JOB_STOPPED",
+    "STUCK_IN_TRANSIT",
+    "SYNTHETIC_CAUSES",
+    "UNKNOWN",
+    "WORK_HORSE_KILLED",
+    "event_line",
+    "event_lines",
+    "is_synthetic",
+    "merge_entries",
+]
 EVENT_MESSAGE_CHARS = 300
 MAX_EVENTS = 10  # the newest events kept per entry
 _CAUSE_FIELDS = ("exc_type", "exc_message", "traceback", "fingerprint", "origin", "reason", "failed_at", "worker")
-
-
-def is_synthetic(exc_type: str) -> bool:
-    """True for a cause that says what happened to the worker, not what the job raised."""
-    return exc_type in SYNTHETIC_CAUSES or exc_type.rpartition(".")[2] == "AbandonedJobError"
 
 
 def merge_entries(stored: DeadLetterEntry, incoming: DeadLetterEntry) -> DeadLetterEntry:
@@ -57,25 +69,12 @@ def merge_entries(stored: DeadLetterEntry, incoming: DeadLetterEntry) -> DeadLet
     events = _unique_events([*stored.event_history(), *incoming.event_history(), _event(loser, incoming_wins)])
     return replace(
         merged,
-        attempts=max(stored.attempts, incoming.attempts, len(runs)),
+        attempts=max(stored.attempts, incoming.attempts, len({item[run_numbers.RUN] for item in runs})),
         max_retries=max(stored.max_retries, incoming.max_retries),
         failures=json.dumps(runs[-MAX_RECORDED_FAILURES:], ensure_ascii=False),
-        duplicated_runs=duplicated_runs(runs),
+        duplicated_runs=run_numbers.duplicated_runs(runs),
         events=json.dumps(events, ensure_ascii=False),
     ).bounded()
-
-
-def duplicated_runs(runs: list[dict[str, Any]]) -> int:
-    """How many runs repeat an attempt number an earlier run of the same retry budget had: the job
-    ran twice (a worker killed after our handler recorded it, a second worker after a failover)."""
-    seen: set[Any] = set()
-    repeated = 0
-    for item in runs:
-        attempt = item.get("attempt")
-        if attempt in seen:
-            repeated += 1
-        seen.add(attempt)
-    return repeated
 
 
 def event_line(event: dict[str, Any]) -> str:
@@ -87,20 +86,35 @@ def event_line(event: dict[str, Any]) -> str:
     return f"{when}: {exc_type}{reason} at {at}{worker}{message}"
 
 
+def event_lines(events_json: object, limit: int = 3) -> list[str]:
+    """The newest `limit` events of an `events` JSON text (an archived row's) as `event_line`s; []
+    when there are none or the text is not a JSON list (a cut or hand-written value)."""
+    try:
+        events = json.loads(str(events_json or "[]"))
+    except (ValueError, RecursionError):
+        return []
+    if not isinstance(events, list):
+        return []
+    return [event_line(event) for event in events if isinstance(event, dict)][-limit:]
+
+
 def _runs(history: list[dict[str, Any]], loser: DeadLetterEntry) -> list[dict[str, Any]]:
-    """The runs, numbered: a synthetic record of an attempt a real record also has (the worker died
-    after, or was thought dead during, that run) is an event about that run, not a run of its own."""
-    real_attempts = {item.get("attempt") for item in history if not _synthetic_record(item)}
+    """The runs, numbered and marked (`runs.marked`): a synthetic record of an attempt a real record
+    of the same budget also has (the worker died after, or was thought dead during, that run) is an
+    event about that run, not a run of its own."""
+    real_attempts = {_attempt(item) for item in history if not _synthetic_record(item)}
     loser_key = (loser.exc_type, loser.failed_at) if is_synthetic(loser.exc_type) else None
     runs = [
         item
         for item in history
-        if not (_synthetic_record(item) and item.get("attempt") in real_attempts)
+        if not (_synthetic_record(item) and _attempt(item) in real_attempts)
         and (item.get("exc_type"), item.get("failed_at")) != loser_key
     ]
-    for number, item in enumerate(runs, start=1):
-        item["run"] = number
-    return runs
+    return run_numbers.marked(runs)
+
+
+def _attempt(item: dict[str, Any]) -> tuple[int, Any]:
+    return run_numbers.budget_of(item), item.get("attempt")
 
 
 def _synthetic_record(item: dict[str, Any]) -> bool:
@@ -119,10 +133,14 @@ def _unique_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _joined_history(stored: DeadLetterEntry, incoming: DeadLetterEntry) -> list[dict[str, Any]]:
-    """Both histories' runs, each once, in the order they failed."""
+    """Both histories' records, each once (with the run number it had first), in the order they failed."""
     items = [dict(item) for item in (*stored.attempt_history(), *incoming.attempt_history()) if isinstance(item, dict)]
-    unique = _unique([{key: value for key, value in item.items() if key != "run"} for item in items])
-    return sorted(unique, key=lambda item: str(item.get("failed_at", "")))
+    kept: dict[str, dict[str, Any]] = {}
+    for item in items:
+        item.pop(run_numbers.DUPLICATE, None)  # marked again over the joined runs
+        content = {key: value for key, value in item.items() if key != run_numbers.RUN}
+        kept.setdefault(json.dumps(content, sort_keys=True, ensure_ascii=False), item)
+    return sorted(kept.values(), key=lambda item: str(item.get("failed_at", "")))
 
 
 def _event(entry: DeadLetterEntry, recorded_first: bool) -> dict[str, Any]:
@@ -134,14 +152,3 @@ def _event(entry: DeadLetterEntry, recorded_first: bool) -> dict[str, Any]:
         "at": entry.failed_at,
         "worker": entry.worker,
     }
-
-
-def _unique(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    seen: set[str] = set()
-    kept = []
-    for item in items:
-        key = json.dumps(item, sort_keys=True, ensure_ascii=False)
-        if key not in seen:
-            seen.add(key)
-            kept.append(item)
-    return kept

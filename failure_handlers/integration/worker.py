@@ -19,6 +19,7 @@ from loguru import logger
 from rq.job import Job
 
 from failure_handlers.handler import handle_failure, on_failure
+from failure_handlers.telemetry import sentry
 
 OUR_CALLBACKS = frozenset({f"{on_failure.__module__}.{on_failure.__qualname__}"})
 
@@ -35,7 +36,10 @@ def record_failure(
     """
     try:
         if getattr(job, "_failure_callback_name", None) not in OUR_CALLBACKS:
+            reported = sentry.reported_by_rq_integration(job.retries_left)  # RQ's Sentry hook ran before us
             handle_failure(job, job.connection, exc_type, exc_value, traceback)
+            if not job.retries_left and not reported:  # made permanent here: Sentry's hook thought it would retry
+                sentry.capture_dead_job(exc_type, exc_value, traceback)
     except Exception:  # noqa: BLE001 - an exception handler must not break RQ's failure path
         logger.opt(exception=True).error(
             "Failure handler error for job {}; the job's own failure is kept by RQ", getattr(job, "id", "?")
@@ -55,4 +59,5 @@ def _freeze_startup_objects() -> None:
     gc.freeze()
 
 
+sentry.install()  # when the worker's settings module initialised Sentry: before RQ reports a failure
 _freeze_startup_objects()

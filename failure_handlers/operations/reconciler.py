@@ -51,7 +51,7 @@ from failure_handlers.operations.reconciler_health import record_pass
 from failure_handlers.recording.entry_builder import build_entry
 from failure_handlers.recording.recovered import recover_failure
 from failure_handlers.redaction import redact_url
-from failure_handlers.storage.keys import META_FAILURES, META_MAX_RETRIES
+from failure_handlers.storage.keys import META_FAILURES, META_FAILURES_DROPPED, META_MAX_RETRIES, META_REQUEUE_COUNT
 
 INCREMENTAL_WINDOW = 200
 LIVE_STATUSES = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED, JobStatus.FINISHED, JobStatus.CANCELED}
@@ -243,6 +243,8 @@ class Reconciler:
             runs=job.runs,
             ended_at=job.ended_at,
             worker=job.worker_name,
+            meta_dropped=_int(job.meta.get(META_FAILURES_DROPPED)),
+            requeues=_int(job.meta.get(META_REQUEUE_COUNT)),
         )
         undecoded = job.args is UNDECODED
         return build_entry(
@@ -250,6 +252,7 @@ class Reconciler:
             history=recovered.history,
             attempts=recovered.attempts,
             max_retries=recovered.max_retries,
+            dropped=recovered.dropped,
             reason=recovered.reason,
             origin=job.func_name,
             redact_keys=self.settings.redact_keys,

@@ -13,7 +13,7 @@ import re
 import signal
 from dataclasses import dataclass
 
-from failure_handlers.dlq.first_cause import ABANDONED, JOB_STOPPED, STUCK_IN_TRANSIT, UNKNOWN, WORK_HORSE_KILLED
+from failure_handlers.dlq.synthetic import ABANDONED, JOB_STOPPED, STUCK_IN_TRANSIT, UNKNOWN, WORK_HORSE_KILLED
 
 _KILLED = re.compile(
     r"Work-horse terminated unexpectedly; waitpid returned"

@@ -11,6 +11,7 @@ from typing import Any
 from loguru import logger
 from rq.job import Job
 
+from failure_handlers.dlq import runs
 from failure_handlers.dlq.entry import MAX_RECORDED_FAILURES, DeadLetterEntry
 from failure_handlers.jobs.snapshot import take_snapshot
 from failure_handlers.recording.failure_record import iso, job_arguments, one_line
@@ -19,7 +20,9 @@ from failure_handlers.retry.backoff import describe_schedule
 from failure_handlers.retry.policy import DEFAULT_VERDICT_REASON
 from failure_handlers.storage.keys import META_RETRY_BACKOFF, META_RETRY_DELAYS, META_RETRY_JITTER
 
-HISTORY_FIELDS = ("attempt", "exc_type", "message", "failed_at", "worker", "retry_in", "retry_note", "decided_by")
+HISTORY_FIELDS = (
+    "attempt", "run", "requeues", "exc_type", "message", "failed_at", "worker", "retry_in", "retry_note", "decided_by",
+)  # fmt: skip
 
 
 def build_entry(
@@ -39,12 +42,16 @@ def build_entry(
     enqueued_at: datetime | None,
     snapshot: str,
     retry_schedule: str = "",
+    dropped: int = 0,
 ) -> DeadLetterEntry:
     """A job's entry; its last failure is `record` (a `failure_record.attempt_record`).
 
     The job's own fields come from `fields_of(job)` (the handler) or `safe_job_reader` (the reconciler).
+    `history` is the job's records, `dropped` older ones gone (`job.meta["failures_dropped"]`): each
+    history item has its `run`, and a duplicated run is marked and counted (`dlq/runs.py`).
     """
     args_json, kwargs_json = job_arguments(args, kwargs, redact_keys)
+    every_run = runs.marked([_history_item(item) for item in history], dropped)
     return DeadLetterEntry(
         job_id=job_id,
         func_name=func_name,
@@ -60,11 +67,12 @@ def build_entry(
         failed_at=record["failed_at"],
         worker=record["worker"],
         reason=reason,
-        failures=json.dumps([_history_item(item) for item in history[-MAX_RECORDED_FAILURES:]], ensure_ascii=False),
+        failures=json.dumps(every_run[-MAX_RECORDED_FAILURES:], ensure_ascii=False),
         fingerprint=fingerprint(record["exc_type"], record["message"], origin),
         origin=origin,
         job_snapshot=snapshot,
         retry_schedule=retry_schedule,
+        duplicated_runs=runs.duplicated_runs(every_run),
     ).bounded()
 
 

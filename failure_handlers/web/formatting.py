@@ -11,6 +11,7 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from failure_handlers.dlq.first_cause import event_lines
 from failure_handlers.dlq.health import format_age
 
 # Bidi embeddings/overrides/isolates and marks, zero-width and BOM, C0/C1 controls but tab and newline.
@@ -78,5 +79,6 @@ FILTERS = {
     "dlq_ago": ago,
     "dlq_json": pretty_json,
     "dlq_number": number,
+    "dlq_event_lines": event_lines,
     "dlq_command": command,
 }

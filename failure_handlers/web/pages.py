@@ -14,6 +14,7 @@ from flask import Blueprint, Response, request
 
 from failure_handlers.archive.outcomes import OUTCOMES
 from failure_handlers.dlq.filters import DlqFilter
+from failure_handlers.dlq.first_cause import event_line
 from failure_handlers.jobs.status import job_status
 from failure_handlers.web import rendering
 from failure_handlers.web.errors import WebError
@@ -71,7 +72,9 @@ def register(bp: Blueprint, state: DashboardState) -> None:
             entry=found,
             status=job_status(state.connection, job_id),
             history=found.attempt_history(),
+            events=[event_line(event) for event in found.event_history()],
             missing=found.missing_fields(),
+            trace_url=state.settings.telemetry.trace_url(found.trace_id, found.span_id),
             now=time.time(),
             active="list",
         )

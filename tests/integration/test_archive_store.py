@@ -3,6 +3,7 @@ outcome, exactly once through replays, out-of-order batches, expiry, retention a
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -19,6 +20,7 @@ from failure_handlers.config import parse_settings
 from failure_handlers.dlq.store import DeadLetterQueue
 from tests.conftest import TEST_ENV
 from tests.factories import dead_entry
+from tests.integration.conftest import run_script
 
 
 def archive_settings(url: str, **extra: str):
@@ -184,3 +186,77 @@ def test_stats_split_failures_by_day_function_and_group_with_outcomes(redis, set
     deleted = history.HistoryFilter(DlqFilter(func="worker_tasks.example_tasks.import_invoice", since=week_ago),
                                     outcome="deleted")  # fmt: skip
     assert [row["job_id"] for row in history.rows(engine, deleted)] == ["a"]
+
+
+def history_item(run, at, worker, exc_type="RuntimeError"):
+    return {"attempt": 1, "run": run, "exc_type": exc_type, "message": "ledger", "failed_at": at, "worker": worker}
+
+
+def test_a_job_recorded_again_is_one_row_with_its_first_real_cause_events_and_duplicated_runs(
+    redis, settings, engine, archiving_dlq
+):
+    """A second worker ran attempt 1 again, then RQ's cleanup recorded the job abandoned: the merged
+    entry's `dead` event refreshes the row (docs/dlq-contract.md#the-first-cause-wins)."""
+    first = dead_entry("a", exc_type="RuntimeError", exc_message="ledger out of balance",
+                       failures=json.dumps([history_item(1, "2026-11-29T01:00:00Z", "w1")]))  # fmt: skip
+    runs = [
+        history_item(1, "2026-11-29T01:00:00Z", "w1"),
+        history_item(2, "2026-11-29T01:01:00Z", "w2"),
+        history_item(2, "2026-11-29T01:02:00Z", "w2", exc_type="rq.exceptions.AbandonedJobError"),
+    ]
+    archiving_dlq.add(first)
+    archiving_dlq.add(dead_entry("a", exc_type="rq.exceptions.AbandonedJobError", exc_message="abandoned",
+                                 worker="w2", failures=json.dumps(runs)))  # fmt: skip
+
+    Archiver(redis, settings, engine).run_once()
+
+    [row] = table(engine)
+    assert (row["exc_type"], row["message"], row["duplicated_runs"]) == ("RuntimeError", "ledger out of balance", 1)
+    [event] = json.loads(row["events"])
+    assert (event["when"], event["exc_type"], event["worker"]) == ("then", "rq.exceptions.AbandonedJobError", "w2")
+    assert row["entry_seq"] == row["event_seq"] == 2
+    shown = run_script("scripts/dlq.py", "history", env={"ARCHIVE_URL": settings.archive.url})
+    assert shown.returncode == 0, shown.stderr
+    assert "2/4 (1 duplicated)" in shown.stdout and "then: rq.exceptions.AbandonedJobError" in shown.stdout
+
+
+def test_an_older_dead_event_arriving_late_does_not_undo_the_merged_entry(redis, settings, engine, archiving_dlq):
+    """Recorded abandoned first, then with its real cause: the late first event keeps the real cause."""
+    archiving_dlq.add(dead_entry("a", exc_type="rq.exceptions.AbandonedJobError", exc_message="abandoned"))
+    archiving_dlq.add(dead_entry("a", exc_type="RuntimeError", exc_message="ledger out of balance"))
+    archiver = Archiver(redis, settings, engine)
+    archiver.stream.ensure_group()
+    abandoned, merged = archiver.next_batch()
+    archiver.store.write([merged])
+    archiver.store.write([abandoned])  # a dead archiver's batch, claimed late
+
+    [row] = table(engine)
+    assert (row["exc_type"], row["entry_seq"]) == ("RuntimeError", 2)
+    assert json.loads(row["events"])[0]["when"] == "first recorded as"
+
+
+def test_an_archive_at_the_previous_schema_upgrades_in_place(archive_url, settings):
+    """A database `rq-dlq archive init` made at revision 0001 gets the new columns; its rows stay."""
+    from alembic import command
+    from sqlalchemy import text
+
+    engine = database.make_engine(settings.archive)
+    with engine.begin() as connection:
+        command.upgrade(database._alembic_config(connection), "0001")
+        for key, outcome, seq in (("open@1", "open", 7), ("gone@1", "deleted", 9)):
+            connection.execute(
+                text("INSERT INTO failed_jobs (dead_letter_id, job_id, failed_at, archived_at, outcome, event_seq) "
+                     "VALUES (:key, :key, :now, :now, :outcome, :seq)"),
+                {"key": key, "now": datetime.now(UTC), "outcome": outcome, "seq": seq},
+            )  # fmt: skip
+    with pytest.raises(database.SchemaMismatch, match="at schema 0001, older than this code's 0002"):
+        database.check_schema(engine, settings.archive)
+
+    assert database.upgrade(engine, settings.archive) == ("0001", "0002")
+
+    database.check_schema(engine, settings.archive)
+    rows = {row["job_id"]: row for row in table(engine)}
+    assert [(rows[key]["duplicated_runs"], rows[key]["events"], rows[key]["entry_seq"]) for key in rows] == [
+        (0, "[]", 7), (0, "[]", 0),
+    ]  # fmt: skip
+    engine.dispose()

@@ -19,9 +19,9 @@ from rq import Worker
 
 from failure_handlers.dev.worker_process import PROJECT_ROOT, stop_worker
 from tests.conftest import TEST_ENV
-from tests.django_project.readme import shell_commands
 from tests.integration.conftest import assert_one_line_error
 from tests.polling import wait_for
+from tests.readme_blocks import section_blocks
 
 pytestmark = [
     pytest.mark.integration,
@@ -29,7 +29,8 @@ pytestmark = [
 ]
 
 DJANGO_PROJECT = PROJECT_ROOT / "tests" / "django_project"
-RQWORKER, RQ_DLQ_LIST = shell_commands()  # the README's two lines
+# The README's two `python manage.py ...` lines, without their comments
+RQWORKER, RQ_DLQ_LIST = [line.split("  #")[0] for line in section_blocks("Django")[1].splitlines() if line]
 
 
 @pytest.fixture

@@ -80,6 +80,11 @@ def test_requeue_gives_a_fresh_budget_and_removes_the_entry(redis, dlq, worker):
     assert [f["attempt"] for f in job.get_meta()["failures"]] == [1, 2, 3, 4, 1, 2, 3, 4]
     assert job.get_meta()["requeue_count"] == 1
     assert dlq.count() == 1 and dlq.get(job.id).attempts == 4
+    # Runs go on across the requeue; its attempt 1 is in a new budget, not a duplicated run (dlq/runs.py).
+    entry = dlq.get(job.id)
+    runs = [(item["run"], item["attempt"], item.get("requeues", 0)) for item in entry.attempt_history()]
+    assert runs == [(1, 1, 0), (2, 2, 0), (3, 3, 0), (4, 4, 0), (5, 1, 1), (6, 2, 1), (7, 3, 1), (8, 4, 1)]
+    assert entry.duplicated_runs == 0 and not any(item.get("duplicate") for item in entry.attempt_history())
 
 
 def test_requeue_dry_run_changes_nothing(redis, dlq, worker):

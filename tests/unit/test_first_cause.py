@@ -223,3 +223,22 @@ def test_an_abandoned_run_before_a_real_retry_stays_a_run():
         stored, abandoned(failed_at="2026-11-29T01:03:00.000Z", attempts=2, failures=json.dumps(history))
     )
     assert [item["attempt"] for item in merged.attempt_history()] == [1, 2] and merged.duplicated_runs == 0
+
+
+def test_a_merge_keeps_the_run_numbers_the_records_were_given():
+    """Numbered when recorded (dlq/runs.py), after 25 dropped records: not renumbered from 1."""
+    history = [{**run(1, "RuntimeError", REAL_AT, message="ledger out of balance"), "run": 26}]
+    incoming = abandoned(failures=json.dumps([*history, {**run(1, first_cause.ABANDONED, LATER), "run": 26}]))
+    merged = merge_entries(real(failures=json.dumps(history)), incoming)
+    assert [(item["run"], item["attempt"]) for item in merged.attempt_history()] == [(26, 1)]
+    assert merged.duplicated_runs == 0
+
+
+def test_attempt_1_after_a_requeue_is_not_a_duplicated_run_in_a_merge():
+    first = {**run(1, "RuntimeError", REAL_AT), "run": 1}
+    after_requeue = {**run(1, "RuntimeError", LATER), "run": 2, "requeues": 1}
+    merged = merge_entries(
+        real(failures=json.dumps([first])), real(failed_at=LATER, failures=json.dumps([first, after_requeue]))
+    )
+    assert [item["run"] for item in merged.attempt_history()] == [1, 2] and merged.duplicated_runs == 0
+    assert not any(item.get("duplicate") for item in merged.attempt_history())

@@ -224,6 +224,26 @@ def test_hostile_job_text_is_escaped_on_the_history_page(dashboard, tmp_path, ar
     assert {row["message"] for row in rows} == {SCRIPT, "invoice_\u202egpj.exe"}  # JSON keeps the text as it is
 
 
+def test_a_job_recorded_again_shows_its_duplicated_runs_and_events(dashboard, tmp_path, archive):
+    """The row of a merged entry (docs/dlq-contract.md#the-first-cause-wins), its events escaped."""
+    url = f"sqlite:///{tmp_path / 'archive.db'}"
+    dlq, archiver = archive(url)
+    abandoned = "rq.exceptions.AbandonedJobError"
+    events = [{"when": "then", "exc_type": abandoned, "reason": SCRIPT, "at": "T", "worker": "w2"}]
+    dlq.add(dead_entry("twice", duplicated_runs=1, events=json.dumps(events)))
+    dlq.add(dead_entry("once"))
+    archiver.run_once()
+    client = dashboard(ARCHIVE_URL=url)
+
+    html = client.get("/history").text
+    assert html.count('data-duplicated-runs="1">1 duplicated<') == 1
+    assert f"then: {abandoned} (&lt;script&gt;alert(&#39;pwned&#39;)&lt;/script&gt;) at T on w2" in html
+    assert "<script>alert" not in html
+    rows = {row["job_id"]: row for row in client.get("/api/history").get_json()["rows"]}
+    assert (rows["twice"]["duplicated_runs"], json.loads(rows["twice"]["events"])) == (1, events)
+    assert (rows["once"]["duplicated_runs"], rows["once"]["events"]) == (0, "[]")
+
+
 def test_history_needs_the_same_credentials_as_other_reads(dashboard, archived):
     client = dashboard(ARCHIVE_URL=archived, DASHBOARD_AUTH=f"{USER}:{PASSWORD}", DASHBOARD_API_TOKEN=TOKEN)
     basic = {"Authorization": "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()}

@@ -25,7 +25,10 @@ JS_URL = re.compile(r"""(href|src|action|formaction)\s*=\s*["']?\s*javascript:""
 
 
 def hostile_entry(name: str, payload: str):
-    history = [{"attempt": 1, "exc_type": payload, "message": payload, "failed_at": payload, "worker": payload}]
+    history = [{"attempt": 1, "exc_type": payload, "message": payload, "failed_at": payload, "worker": payload,
+                "run": payload, "requeues": payload, "duplicate": payload}]  # fmt: skip
+    events = [{"when": payload, "exc_type": payload, "message": payload, "reason": payload, "at": payload,
+               "worker": payload}]  # fmt: skip
     return dead_entry(
         f"hostile-{name}",
         exc_message=payload,
@@ -40,6 +43,7 @@ def hostile_entry(name: str, payload: str):
         reason=payload,
         fingerprint=payload,
         failures=json.dumps(history),
+        events=json.dumps(events),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 
 from failure_handlers.operations.reconciler import ReconcileReport
@@ -100,6 +101,33 @@ def test_entry_page_shows_everything_an_operator_needs(client, dlq, redis):
                  "&#34;api_key&#34;: &#34;***&#34;", "rq-dlq requeue job-7", "rq-dlq show job-7",
                  "gone (RQ&#39;s job hash expired or was deleted)", 'value="requeue:ids"'):  # fmt: skip
         assert text in html, text
+
+
+def test_entry_page_shows_each_runs_attempt_and_marks_a_duplicated_run(client, dlq):
+    """Attempt 1 ran twice (dlq/runs.py), then a requeue gave a new budget whose attempt 1 is no repeat."""
+    history = [
+        {"attempt": 1, "run": 1, "exc_type": "RuntimeError", "message": "first", "failed_at": "2026-11-23T00:00:01Z"},
+        {"attempt": 1, "run": 2, "exc_type": "RuntimeError", "message": "again", "failed_at": "2026-11-23T00:00:02Z",
+         "duplicate": True},
+        {"attempt": 1, "run": 3, "requeues": 1, "exc_type": "RuntimeError", "message": "after requeue",
+         "failed_at": "2026-11-23T00:00:03Z"},
+    ]  # fmt: skip
+    events = [{"when": "then", "exc_type": "rq.exceptions.AbandonedJobError", "reason": "no retries configured",
+               "at": "2026-11-23T00:00:04Z", "worker": "w2"}]  # fmt: skip
+    dlq.add(dead_entry("twice", failures=json.dumps(history), duplicated_runs=1, events=json.dumps(events)))
+    html = client.get("/jobs/twice").text
+    rows = re.findall(r"<tr( class=\"duplicate\")?>\s*<td class=\"num\">(\d+)", html)
+    assert rows == [("", "1"), (' class="duplicate"', "2"), ("", "3")], rows
+    assert 'data-duplicated-runs="1"' in html and "after requeue 1" in html
+    assert "then: rq.exceptions.AbandonedJobError (no retries configured) at 2026-11-23T00:00:04Z on w2" in html
+    dlq.add(dead_entry("job-1"))
+    plain = client.get("/jobs/job-1").text
+    assert "duplicated runs" not in plain and 'class="duplicate"' not in plain and "Recorded again" not in plain
+    data = client.get("/api/failed-jobs/twice").get_json()
+    assert [(item["run"], item["attempt"], item.get("duplicate", False)) for item in data["failures"]] == [
+        (1, 1, False), (2, 1, True), (3, 1, False),
+    ]  # fmt: skip
+    assert data["duplicated_runs"] == 1 and data["events"][0]["worker"] == "w2"
 
 
 def test_unknown_entry_is_404(client):

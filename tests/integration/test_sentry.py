@@ -1,0 +1,165 @@
+"""Sentry with the real sentry-sdk (its defaults: RqIntegration and LoguruIntegration on), initialised
+by the README's settings module as written, in real `rq worker` processes started with the README's
+command, posting to a local receiver that decodes the envelopes."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from rq import Queue, Retry
+from rq.job import Job, JobStatus
+
+from failure_handlers.dev.worker_process import PROJECT_ROOT, rq_command, stop_worker
+from failure_handlers.integration import NO_RETRY, RetryingQueue
+from tests import plain_rq_tasks
+from tests.conftest import TEST_ENV
+from tests.polling import wait_for
+from tests.readme_blocks import settings_module
+from tests.telemetry_receivers import black_hole, sentry_receiver
+
+pytest.importorskip("sentry_sdk")
+pytestmark = pytest.mark.integration
+
+DASHBOARD_URL = "https://ops.example.com/dlq"
+
+
+@pytest.fixture
+def sentry_worker(redis, redis_url, tmp_path) -> Iterator[Callable[[str], subprocess.Popen]]:
+    """The README's Sentry worker: its settings module and its command, with SENTRY_DSN=`dsn`."""
+    command = settings_module("Sentry", tmp_path)
+    assert command[:2] == ["rq", "worker"]
+    started: list[tuple[subprocess.Popen, Path]] = []
+
+    def start(dsn: str) -> subprocess.Popen:
+        log_path = tmp_path / f"worker-{len(started)}.log"
+        with open(log_path, "wb") as log:
+            process = subprocess.Popen(
+                [*rq_command(), *command[1:], "--path", str(tmp_path), "--path", str(PROJECT_ROOT)],
+                cwd=tmp_path,
+                env={
+                    **_environ(),
+                    **TEST_ENV,
+                    "REDIS_URL": redis_url,
+                    "SENTRY_DSN": dsn,
+                    "DASHBOARD_URL": DASHBOARD_URL,
+                    "LOG_LEVEL": "INFO",
+                },
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        started.append((process, log_path))
+        return process
+
+    yield start
+    for process, log_path in started:
+        stop_worker(process)
+        print(f"--- {log_path.name} ---\n" + log_path.read_text()[-3000:])
+
+
+def _environ() -> dict[str, str]:
+    import os
+
+    return {k: v for k, v in os.environ.items() if not k.startswith("SENTRY_")}
+
+
+def settled(redis, queue: str = "default") -> None:
+    """Run a job that succeeds after the others: once it is finished, every earlier work-horse has
+    exited, after RqIntegration flushed its events."""
+    marker = Queue(queue, connection=redis).enqueue(plain_rq_tasks.succeed, 1)
+    wait_for(lambda: marker.get_status(refresh=True) == JobStatus.FINISHED, 60, "the marker job")
+
+
+def wait_status(job: Job, status: JobStatus, timeout: float = 60) -> None:
+    wait_for(lambda: job.get_status(refresh=True) == status, timeout, f"job {job.id} {status.value}")
+
+
+def exception_events(received) -> list[dict]:
+    return [event for event in received.of_type("event") if event.get("exception")]
+
+
+def test_a_dead_job_is_one_event_with_its_dlq_group_and_link(redis, dlq, sentry_worker):
+    with sentry_receiver() as (dsn, received):
+        sentry_worker(dsn)
+        job = RetryingQueue("default", connection=redis).enqueue(
+            plain_rq_tasks.charge, 7, retry=Retry(max=1, interval=1)
+        )
+        wait_status(job, JobStatus.FAILED)
+        settled(redis)
+
+        entry = dlq.get(job.id)
+        assert entry is not None and entry.attempts == 2
+        events = received.of_type("event")
+        assert len(events) == 1, [e.get("logentry") or e.get("exception") for e in events]
+        event = events[0]
+        assert event["exception"]["values"][-1]["type"] == "ConnectionError"
+        assert event["tags"]["dlq.group"] == entry.fingerprint
+        assert event["fingerprint"] == [entry.fingerprint]
+        assert event["contexts"]["dlq"] == {
+            "group": entry.fingerprint,
+            "job_id": job.id,
+            "url": f"{DASHBOARD_URL}/jobs/{job.id}",
+        }
+        assert event["extra"]["rq-job"]["job_id"] == job.id  # RqIntegration's own event, enriched
+
+
+def test_a_timed_out_job_is_grouped_as_its_dlq_group_too(redis, dlq, sentry_worker):
+    """RqIntegration fingerprints timeouts by function; the DLQ group wins (the job's scope processor)."""
+    with sentry_receiver() as (dsn, received):
+        sentry_worker(dsn)
+        job = RetryingQueue("default", connection=redis).enqueue(
+            plain_rq_tasks.sleep, 30, retry=NO_RETRY, job_timeout=1
+        )
+        wait_status(job, JobStatus.FAILED)
+        settled(redis)
+        entry = dlq.get(job.id)
+        events = received.of_type("event")
+        assert len(events) == 1 and entry.exc_type.endswith("JobTimeoutException")
+        assert events[0]["fingerprint"] == [entry.fingerprint] == [events[0]["tags"]["dlq.group"]]
+
+
+def test_a_retried_run_makes_no_event(redis, sentry_worker):
+    with sentry_receiver() as (dsn, received):
+        sentry_worker(dsn)
+        job = RetryingQueue("default", connection=redis).enqueue(
+            plain_rq_tasks.charge, 8, retry=Retry(max=1, interval=30)
+        )
+        wait_for(lambda: len(job.get_meta(refresh=True).get("failures") or []) == 1, 60, "the first failed run")
+        settled(redis)
+        assert job.get_status(refresh=True) == JobStatus.SCHEDULED
+        assert received.of_type("event") == []
+
+
+@pytest.mark.parametrize("task, retry", [(plain_rq_tasks.charge, 1), (plain_rq_tasks.reject, 3)])
+def test_plain_rq_jobs_through_the_exception_handler_are_one_event_too(redis, dlq, sentry_worker, task, retry):
+    """Retries exhausted (RQ's hook reported it before ours ran) and permanent with retries left
+    (RQ's hook thought it would retry: ours reports it)."""
+    with sentry_receiver() as (dsn, received):
+        sentry_worker(dsn)
+        job = Queue("default", connection=redis).enqueue(task, 9, retry=Retry(max=retry, interval=1))
+        wait_status(job, JobStatus.FAILED)
+        settled(redis)
+
+        entry = dlq.get(job.id)
+        events = received.of_type("event")
+        assert len(events) == 1, [e.get("logentry") or e.get("exception") for e in events]
+        assert events[0]["tags"]["dlq.group"] == entry.fingerprint
+        assert events[0]["fingerprint"] == [entry.fingerprint]
+        assert events[0]["contexts"]["dlq"]["url"] == f"{DASHBOARD_URL}/jobs/{job.id}"
+
+
+def test_a_sentry_that_hangs_delays_no_dlq_write(redis, dlq, sentry_worker):
+    with black_hole() as dsn:
+        worker = sentry_worker(dsn)
+        started = time.monotonic()
+        job = RetryingQueue("default", connection=redis).enqueue(plain_rq_tasks.charge, 5, retry=NO_RETRY)
+        wait_for(lambda: dlq.get(job.id) is not None, 30, "the DLQ entry")
+        to_dlq = time.monotonic() - started
+        settled(redis)
+        to_next_job = time.monotonic() - started
+        assert worker.poll() is None
+        assert dlq.get(job.id).reason == "no retries configured"
+        print(f"dead-lettered after {to_dlq:.2f}s; the next job finished after {to_next_job:.2f}s")
