@@ -85,7 +85,7 @@ def enqueue_jobs(connection: Redis, path: JobPath, count: int, ours: bool) -> li
 def run_burst_worker(server: BenchServer, worker_class: str | None, log_dir: Path, ours: bool) -> None:
     """One `rq worker default --burst` subprocess, started as the project starts workers (plain RQ's
     without our exception handler); waits for it."""
-    extra = ["--burst", "-c", "failure_handlers.rq_settings", *(["-w", worker_class] if worker_class else [])]
+    extra = ["--burst", *(["-w", worker_class] if worker_class else [])]  # start_worker adds -c rq_settings
     log_path = log_dir / "worker.log"
     with open(log_path, "wb") as log:
         process = start_worker(

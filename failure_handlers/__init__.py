@@ -14,7 +14,11 @@ from failure_handlers.errors import (
     RetryAfter,
 )
 from failure_handlers.handler import on_failure
+from failure_handlers.logging_setup import quiet_library
 from failure_handlers.retry.policy import Verdict, classify, retry_delay
+
+# A library in the host's process: silent until our own entry points turn it on (logging_setup.py).
+quiet_library("failure_handlers")
 
 __all__ = [
     "ConfigError",

@@ -43,6 +43,24 @@ def settings() -> Settings:
     return load_settings()
 
 
+_hosted: dict[str, Redis] = {}
+
+
+def host_connection(url: str, connection: Redis) -> None:
+    """Make `connect(url)` return `connection`, made by the host application with its own options
+    (django-rq's connection of a queue, for `manage.py rq_dlq`), after the same checks."""
+    _hosted[url] = connection
+
+
+def default_url_note(settings: Settings) -> str | None:
+    """The one line our commands print on stderr before connecting when `REDIS_URL` is unset: they then
+    read the default server, which may not be the application's (a Django project's queues live in
+    its settings: `python manage.py rq_dlq`)."""
+    if settings.redis_url:
+        return None
+    return f"note: REDIS_URL is not set: using {DEFAULT_REDIS_URL}"
+
+
 def connect(url: str | None) -> Redis:
     """A checked connection (one PING); raises `RedisUnavailable` with the URL redacted.
 
@@ -51,10 +69,13 @@ def connect(url: str | None) -> Redis:
     """
     target = url or DEFAULT_REDIS_URL
     shown = redact_url(target)
-    sentinel_url = parse_sentinel_url(target) if is_sentinel_url(target) else None
+    hosted = _hosted.get(target)
+    sentinel_url = parse_sentinel_url(target) if is_sentinel_url(target) and hosted is None else None
     secrets = sentinel_url.secrets() if sentinel_url else ()
     try:
-        if sentinel_url:
+        if hosted is not None:
+            connection = hosted
+        elif sentinel_url:
             connection = _sentinel_primary(sentinel_url)
         else:
             connection = Redis.from_url(

@@ -10,6 +10,7 @@ import pytest
 from loguru import logger
 
 from failure_handlers import runtime
+from failure_handlers.logging_setup import enable_library_logging
 from tests import archive_db
 
 # What the tests run with; nothing comes from a developer's .env (see `isolated_settings`).
@@ -46,7 +47,8 @@ def _clear_runtime_caches() -> None:
 
 @pytest.fixture
 def log_messages() -> Iterator[list[str]]:
-    """loguru messages (`LEVEL message`) emitted during the test."""
+    """loguru messages (`LEVEL message`) emitted during the test (the library's, turned on as our entry points do)."""
+    enable_library_logging()
     messages: list[str] = []
     sink = logger.add(lambda m: messages.append(m.record["level"].name + " " + m.record["message"]), level="DEBUG")
     yield messages

@@ -14,10 +14,9 @@ from redis import Redis
 from rq import Retry
 from rq.job import Job
 
-from failure_handlers import runtime
 from failure_handlers.config import Settings
 from failure_handlers.idempotency.dedup import validate_dedup_key
-from failure_handlers.integration import NO_RETRY, RetryingQueue, TaskOptions, build_retry, task
+from failure_handlers.integration import NO_RETRY, TaskOptions, build_retry, queue_named, task
 
 
 class _FromConfig:
@@ -49,15 +48,15 @@ def enqueue(
 
     `dedup_key="invoice:42"`: at most one job per function and key while RQ keeps the first one;
     a second enqueue returns the existing job (see README "Dedup at enqueue").
+
+    The queue is a `RetryingQueue` on `REDIS_URL`; in a Django project with the app
+    `failure_handlers.contrib.django` installed, django-rq's queue of that name (its connection,
+    serializer and commit mode: inside `transaction.atomic()` the job is enqueued when the transaction
+    commits, and this returns None, as `django_rq.enqueue` does). See docs/django.md.
     """
     if dedup_key is not None:
         validate_dedup_key(dedup_key)  # before connecting: a bad key writes nothing anywhere
-    rq_queue = RetryingQueue(
-        queue,
-        connection=connection or runtime.default_connection(),
-        serializer=runtime.serializer(),
-        settings=settings,
-    )
+    rq_queue = queue_named(queue, connection, settings)
     if retry is not FROM_CONFIG:
         options["retry"] = NO_RETRY if retry is None else retry
     if dedup_key is not None:

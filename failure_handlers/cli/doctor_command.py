@@ -7,7 +7,7 @@ import json
 import click
 
 from failure_handlers import runtime
-from failure_handlers.cli.operator import operator
+from failure_handlers.cli.operator import note_default_url, operator
 from failure_handlers.operations.doctor import examine, exit_status
 from failure_handlers.storage.acl import ROLES
 
@@ -22,7 +22,9 @@ def doctor(role: str | None, acl_user: str | None, as_json: bool) -> int:
     """
     if acl_user and not role:
         raise click.UsageError("--acl-user needs --role")
-    findings = examine(operator().settings, runtime.connect, role=role, acl_user=acl_user)
+    settings = operator().settings
+    note_default_url(settings)
+    findings = examine(settings, runtime.connect, role=role, acl_user=acl_user)
     status = exit_status(findings)
     if as_json:
         worst = ("OK", "WARN", "FAIL")[status]

@@ -51,6 +51,7 @@ class Operator:
 
     @cached_property
     def connection(self) -> Redis:
+        note_default_url(self.settings)
         return runtime.connect(self.settings.redis_url)
 
     @cached_property
@@ -85,15 +86,26 @@ class Operator:
         )
 
 
+def note_default_url(settings: Settings) -> None:
+    """Say on stderr, once, that an unset `REDIS_URL` means the default server (`runtime.default_url_note`)."""
+    global _noted_default_url
+    if (line := runtime.default_url_note(settings)) and not _noted_default_url:
+        click.echo(line, err=True)
+        _noted_default_url = True
+
+
+_noted_default_url = False
+
+
 def fail(message: str) -> None:
     """Print one `error: ...` line on stderr (the caller decides the exit status)."""
     click.echo(f"error: {' '.join(message.split())}", err=True)
 
 
-def run(command: click.Command, args: Sequence[str] | None = None) -> None:
+def run(command: click.Command, args: Sequence[str] | None = None, prog_name: str | None = None) -> None:
     """Run a click command; turn every operator-caused error into `error: ...` and exit 2."""
     try:
-        result = command.main(args=args, standalone_mode=False)
+        result = command.main(args=args, prog_name=prog_name, standalone_mode=False)
     except click.UsageError as error:
         fail(f"{error.format_message()} (see --help)")
         sys.exit(USAGE_ERROR)

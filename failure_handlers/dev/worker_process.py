@@ -31,16 +31,17 @@ def start_worker(
     output: IO[bytes] | int | None = None,
     with_scheduler: bool = True,
     record_every_job: bool = True,
-    through_settings: bool = False,
+    through_settings: bool = True,
 ) -> subprocess.Popen[bytes]:
     """`rq worker QUEUES --with-scheduler --exception-handler ...record_failure` on `redis_url`, run
     from the project root, as the Procfile runs it.
 
     `with_scheduler=False` for a worker that must not run scheduled retries (the benchmarks);
     `record_every_job=False` for a plain RQ worker without our exception handler;
-    `through_settings=True`: RQ reads `redis_url` through `-c failure_handlers.rq_settings`, exactly as
-    the Procfile's line does, instead of `--url`; always so for a `redis+sentinel://` URL, which RQ's
-    `--url` cannot take.
+    `through_settings=True` (the default): RQ reads `redis_url` through `-c failure_handlers.rq_settings`,
+    exactly as the Procfile's line does, which also turns on our log lines (LOG_LEVEL, LOG_JSON);
+    `False`: `--url` instead, and the library stays silent as in any application; a `redis+sentinel://`
+    URL, which RQ's `--url` cannot take, always goes through the settings.
     """
     command = [
         *rq_command(),

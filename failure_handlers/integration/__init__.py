@@ -2,7 +2,7 @@
 the worker's exception handler (every job, however enqueued) and a queue class that applies the
 configured retry policy (new jobs); and `TracingWorker`, a worker whose job runs are OpenTelemetry spans."""
 
-from failure_handlers.integration.queue import NO_RETRY, RetryingQueue
+from failure_handlers.integration.queue import NO_RETRY, RetryingQueue, own_queue, queue_named, use_queue_factory
 from failure_handlers.integration.tracing_worker import TracingSimpleWorker, TracingWorker
 from failure_handlers.integration.worker import record_failure
 from failure_handlers.retry.plan import build_retry
@@ -15,6 +15,9 @@ __all__ = [
     "TracingSimpleWorker",
     "TracingWorker",
     "build_retry",
+    "own_queue",
+    "queue_named",
     "record_failure",
     "task",
+    "use_queue_factory",
 ]

@@ -9,10 +9,11 @@ with RQ's `@job` decorator (`@job(RetryingQueue("billing", connection=redis))`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from loguru import logger
+from redis import Redis
 from rq import Callback, Queue, Retry
 from rq.job import Job
 from rq.utils import get_call_string
@@ -45,6 +46,9 @@ class RetryingQueue(Queue):
     def __init__(self, *args: Any, settings: Settings | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.settings = settings
+        # A `default_timeout=` given to the queue (django-rq's DEFAULT_TIMEOUT) is its jobs' timeout
+        # instead of JOB_TIMEOUT; the call site's and the task's still win.
+        self.queue_job_timeout: int | None = kwargs.get("default_timeout")
 
     def enqueue(self, f: Any, *args: Any, dedup_key: str | None = None, **kwargs: Any) -> Job:
         """RQ's `enqueue`; with `dedup_key`, at most one job per (function, key) at a time: the job
@@ -88,7 +92,7 @@ class RetryingQueue(Queue):
             retry = configured_retry(task_options.plan, settings.retry.plan)
         options["retry"] = retry
         if options.get("timeout") is None:
-            options["timeout"] = configured_timeout(task_options, settings.retry.job_timeout)
+            options["timeout"] = configured_timeout(task_options, self.queue_job_timeout or settings.retry.job_timeout)
         if options.get("on_failure") is None:
             options["on_failure"] = Callback(on_failure, timeout=FAILURE_CALLBACK_TIMEOUT)
         meta = dict(options.get("meta") or {})
@@ -99,6 +103,35 @@ class RetryingQueue(Queue):
         if options.get("description") is None:
             options["description"] = redacted_description(func, args, kwargs, settings.redact_keys)
         return super().create_job(func, args, kwargs, **options)
+
+
+QueueFactory = Callable[[str, Redis | None, Settings | None], RetryingQueue]
+
+
+def own_queue(name: str, connection: Redis | None = None, settings: Settings | None = None) -> RetryingQueue:
+    """A `RetryingQueue` on `connection`, or on this process's `REDIS_URL`, with `RQ_SERIALIZER`."""
+    return RetryingQueue(
+        name,
+        connection=connection or runtime.default_connection(),
+        serializer=runtime.serializer(),
+        settings=settings,
+    )
+
+
+_queue_factory: QueueFactory = own_queue
+
+
+def use_queue_factory(factory: QueueFactory | None) -> None:
+    """Make `queue_named` (and so `worker_tasks.enqueue`) build its queues with `factory`: a framework
+    integration installs its own (the Django app: django-rq's queues, connection and commit mode);
+    `None` restores `own_queue`."""
+    global _queue_factory
+    _queue_factory = factory or own_queue
+
+
+def queue_named(name: str, connection: Redis | None = None, settings: Settings | None = None) -> RetryingQueue:
+    """The `RetryingQueue` named `name` in this process: `own_queue`, or the installed factory's."""
+    return _queue_factory(name, connection, settings)
 
 
 def _plan_into_meta(meta: dict[str, Any], retry: Retry, jitter: Any, func: Any) -> None:

@@ -57,6 +57,8 @@ def web(host: str | None, port: int | None, url_prefix: str, threads: int) -> No
     except ImportError as error:
         raise OperatorError(f"the dashboard needs the web extra ({error}): pip install 'rq-dead-letter[web]'") from None
     app = create_app(settings, url_prefix=url_prefix)
+    if note := runtime.default_url_note(settings):
+        click.echo(note, err=True)
     try:
         runtime.connect(settings.redis_url).close()
     except RedisUnavailable as error:  # keep serving: pages answer 503 until Redis is back

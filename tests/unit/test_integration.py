@@ -58,6 +58,14 @@ def test_no_retry_sentinel_and_task_options(fake_redis):
     assert job.retries_left == 1 and job.timeout == 9
 
 
+def test_a_queues_own_default_timeout_beats_job_timeout_but_not_the_task_or_the_call_site(fake_redis):
+    """django-rq gives its queues `default_timeout=` (RQ_QUEUES' DEFAULT_TIMEOUT): that is the jobs' timeout."""
+    queue = RetryingQueue("slow", connection=fake_redis, default_timeout=600)
+    assert queue.enqueue(boom, 1).timeout == 600
+    assert queue.enqueue(tuned, 1).timeout == 9 and queue.enqueue(boom, 1, job_timeout=4).timeout == 4
+    assert RetryingQueue("plain", connection=fake_redis).enqueue(boom, 1).timeout == 30  # JOB_TIMEOUT
+
+
 def test_description_redacts_secret_keyword_values(fake_redis):
     job = RetryingQueue("q", connection=fake_redis).enqueue(boom, n=1, api_key="s3cret")
     assert "s3cret" not in job.description and "***" in job.description
