@@ -7,18 +7,16 @@ from __future__ import annotations
 import subprocess
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from rq import Queue, Retry
 from rq.job import Job, JobStatus
 
-from failure_handlers.dev.worker_process import PROJECT_ROOT, rq_command, stop_worker
 from failure_handlers.integration import NO_RETRY, RetryingQueue
 from tests import plain_rq_tasks
 from tests.conftest import TEST_ENV
 from tests.polling import wait_for
-from tests.readme_blocks import settings_module
+from tests.readme_blocks import ReadmeWorkers, environ_without
 from tests.telemetry_receivers import black_hole, sentry_receiver
 
 pytest.importorskip("sentry_sdk")
@@ -30,40 +28,10 @@ DASHBOARD_URL = "https://ops.example.com/dlq"
 @pytest.fixture
 def sentry_worker(redis, redis_url, tmp_path) -> Iterator[Callable[[str], subprocess.Popen]]:
     """The README's Sentry worker: its settings module and its command, with SENTRY_DSN=`dsn`."""
-    command = settings_module("Sentry", tmp_path)
-    assert command[:2] == ["rq", "worker"]
-    started: list[tuple[subprocess.Popen, Path]] = []
-
-    def start(dsn: str) -> subprocess.Popen:
-        log_path = tmp_path / f"worker-{len(started)}.log"
-        with open(log_path, "wb") as log:
-            process = subprocess.Popen(
-                [*rq_command(), *command[1:], "--path", str(tmp_path), "--path", str(PROJECT_ROOT)],
-                cwd=tmp_path,
-                env={
-                    **_environ(),
-                    **TEST_ENV,
-                    "REDIS_URL": redis_url,
-                    "SENTRY_DSN": dsn,
-                    "DASHBOARD_URL": DASHBOARD_URL,
-                    "LOG_LEVEL": "INFO",
-                },
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        started.append((process, log_path))
-        return process
-
-    yield start
-    for process, log_path in started:
-        stop_worker(process)
-        print(f"--- {log_path.name} ---\n" + log_path.read_text()[-3000:])
-
-
-def _environ() -> dict[str, str]:
-    import os
-
-    return {k: v for k, v in os.environ.items() if not k.startswith("SENTRY_")}
+    workers = ReadmeWorkers("Sentry", tmp_path)
+    env = {**environ_without("SENTRY_"), **TEST_ENV, "REDIS_URL": redis_url, "DASHBOARD_URL": DASHBOARD_URL}
+    yield lambda dsn: workers.start({**env, "SENTRY_DSN": dsn, "LOG_LEVEL": "INFO"})
+    workers.stop()
 
 
 def settled(redis, queue: str = "default") -> None:

@@ -10,14 +10,12 @@ working (not when django-rq's views merely list workers):
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from loguru import logger
 from rq import Worker as RQWorker
 
 from failure_handlers import runtime
-from failure_handlers.errors import ConfigError
 from failure_handlers.integration import record_failure
 from failure_handlers.logging_setup import configure_logging
 
@@ -42,9 +40,4 @@ class Worker(RQWorker):
 def start_logging() -> None:
     """Our log lines in this process, with the sink of `LOG_LEVEL` and `LOG_JSON` (for a worker class
     of your own: call it before `work()`)."""
-    try:
-        settings = runtime.settings()
-    except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
-    configure_logging(settings)
+    configure_logging(runtime.settings_or_exit())
