@@ -59,6 +59,10 @@ class ReadmeWorkers:
         self.started.append((process, log_path))
         return process
 
+    def log_of(self, process: subprocess.Popen[bytes]) -> str:
+        """What `process` (started here) has written so far."""
+        return next(path for started, path in self.started if started is process).read_text(errors="replace")
+
     def stop(self) -> None:
         for process, log_path in self.started:
             stop_worker(process)

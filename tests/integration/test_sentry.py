@@ -4,9 +4,11 @@ command, posting to a local receiver that decodes the envelopes."""
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from rq import Queue, Retry
@@ -25,12 +27,21 @@ pytestmark = pytest.mark.integration
 DASHBOARD_URL = "https://ops.example.com/dlq"
 
 
+class SentryWorkers(ReadmeWorkers):
+    """The README's Sentry workers: `workers(dsn)` starts one with SENTRY_DSN=`dsn`."""
+
+    def __init__(self, root: Path, redis_url: str) -> None:
+        super().__init__("Sentry", root)
+        self.env = {**environ_without("SENTRY_"), **TEST_ENV, "REDIS_URL": redis_url, "DASHBOARD_URL": DASHBOARD_URL}
+
+    def __call__(self, dsn: str) -> subprocess.Popen[bytes]:
+        return self.start({**self.env, "SENTRY_DSN": dsn, "LOG_LEVEL": "INFO"})
+
+
 @pytest.fixture
-def sentry_worker(redis, redis_url, tmp_path) -> Iterator[Callable[[str], subprocess.Popen]]:
-    """The README's Sentry worker: its settings module and its command, with SENTRY_DSN=`dsn`."""
-    workers = ReadmeWorkers("Sentry", tmp_path)
-    env = {**environ_without("SENTRY_"), **TEST_ENV, "REDIS_URL": redis_url, "DASHBOARD_URL": DASHBOARD_URL}
-    yield lambda dsn: workers.start({**env, "SENTRY_DSN": dsn, "LOG_LEVEL": "INFO"})
+def sentry_worker(redis, redis_url, tmp_path) -> Iterator[SentryWorkers]:
+    workers = SentryWorkers(tmp_path, redis_url)
+    yield workers
     workers.stop()
 
 
@@ -131,3 +142,19 @@ def test_a_sentry_that_hangs_delays_no_dlq_write(redis, dlq, sentry_worker):
         assert worker.poll() is None
         assert dlq.get(job.id).reason == "no retries configured"
         print(f"dead-lettered after {to_dlq:.2f}s; the next job finished after {to_next_job:.2f}s")
+
+
+def test_a_sentry_that_is_down_is_one_line_per_dropped_event_and_the_entry_is_written(redis, dlq, sentry_worker):
+    with socket.socket() as closed:  # a port nothing listens on: the connection is refused
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    worker = sentry_worker(f"http://public@127.0.0.1:{port}/1")
+    job = RetryingQueue("default", connection=redis).enqueue(plain_rq_tasks.charge, 5, retry=NO_RETRY)
+    wait_for(lambda: dlq.get(job.id) is not None, 30, "the DLQ entry")
+    wait_for(lambda: "did not take an event" in sentry_worker.log_of(worker), 30, "the dropped-event line")
+    log = sentry_worker.log_of(worker)
+    lines = [line for line in log.splitlines() if "did not take an event" in line]
+    expected = "Sentry at 127.0.0.1 did not take an event (network); DLQ entries are written regardless"
+    assert len(lines) == 1 and expected in lines[0], lines
+    assert "public@" not in log
+    assert worker.poll() is None
