@@ -36,7 +36,7 @@ from redis.exceptions import RedisError
 from rq import Queue
 
 from chaos.supervisor import Supervisor
-from failure_handlers.config import parse_settings
+from failure_handlers.config import Settings, parse_settings
 from failure_handlers.dev.redis_servers import RedisProcess, SentinelSetup, sentinel_setup, wait_until
 from failure_handlers.dev.worker_process import PROJECT_ROOT, start_worker
 from failure_handlers.dlq.store import DeadLetterQueue
@@ -193,7 +193,7 @@ class FailoverFigures:
             f"lost={len(self.select(lambda a: a.lost))} causes_lost={len(self.select(lambda a: a.cause_lost))} "
             f"duplicates={len(self.select(lambda a: a.duplicate))} "
             f"archive_missing={len(self.select(lambda a: a.archive_missing))} "
-            f"extra_runs={sum(self.extra_runs.values())} {dict(self.extra_runs) or ''} "
+            f"extra_runs={sum(self.extra_runs.values())}{' ' + str(dict(self.extra_runs)) if self.extra_runs else ''} "
             f"beyond_budget={len(self.select(lambda a: a.beyond_budget))} "
             f"restarts={dict(self.restarts)} exits={dict(self.exit_codes)} "
             f"handler_errors={self.handler_errors} short_of_replicas={self.short_of_replicas} "
@@ -238,7 +238,10 @@ def run(config: FailoverConfig, work_dir: Path, say: Callable[[str], None] = pri
         figures.restarts, figures.exit_codes = supervisor.restarts, supervisor.exit_codes
         connection = connect(setup.url())
         dlq = DeadLetterQueue.from_settings(connection, settings.dlq, settings.archive)
-        say(f"[{config.label}] final pass: {Reconciler(connection, dlq, settings).run(full=True).line()}")
+        # nothing is running any more (drained): no abandoned-job cleanup here, which would record in this
+        # process's settings, not the experiment's
+        final = Reconciler(connection, dlq, settings, clean_abandoned=False).run(full=True)
+        say(f"[{config.label}] final pass: {final.line()}")
         figures.accounts = _account(connection, dlq, settings, fates, runs_file, figures.disruptions)
     figures.dead_by_cause.update(account.exc_type for account in figures.accounts if account.exc_type)
     figures.handler_errors, figures.short_of_replicas = _log_counts(work_dir)
@@ -389,7 +392,7 @@ def _drained(url: str) -> bool:
 def _account(
     connection: Redis,
     dlq: DeadLetterQueue,
-    settings: object,
+    settings: Settings,
     fates: dict[str, str],
     runs_file: Path,
     disruptions: list[Disruption],
@@ -397,7 +400,7 @@ def _account(
     ids = list(fates)
     statuses = dict(zip(ids, job_statuses(connection, ids), strict=True))
     entries = dict(zip(ids, dlq.get_many(ids), strict=True))
-    rows = _archive_rows(connection, settings, dlq, ids)
+    rows = _archive_rows(connection, settings, ids)
     runs = _runs(runs_file)
     accounts = []
     for job_id, fate in fates.items():
@@ -440,7 +443,7 @@ def _explain(runs: list[tuple[float, float | None]], disruptions: list[Disruptio
     return "unexplained"
 
 
-def _archive_rows(connection: Redis, settings: object, dlq: DeadLetterQueue, ids: list[str]) -> Counter[str]:
+def _archive_rows(connection: Redis, settings: Settings, ids: list[str]) -> Counter[str]:
     """Rows per job in the archive, after draining what the archiver left."""
     from sqlalchemy import select
 
@@ -448,8 +451,8 @@ def _archive_rows(connection: Redis, settings: object, dlq: DeadLetterQueue, ids
     from failure_handlers.archive.archiver import Archiver
     from failure_handlers.archive.schema import failed_jobs
 
-    engine = database.make_engine(settings.archive)  # type: ignore[attr-defined]
-    Archiver(connection, settings, engine, consumer="failover-accounting").run_once()  # type: ignore[arg-type]
+    engine = database.make_engine(settings.archive)
+    Archiver(connection, settings, engine, consumer="failover-accounting").run_once()
     with engine.connect() as db:
         found = db.execute(select(failed_jobs.c.job_id).where(failed_jobs.c.job_id.in_(ids))).all()
     engine.dispose()
