@@ -15,7 +15,8 @@ finished nor dead), dead without its real cause (the entry's `exc_type` is not t
 raised), duplicate dead-letterings (finished AND dead, or more than one archive row), runs beyond
 what its fate needs (each explained by the disruption it overlapped) and beyond its retry budget.
 
-`wait_replicas=True` runs it with `DLQ_WAIT_REPLICAS=1` and `min-replicas-to-write 1` on both servers.
+`wait_replicas=True` runs it with `DLQ_WAIT_REPLICAS=1` and `min-replicas-to-write 1` on both servers;
+`min_replicas=False` with the first only.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ RUNS_FILE = "runs.log"
 class FailoverConfig:
     jobs: int = 200
     wait_replicas: bool = False  # DLQ_WAIT_REPLICAS=1 and min-replicas-to-write 1 on every server
+    min_replicas: bool | None = None  # min-replicas-to-write 1 (None: as wait_replicas)
     seed: int = 20261129
     workers: int = 3
     seconds: tuple[float, float] = (0.2, 1.2)  # each run's duration, uniform
@@ -81,8 +83,15 @@ class FailoverConfig:
         return self.deadline_seconds if self.deadline_seconds is not None else 240 + 0.5 * self.jobs
 
     @property
+    def refuses_writes(self) -> bool:
+        """min-replicas-to-write 1 on both servers."""
+        return self.wait_replicas if self.min_replicas is None else self.min_replicas
+
+    @property
     def label(self) -> str:
-        return "DLQ_WAIT_REPLICAS=1 + min-replicas-to-write 1" if self.wait_replicas else "no WAIT, no min-replicas"
+        wait = "DLQ_WAIT_REPLICAS=1" if self.wait_replicas else "no WAIT"
+        refuse = "min-replicas-to-write 1" if self.refuses_writes else "no min-replicas"
+        return f"{wait} + {refuse}" if self.wait_replicas or self.refuses_writes else f"{wait}, {refuse}"
 
 
 @dataclass
@@ -207,7 +216,7 @@ def run(config: FailoverConfig, work_dir: Path, say: Callable[[str], None] = pri
     figures = FailoverFigures(config.label, jobs=config.jobs, load=(os.getloadavg()[0], 0.0))
     started = time.monotonic()
     runs_file = work_dir / RUNS_FILE
-    server_args = ["--min-replicas-to-write", "1"] if config.wait_replicas else []
+    server_args = ["--min-replicas-to-write", "1"] if config.refuses_writes else []
     with sentinel_setup(work_dir / "servers", server_args=server_args) as setup:
         env = _environment(setup.url(), work_dir, config.wait_replicas)
         settings = parse_settings(env)

@@ -32,6 +32,11 @@ SHOWN_PER_KIND = 20
     show_default=True,
     help="DLQ_WAIT_REPLICAS=1 for the workers and min-replicas-to-write 1 on every server.",
 )
+@click.option(
+    "--min-replicas/--no-min-replicas",
+    default=None,
+    help="min-replicas-to-write 1 on every server (default: with --wait-replicas).",
+)
 @click.option("--both", is_flag=True, help="Run without, then with --wait-replicas (two accounts).")
 @click.option("--workers", type=click.IntRange(min=1), default=FailoverConfig.workers, show_default=True)
 @click.option("--seed", type=int, default=FailoverConfig.seed, show_default=True)
@@ -42,7 +47,14 @@ SHOWN_PER_KIND = 20
     "--keep", type=click.Path(file_okay=False, path_type=Path), help="Keep servers' data, logs and runs here."
 )
 def cli(
-    jobs: int, wait_replicas: bool, both: bool, workers: int, seed: int, freeze_seconds: float, keep: Path | None
+    jobs: int,
+    wait_replicas: bool,
+    min_replicas: bool | None,
+    both: bool,
+    workers: int,
+    seed: int,
+    freeze_seconds: float,
+    keep: Path | None,
 ) -> int:
     """Freeze the primary once and shut it down once while workers, the reconciler and the archiver run on
     a redis+sentinel:// URL; print the account per job and the verdict."""
@@ -53,9 +65,9 @@ def cli(
     configurations = [False, True] if both else [wait_replicas]
     holds = True
     for waits in configurations:
-        config = FailoverConfig(jobs, waits, seed, workers, freeze_seconds=freeze_seconds)
+        config = FailoverConfig(jobs, waits, min_replicas, seed, workers, freeze_seconds=freeze_seconds)
         with tempfile.TemporaryDirectory(prefix="chaos-failover-") as scratch:
-            work_dir = (keep / ("wait" if waits else "no-wait")) if keep else Path(scratch)
+            work_dir = (keep / config.label.replace(" ", "").replace(",", "_")) if keep else Path(scratch)
             work_dir.mkdir(parents=True, exist_ok=True)
             figures = run(config, work_dir, say=lambda line: click.echo(line, err=True))
         report(figures)
