@@ -63,6 +63,14 @@ BUDGET = {"ok": 1 + RETRY_MAX, "permanent": 1 + RETRY_MAX, "flaky": 1 + RETRY_MA
 FAILOVER_SECONDS = 60  # the Sentinels promote within a few seconds; room for a loaded machine
 WAIT_TIMEOUT_MS = 1000
 RUNS_FILE = "runs.log"
+# What an extra run explained by each disruption means (`_explain`): the earlier run's writes (its dequeue,
+# its end, its retry count, its DLQ entry) were acknowledged by a primary that then lost them.
+EXPLANATIONS = {
+    "freeze": "an earlier run's writes went to the frozen primary once it was back (split brain) and were "
+    "dropped when it resynced from the new primary",
+    "shutdown": "an earlier run was in flight when the primary shut down",
+    "unexplained": "no earlier run overlapped a disruption",
+}
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anyw
 import click
 from loguru import logger
 
-from chaos.failover import FailoverConfig, FailoverFigures, run
+from chaos.failover import EXPLANATIONS, FailoverConfig, FailoverFigures, run
 from failure_handlers.cli.operator import run as run_command
 from failure_handlers.dev.redis_servers import REDIS_SERVER
 from failure_handlers.errors import OperatorError
@@ -93,6 +93,8 @@ def report(figures: FailoverFigures) -> None:
             click.echo(f"[{figures.label}] {kind}: {account.line()}")
         if len(accounts) > SHOWN_PER_KIND:
             click.echo(f"[{figures.label}] {kind}: ... and {len(accounts) - SHOWN_PER_KIND} more")
+    for kind, count in figures.extra_runs.items():
+        click.echo(f"[{figures.label}] {count} extra runs, {kind}: {EXPLANATIONS[kind]}")
     click.echo(figures.summary())
     click.echo(
         f"[{figures.label}] goal holds: 0 lost, 0 causes lost, 0 duplicates, every extra run explained"
