@@ -8,7 +8,7 @@ EXCEPTION_HANDLER := --exception-handler failure_handlers.integration.record_fai
 STAMP := $(VENV)/.installed
 
 .PHONY: setup demo worker test lint typecheck info dlq-list dlq-show dlq-stats dlq-delete dlq-purge dlq-check dlq-reconcile reconciler \
-	chaos requeue bench bench-quick bench-dlq profile-handler clean
+	chaos chaos-failover requeue bench bench-quick bench-dlq profile-handler clean
 
 setup: $(STAMP)
 
@@ -66,6 +66,9 @@ reconciler: setup  ## what the Procfile's `reconciler` process runs
 
 chaos: setup  ## the chaos experiment, e.g. make chaos ARGS="--jobs 10000"
 	$(PY) scripts/chaos.py $(ARGS)
+
+chaos-failover: setup  ## a frozen and a shut-down Sentinel primary, without then with WAIT (ARGS="--jobs 50")
+	$(PY) scripts/failover_chaos.py --both $(ARGS)
 
 requeue: setup  ## make requeue ID="<id> <id>", or make requeue ARGS="--all" / ARGS="--exc-type KeyError"
 	@test -n "$(ID)$(ARGS)" || { echo "error: give job ids (ID=...) or a selection (ARGS=--all)" >&2; exit 2; }
