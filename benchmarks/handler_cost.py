@@ -115,9 +115,9 @@ def measured_burst(connection: Redis) -> Burst:
     return Burst(seconds, cpu, server_sample(connection) - server_before)
 
 
-def burst_overhead(server: BenchServer) -> Burst:
-    """What an in-process burst costs on an empty queue (worker start and stop): medians of 3."""
-    bursts = [measured_burst(server.fresh()) for _ in range(3)]
+def burst_overhead(server: BenchServer, repeat: int = 3) -> Burst:
+    """What an in-process burst costs on an empty queue (worker start and stop): medians of `repeat`."""
+    bursts = [measured_burst(server.fresh()) for _ in range(repeat)]
     return Burst(
         median([b.seconds for b in bursts]),
         median([b.cpu_seconds for b in bursts]),
@@ -136,7 +136,7 @@ def figures(server: BenchServer, jobs: int, pairs: int) -> list[Figure]:
     samples: list[float] = []
     rates: dict[bool, list[float]] = {True: [], False: []}
     costs: dict[bool, list[RunCost]] = {True: [], False: []}
-    overhead = burst_overhead(server)
+    overhead = burst_overhead(server, 3 if pairs > 1 else 1)  # 1: a smoke run
     executions = jobs * EXECUTIONS_PER_JOB
     for pair in range(pairs):
         for ours in (True, False) if pair % 2 == 0 else (False, True):
@@ -215,7 +215,7 @@ def final_failure_figures(server: BenchServer, jobs: int, pairs: int) -> list[Fi
         connection = server.fresh()
         enqueue_jobs(connection, JobPath.FAILURE, 5, ours)
         burst(connection)
-    overhead = burst_overhead(server)
+    overhead = burst_overhead(server, 3 if pairs > 1 else 1)  # 1: a smoke run
     for pair in range(pairs):
         for ours in (True, False) if pair % 2 == 0 else (False, True):
             connection = server.fresh()
