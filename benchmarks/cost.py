@@ -30,6 +30,15 @@ class RunCost:
     server_cpu: float  # seconds: INFO cpu delta
     commands: int  # INFO commandstats delta
 
+    def less(self, overhead: RunCost) -> RunCost:
+        """This run without `overhead` (what the same worker costs on an empty queue); same units."""
+        return RunCost(
+            self.units,
+            self.worker_cpu - overhead.worker_cpu,
+            self.server_cpu - overhead.server_cpu,
+            self.commands - overhead.commands,
+        )
+
     @property
     def worker_per_unit(self) -> float:
         return self.worker_cpu / self.units

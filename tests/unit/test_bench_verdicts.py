@@ -29,6 +29,13 @@ def test_a_run_cost_is_divided_by_its_jobs():
     assert cost.commands_per_unit == pytest.approx(90)
 
 
+def test_a_workers_start_and_stop_are_taken_off_a_run():
+    cost = RunCost(units=100, worker_cpu=1.1, server_cpu=0.10, commands=6_100).less(RunCost(0, 0.5, 0.01, 100))
+    assert cost.worker_per_unit == pytest.approx(0.006)
+    assert cost.server_per_unit == pytest.approx(0.0009)
+    assert cost.commands_per_unit == 60
+
+
 def test_extras_are_per_pair_relative_for_cpu_and_absolute_for_commands():
     assert relative_extras([1.1, 2.4], [1.0, 2.0]) == pytest.approx([0.10, 0.20])
     assert absolute_extras([89, 90], [57, 57]) == [32, 33]
