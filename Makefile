@@ -71,7 +71,7 @@ requeue: setup  ## make requeue ID="<id> <id>", or make requeue ARGS="--all" / A
 	@test -n "$(ID)$(ARGS)" || { echo "error: give job ids (ID=...) or a selection (ARGS=--all)" >&2; exit 2; }
 	$(PY) scripts/requeue.py $(ID) $(ARGS)
 
-bench: setup  ## the benchmark suite vs plain RQ in the same run; writes BENCHMARKS.md (~25 min); ARGS=--quick
+bench: setup  ## the benchmark suite vs plain RQ in the same run; writes BENCHMARKS.md (~30 min); ARGS=--quick
 	$(PY) -m benchmarks $(ARGS)
 
 bench-quick: setup  ## the same suite at small sizes, once each: a smoke test (under 1 min), writes no file

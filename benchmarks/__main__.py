@@ -1,6 +1,6 @@
 """`python -m benchmarks [--quick] [--output FILE]`: the whole suite, one server, one report.
 
-Full run (about 25 minutes on 2 cores, the storm of 20,000 jobs included), written to BENCHMARKS.md:
+Full run (about 30 minutes on 2 cores, the storm of 20,000 jobs included), written to BENCHMARKS.md:
 ours and plain RQ run in 5 interleaved pairs (the storm: one pair); other figures are medians of 3 runs.
 `--quick` (under a minute) runs every benchmark once at small sizes: a smoke test
 that the benchmark code works (CI runs it); it asserts nothing about speed and, unless `--output`
