@@ -13,7 +13,6 @@ none does, otherwise *inconclusive*, as for the other rows of BENCHMARKS.md.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -30,7 +29,6 @@ class RunCost:
     worker_cpu: float  # seconds: the worker process(es) and their work-horses
     server_cpu: float  # seconds: INFO cpu delta
     commands: int  # INFO commandstats delta
-    command_seconds: float = 0.0  # INFO commandstats usec delta: executing commands, without network I/O
 
     def less(self, overhead: RunCost) -> RunCost:
         """This run without `overhead` (what the same worker costs on an empty queue); same units."""
@@ -39,7 +37,6 @@ class RunCost:
             self.worker_cpu - overhead.worker_cpu,
             self.server_cpu - overhead.server_cpu,
             self.commands - overhead.commands,
-            self.command_seconds - overhead.command_seconds,
         )
 
     @property
@@ -56,8 +53,8 @@ class RunCost:
 
 
 def relative_extras(ours: Sequence[float], plain: Sequence[float]) -> list[float]:
-    """(ours - plain) / plain for each pair (a plain value of 0: 0 if ours is 0 too, else infinite)."""
-    return [(o - p) / p if p else (0.0 if o == p else math.inf) for o, p in zip(ours, plain, strict=True)]
+    """(ours - plain) / plain for each pair."""
+    return [(o - p) / p for o, p in zip(ours, plain, strict=True)]
 
 
 def absolute_extras(ours: Sequence[float], plain: Sequence[float]) -> list[float]:
@@ -97,7 +94,6 @@ class Measure:
 
 WORKER_CPU = Measure("worker CPU", lambda run: run.worker_per_unit, microseconds, relative=True)
 SERVER_CPU = Measure("server CPU", lambda run: run.server_per_unit, microseconds, relative=True)
-COMMAND_TIME = Measure("server command time", lambda run: run.command_seconds / run.units, microseconds, relative=True)
 COMMANDS = Measure("server commands", lambda run: run.commands_per_unit, lambda value: f"{value:.1f}", relative=False)
 
 

@@ -97,10 +97,6 @@ class Burst:
     def __sub__(self, other: Burst) -> Burst:
         return Burst(self.seconds - other.seconds, self.cpu_seconds - other.cpu_seconds, self.server - other.server)
 
-    def cost(self, units: int) -> RunCost:
-        server = self.server
-        return RunCost(units, self.cpu_seconds, server.cpu_seconds, server.commands, server.command_seconds)
-
 
 def burst(connection: Redis) -> float:
     """Run the queue empty in this process; seconds taken (including ~1 s of worker start and stop)."""
@@ -125,11 +121,7 @@ def burst_overhead(server: BenchServer, repeat: int = 3) -> Burst:
     return Burst(
         median([b.seconds for b in bursts]),
         median([b.cpu_seconds for b in bursts]),
-        ServerSample(
-            median([b.server.cpu_seconds for b in bursts]),
-            round(median([b.server.commands for b in bursts])),
-            median([b.server.command_seconds for b in bursts]),
-        ),
+        ServerSample(median([b.server.cpu_seconds for b in bursts]), int(median([b.server.commands for b in bursts]))),
     )
 
 
@@ -158,7 +150,7 @@ def figures(server: BenchServer, jobs: int, pairs: int) -> list[Figure]:
                 samples.extend(calls)
                 per_run.append(median(calls))
             rates[ours].append(executions / run.seconds)
-            costs[ours].append(run.cost(executions))
+            costs[ours].append(RunCost(executions, run.cpu_seconds, run.server.cpu_seconds, run.server.commands))
     paired = Paired(rates[True], rates[False])
     section = "3. Retry path"
     worker_cpu = [run.worker_cpu for run in costs[True]], [run.worker_cpu for run in costs[False]]
@@ -231,7 +223,7 @@ def final_failure_figures(server: BenchServer, jobs: int, pairs: int) -> list[Fi
             with timed_handler() as calls:
                 run = measured_burst(connection) - overhead
             per_job[ours].append(processing_window(connection, job_ids, JobStatus.FAILED) / (jobs - 1))
-            costs[ours].append(run.cost(jobs))
+            costs[ours].append(RunCost(jobs, run.cpu_seconds, run.server.cpu_seconds, run.server.commands))
             if ours:
                 samples.extend(calls)
                 per_run.append(median(calls))

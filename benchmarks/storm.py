@@ -48,7 +48,7 @@ from redis import Redis
 from rq.job import Job
 
 from benchmarks import report
-from benchmarks.cost import COMMAND_TIME, COMMANDS, SERVER_CPU, WORKER_CPU, RunCost, cost_figure
+from benchmarks.cost import COMMANDS, SERVER_CPU, WORKER_CPU, RunCost, cost_figure
 from benchmarks.figures import Figure, judge_range, median, microseconds, percentile, runs, seconds_text
 from benchmarks.server import BENCH_SETTINGS, BenchConfigError, BenchServer, apply_bench_settings, bench_server
 from benchmarks.usage import server_sample, wait_with_cpu
@@ -184,10 +184,6 @@ def storm_figures(ours: Sequence[StormRun], plain: Sequence[StormRun], workers: 
         ),
         cost_figure(
             SECTION, "server CPU per job (INFO cpu)", SERVER_CPU, [r.cost for r in ours], [r.cost for r in plain]
-        ),
-        cost_figure(
-            SECTION, "server command time per job (INFO commandstats usec: executing, without network I/O)",
-            COMMAND_TIME, [r.cost for r in ours], [r.cost for r in plain],
         ),
         cost_figure(
             SECTION, f"worker CPU per job ({workers} workers with their work-horses, wait4)", WORKER_CPU,
@@ -377,7 +373,7 @@ def run_storm(server: BenchServer, jobs: int, workers: int, ours: bool, log_dir:
         failed = [code for code, _ in results if code != 0]
         if failed:
             raise RuntimeError(f"{len(failed)} storm worker(s) exited with {failed}; logs in {log_dir}")
-        cost = RunCost(jobs, sum(cpu for _, cpu in results), used.cpu_seconds, used.commands, used.command_seconds)
+        cost = RunCost(jobs, sum(cpu for _, cpu in results), used.cpu_seconds, used.commands)
         window = drain_window(connection, job_ids)
         load = os.getloadavg()[0]
         if not ours:

@@ -28,14 +28,9 @@ POLL_SECONDS = 0.05
 class ServerSample:
     cpu_seconds: float  # used_cpu_user + used_cpu_sys since the server started
     commands: int  # commands executed since the server started (or CONFIG RESETSTAT), INFO excluded
-    command_seconds: float = 0.0  # time spent executing those commands (commandstats usec): no network I/O
 
     def __sub__(self, earlier: ServerSample) -> ServerSample:
-        return ServerSample(
-            self.cpu_seconds - earlier.cpu_seconds,
-            self.commands - earlier.commands,
-            self.command_seconds - earlier.command_seconds,
-        )
+        return ServerSample(self.cpu_seconds - earlier.cpu_seconds, self.commands - earlier.commands)
 
 
 def server_sample(connection: Redis, leave_out: tuple[str, ...] = ("info",)) -> ServerSample:
@@ -43,10 +38,10 @@ def server_sample(connection: Redis, leave_out: tuple[str, ...] = ("info",)) -> 
     cpu = connection.info("cpu")
     stats = connection.info("commandstats")
     skipped = {f"cmdstat_{name}" for name in leave_out}
-    counted = [value for name, value in stats.items() if name.startswith("cmdstat_") and name not in skipped]
-    commands = sum(int(value["calls"]) for value in counted)
-    usec = sum(float(value["usec"]) for value in counted)
-    return ServerSample(float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"]), commands, usec / 1e6)
+    commands = sum(
+        int(value["calls"]) for name, value in stats.items() if name.startswith("cmdstat_") and name not in skipped
+    )
+    return ServerSample(float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"]), commands)
 
 
 def command_calls(connection: Redis) -> dict[str, int]:

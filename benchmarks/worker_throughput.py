@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
@@ -32,7 +32,7 @@ from rq import Queue
 from rq.job import Job, JobStatus
 
 from benchmarks import tasks
-from benchmarks.cost import COMMAND_TIME, COMMANDS, SERVER_CPU, WORKER_CPU, RunCost, cost_figure
+from benchmarks.cost import COMMANDS, SERVER_CPU, WORKER_CPU, RunCost, cost_figure
 from benchmarks.figures import Figure, Paired, median, per_second, runs
 from benchmarks.server import BenchServer
 from benchmarks.usage import server_sample, wait_with_cpu
@@ -137,7 +137,7 @@ def measured_worker(server: BenchServer, connection: Redis, worker_class: str | 
     with tempfile.TemporaryDirectory(prefix="bench-worker-") as log_dir:
         worker_cpu = run_burst_worker(server, worker_class, Path(log_dir), ours)
     used = server_sample(connection) - before
-    return RunCost(0, worker_cpu, used.cpu_seconds, used.commands, used.command_seconds)
+    return RunCost(0, worker_cpu, used.cpu_seconds, used.commands)
 
 
 def start_stop_cost(server: BenchServer, worker_class: str | None, ours: bool, repeat: int) -> RunCost:
@@ -149,7 +149,6 @@ def start_stop_cost(server: BenchServer, worker_class: str | None, ours: bool, r
         median([cost.worker_cpu for cost in costs]),
         median([cost.server_cpu for cost in costs]),
         round(median([cost.commands for cost in costs])),
-        median([cost.command_seconds for cost in costs]),
     )
 
 
@@ -163,11 +162,7 @@ def one_run(
     window = processing_window(connection, job_ids, expected)
     if path is JobPath.FAILURE:
         _check_dead_lettered(connection, jobs if ours else 0)
-    return BurstRun(
-        jobs,
-        window,
-        replace(used, units=jobs).less(start_stop),
-    )
+    return BurstRun(jobs, window, RunCost(jobs, used.worker_cpu, used.server_cpu, used.commands).less(start_stop))
 
 
 def compare(server: BenchServer, path: JobPath, worker_class: str | None, jobs: int, pairs: int) -> Comparison:
@@ -231,10 +226,6 @@ def cost_rows(section: str, label: str, comparison: Comparison, judged: bool) ->
         cost_figure(
             section, f"server CPU per job, {label} (INFO cpu){scope}", SERVER_CPU, ours, plain,
             SERVER_CPU_EXTRA if judged else None,
-        ),
-        cost_figure(
-            section, f"server command time per job, {label} (INFO commandstats usec: executing, without network I/O)",
-            COMMAND_TIME, ours, plain,
         ),
         cost_figure(
             section, f"server commands per job, {label} (INFO commandstats, incl. inside Lua)", COMMANDS, ours, plain,
