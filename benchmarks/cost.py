@@ -13,6 +13,7 @@ none does, otherwise *inconclusive*, as for the other rows of BENCHMARKS.md.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -53,8 +54,8 @@ class RunCost:
 
 
 def relative_extras(ours: Sequence[float], plain: Sequence[float]) -> list[float]:
-    """(ours - plain) / plain for each pair."""
-    return [(o - p) / p for o, p in zip(ours, plain, strict=True)]
+    """(ours - plain) / plain for each pair (a plain value of 0: 0 if ours is 0 too, else infinite)."""
+    return [(o - p) / p if p else (0.0 if o == p else math.inf) for o, p in zip(ours, plain, strict=True)]
 
 
 def absolute_extras(ours: Sequence[float], plain: Sequence[float]) -> list[float]:

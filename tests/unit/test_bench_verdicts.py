@@ -1,5 +1,7 @@
 """The benchmarks' CPU-time accounting and verdicts (benchmarks/cost.py, benchmarks/storm.py): pure code, no Redis."""
 
+import math
+
 import pytest
 
 from benchmarks.cost import (
@@ -39,6 +41,7 @@ def test_a_workers_start_and_stop_are_taken_off_a_run():
 def test_extras_are_per_pair_relative_for_cpu_and_absolute_for_commands():
     assert relative_extras([1.1, 2.4], [1.0, 2.0]) == pytest.approx([0.10, 0.20])
     assert absolute_extras([89, 90], [57, 57]) == [32, 33]
+    assert relative_extras([0.0, 1.0], [0.0, 0.0]) == [0.0, math.inf]  # nothing measured: no division by 0
     with pytest.raises(ValueError):
         relative_extras([1.0, 2.0], [1.0])  # unpaired runs are a bug, not a result
 
