@@ -14,9 +14,9 @@ Each run also records what it cost (`benchmarks/usage.py`, `benchmarks/cost.py`)
 time with its work-horses (`os.wait4` on the worker), the server's CPU time (`INFO cpu` delta) and
 the server commands (`INFO commandstats` delta, Lua's inner commands included), per job, less what
 the same worker costs on an empty queue (its start-up and exit: ~0.5 s of CPU, more for ours, which
-imports the library; 5 ms a job over 100 jobs). On the
-failure path the verdicts come from these, not from jobs/s: wall time on a shared machine counts
-the time a process waits for a CPU, CPU time does not.
+imports the library; 5 ms a job over 100 jobs). On the failure path the verdicts come from these,
+not from jobs/s: wall time on a shared machine counts the time a process waits for a CPU, CPU time
+does not.
 """
 
 from __future__ import annotations
