@@ -8,7 +8,7 @@ EXCEPTION_HANDLER := --exception-handler failure_handlers.integration.record_fai
 STAMP := $(VENV)/.installed
 
 .PHONY: setup demo worker test lint typecheck info dlq-list dlq-show dlq-stats dlq-delete dlq-purge dlq-check dlq-reconcile reconciler \
-	chaos chaos-failover requeue bench bench-quick bench-dlq profile-handler clean
+	chaos chaos-failover requeue bench bench-quick bench-dlq bench-storm profile-handler clean
 
 setup: $(STAMP)
 
@@ -74,11 +74,14 @@ requeue: setup  ## make requeue ID="<id> <id>", or make requeue ARGS="--all" / A
 	@test -n "$(ID)$(ARGS)" || { echo "error: give job ids (ID=...) or a selection (ARGS=--all)" >&2; exit 2; }
 	$(PY) scripts/requeue.py $(ID) $(ARGS)
 
-bench: setup  ## the benchmark suite vs plain RQ in the same run; writes BENCHMARKS.md (under 10 min); ARGS=--quick
+bench: setup  ## the benchmark suite vs plain RQ in the same run; writes BENCHMARKS.md (~30 min); ARGS=--quick
 	$(PY) -m benchmarks $(ARGS)
 
 bench-quick: setup  ## the same suite at small sizes, once each: a smoke test (under 1 min), writes no file
 	$(PY) -m benchmarks --quick $(ARGS)
+
+bench-storm: setup  ## only the failure storm (issue 20 item 4): 4 rq workers, 20,000 failing jobs, ours vs plain; ARGS="--jobs 4000"
+	$(PY) -m benchmarks.storm $(ARGS)
 
 bench-dlq: setup  ## only items 4-5: the DLQ at 100,000 entries, and bulk requeue vs rq requeue --all
 	$(PY) benchmarks/dlq_at_scale.py $(ARGS)
