@@ -25,7 +25,7 @@ from failure_handlers.web.errors import WebError, error_response
 from failure_handlers.web.formatting import FILTERS
 from failure_handlers.web.state import DashboardState
 
-API_WRITES = ("requeue", "delete")
+API_WRITES = ("requeue", "delete", "replay", "pause", "resume")
 
 
 def create_blueprint(
