@@ -36,8 +36,12 @@ PROGRESS_ABOVE = 5  # jobs; fewer get no progress bar
     show_default=True,
     help="Jobs per pipelined round trip.",
 )
-@click.option("--args", "args_json", metavar="JSON", help="Replay ONE job with these positional arguments (a JSON array).")
-@click.option("--kwargs", "kwargs_json", metavar="JSON", help="Replay ONE job with these keyword arguments (a JSON object).")
+@click.option(
+    "--args", "args_json", metavar="JSON", help="Replay ONE job with these positional arguments (a JSON array)."
+)
+@click.option(
+    "--kwargs", "kwargs_json", metavar="JSON", help="Replay ONE job with these keyword arguments (a JSON object)."
+)
 @click.option("--edit", is_flag=True, help="Replay ONE job: edit its stored arguments as JSON in $EDITOR first.")
 def requeue(
     job_ids: tuple[str, ...],
@@ -113,8 +117,14 @@ def requeue(
 
 
 def replay(
-    op: Operator, job_id: str, args_json: str | None, kwargs_json: str | None, edit: bool, dry_run: bool,
-    retries: int, front: bool,
+    op: Operator,
+    job_id: str,
+    args_json: str | None,
+    kwargs_json: str | None,
+    edit: bool,
+    dry_run: bool,
+    retries: int,
+    front: bool,
 ) -> int:
     """`requeue ID --args/--kwargs/--edit`: one replay with edited arguments (`operations/replay.py`)."""
     try:
@@ -126,8 +136,12 @@ def replay(
         fail(str(error))
         return USAGE_ERROR
     options = RequeueOptions(
-        retries, op.settings.retry.intervals, op.settings.metrics.max_label_values, op.settings.serializer,
-        at_front=front, dry_run=dry_run,
+        retries,
+        op.settings.retry.intervals,
+        op.settings.metrics.max_label_values,
+        op.settings.serializer,
+        at_front=front,
+        dry_run=dry_run,
     )
     outcome = replay_job(op.connection, op.dlq, plan, options, op.serializer)
     if outcome.result is Result.ERROR:

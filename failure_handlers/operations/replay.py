@@ -61,7 +61,7 @@ class ReplayPlan:
 
 def parse_arguments(args_text: str | None, kwargs_text: str | None) -> tuple[list[Any] | None, dict[str, Any] | None]:
     """`--args` (a JSON array) and `--kwargs` (a JSON object) as given; None where not given."""
-    args = _parse(args_text, "args", list, "a JSON array, e.g. [1, \"a\"]")
+    args = _parse(args_text, "args", list, 'a JSON array, e.g. [1, "a"]')
     kwargs = _parse(kwargs_text, "kwargs", dict, 'a JSON object, e.g. {"limit": 10}')
     return args, kwargs
 
@@ -71,8 +71,10 @@ def _parse(text: str | None, name: str, kind: type, example: str) -> Any:
         return None
     try:
         value = json.loads(text)
-    except ValueError as error:
-        raise ReplayError(f"{name} is not valid JSON ({error.msg} at line {error.lineno} column {error.colno})") from None
+    except json.JSONDecodeError as error:
+        raise ReplayError(
+            f"{name} is not valid JSON ({error.msg} at line {error.lineno} column {error.colno})"
+        ) from None
     if not isinstance(value, kind):
         raise ReplayError(f"{name} must be {example}, not {type(value).__name__}")
     return value
@@ -95,8 +97,8 @@ def check_replay(
     if entry is None:
         raise ReplayError(f"no DLQ entry {job_id!r} (only a dead job can be replayed; see rq-dlq list)")
     stored = read_jobs(connection, [job_id], serializer_name)[0] if _valid_id(job_id) else None
-    stored_args = stored.args if stored is not None else UNDECODED
-    stored_kwargs = stored.kwargs if stored is not None else UNDECODED
+    stored_args: Any = stored.args if stored is not None else UNDECODED
+    stored_kwargs: Any = stored.kwargs if stored is not None else UNDECODED
     shown_args, shown_kwargs = _shown(entry.args, list), _shown(entry.kwargs, dict)
     for name, given in (("args", args), ("kwargs", kwargs)):
         if given is not None and (where := _redacted_in(given, name)):

@@ -85,7 +85,7 @@ class PauseAware:
             self._ordered_queues = every
         if result is not None:
             self.reorder_queues(reference_queue=result[1])  # type: ignore[attr-defined]
-        return result  # type: ignore[no-any-return]
+        return result
 
     def _give_back(self, job: Job, queue: Queue) -> None:
         with self.connection.pipeline(transaction=True) as pipe:
