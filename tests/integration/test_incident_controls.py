@@ -46,9 +46,7 @@ def workers(redis: Redis, redis_url: str, tmp_path: Path) -> Iterator[Callable[.
         with open(log_path, "wb") as log:
             process = start_worker(redis_url, queues, env=TEST_ENV, extra_args=WORKER_CLASS, output=log)
         started.append((process, log_path))
-        wait_for(
-            lambda: process.poll() is not None or len(Worker.all(connection=redis)) > before, 20, "the worker"
-        )
+        wait_for(lambda: process.poll() is not None or len(Worker.all(connection=redis)) > before, 20, "the worker")
         assert process.poll() is None, log_path.read_text()
         return process
 
@@ -109,7 +107,9 @@ def test_paused_queue_two_workers_500_jobs_none_start_then_all_finish(redis, wor
     result = rq_dlq("resume", "work")
     assert result.returncode == 0, result.stderr
     wait_for(lambda: len(started(redis, "work")) == 500, 120, "all 500 jobs after resume")
-    wait_for(lambda: work.finished_job_registry.get_job_count(cleanup=False) == 501, 30, "500 finished (and the warm-up)")
+    wait_for(
+        lambda: work.finished_job_registry.get_job_count(cleanup=False) == 501, 30, "500 finished (and the warm-up)"
+    )
     assert work.count == 0
 
 
