@@ -50,7 +50,7 @@ class PauseChange:
         return self.action in ("paused", "resumed")
 
     def line(self) -> str:
-        return f"{self.action} queue {self.queue!r} ({self.queued} jobs queued)"
+        return f"{self.action} queue {self.queue!r} ({self.queued:,} jobs queued)"
 
 
 def known_queues(connection: Redis) -> set[str]:
