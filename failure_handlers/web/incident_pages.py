@@ -44,8 +44,8 @@ def register(bp: Blueprint, state: DashboardState) -> None:
             return rendering.page(
                 "replay_review.html",
                 entry=entry,
-                args_text=json.dumps(args, ensure_ascii=False),
-                kwargs_text=json.dumps(kwargs, ensure_ascii=False),
+                args_text=json.dumps(args),
+                kwargs_text=json.dumps(kwargs),
                 diff=argument_diff(
                     {"args": stored["args"], "kwargs": stored["kwargs"]}, {"args": args, "kwargs": kwargs}
                 ),
