@@ -19,13 +19,15 @@ have jobs.
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
+import redis.exceptions
 from redis import Redis
 from rq.job import Job
 from rq.queue import Queue
-from rq.worker import SimpleWorker, Worker
+from rq.worker import SimpleWorker, Worker, WorkerStatus
 
 from failure_handlers.queues.pause import paused_among
 from failure_handlers.storage.keys import DlqKeys
@@ -45,9 +47,10 @@ class PauseAware:
     ) -> tuple[Job, Queue] | None:
         idle_deadline = None if max_idle_time is None else time.monotonic() + max_idle_time
         while True:
-            paused = paused_among(self.connection, self._pause_keys(), [q.name for q in self._ordered_queues])
+            paused = self._paused([queue.name for queue in self._ordered_queues])
             if not paused:
-                result = super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)  # type: ignore[misc]
+                idle_left = None if idle_deadline is None else max(1, math.ceil(idle_deadline - time.monotonic()))
+                result = super().dequeue_job_and_maintain_ttl(timeout, idle_left)  # type: ignore[misc]
             else:
                 result = self._dequeue_unpaused(paused, timeout, idle_deadline)
             if result is None:
@@ -55,9 +58,18 @@ class PauseAware:
                     return None
                 continue
             job, queue = result
-            if queue.name not in paused_among(self.connection, self._pause_keys(), [queue.name]):
+            if queue.name not in self._paused([queue.name]) or not self._give_back(job, queue):
                 return job, queue
-            self._give_back(job, queue)  # paused while we were blocked on it: back at its head, unrun
+            # paused while we were blocked on it: given back at the head of its queue, unrun
+
+    def _paused(self, names: list[str]) -> set[str]:
+        """Which of `names` are paused; none when Redis cannot say (RQ's own dequeue then waits for
+        Redis with its backoff, as without the pause; a job already dequeued runs)."""
+        try:
+            return paused_among(self.connection, self._pause_keys(), names)
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as error:
+            self.log.warning("Worker %s: cannot read the paused queues (%s)", self.name, error)  # type: ignore[attr-defined]
+            return set()
 
     def _dequeue_unpaused(
         self, paused: set[str], timeout: int | None, idle_deadline: float | None
@@ -71,9 +83,14 @@ class PauseAware:
         if not active:
             if timeout is None:
                 return None  # a burst worker: nothing it may take
-            self.heartbeat()  # type: ignore[attr-defined]
-            if self.should_run_maintenance_tasks:  # type: ignore[attr-defined]
-                self.run_maintenance_tasks()  # type: ignore[attr-defined]
+            try:
+                self.set_state(WorkerStatus.IDLE)  # type: ignore[attr-defined]
+                self.procline("Paused: " + ",".join(sorted(paused)))  # type: ignore[attr-defined]
+                self.heartbeat()  # type: ignore[attr-defined]
+                if self.should_run_maintenance_tasks:  # type: ignore[attr-defined]
+                    self.run_maintenance_tasks()  # type: ignore[attr-defined]
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as error:
+                self.log.warning("Worker %s: Redis failed while every queue is paused (%s)", self.name, error)  # type: ignore[attr-defined]
             time.sleep(poll)
             return None
         self._ordered_queues = active
@@ -87,11 +104,18 @@ class PauseAware:
             self.reorder_queues(reference_queue=result[1])  # type: ignore[attr-defined]
         return result
 
-    def _give_back(self, job: Job, queue: Queue) -> None:
-        with self.connection.pipeline(transaction=True) as pipe:
-            pipe.lrem(queue.intermediate_queue_key, 1, job.id)
-            pipe.lpush(queue.key, job.id)
-            pipe.execute()
+    def _give_back(self, job: Job, queue: Queue) -> bool:
+        """The job back at the head of its queue and out of the intermediate queue, in one MULTI;
+        False if Redis failed (then it runs: it is this worker's, as RQ would have it)."""
+        try:
+            with self.connection.pipeline(transaction=True) as pipe:
+                pipe.lrem(queue.intermediate_queue_key, 1, job.id)
+                pipe.lpush(queue.key, job.id)
+                pipe.execute()
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+            return False
+        self.log.info("Worker %s: queue %s is paused: job %s put back, unrun", self.name, queue.name, job.id)  # type: ignore[attr-defined]
+        return True
 
     def _pause_keys(self) -> DlqKeys:
         if self.dlq_prefix is None:
