@@ -233,4 +233,6 @@ def test_eight_concurrent_replays_enqueue_one_job(redis, dlq, workers):
     results = sorted(outcome.result.value for outcome in outcomes)
     assert results.count(Result.REQUEUED.value) == 1, results
     assert len(results) == 8 and set(results) <= {"requeued", "skipped"}
-    assert Queue("billing", connection=redis).get_job_ids() == [job_id]
+    queue = Queue("billing", connection=redis)  # the worker may hold it a moment before it gives it back
+    wait_for(lambda: queue.get_job_ids() == [job_id], 10, "the one replayed job, queued once")
+    assert Job.fetch(job_id, connection=redis).meta[META_REPLAY]["edited"] == ["kwargs"]
