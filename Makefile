@@ -4,6 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 RQ := $(PY) -m rq.cli
 RQ_CONFIG := -c failure_handlers.rq_settings
+WORKER_CLASS := -w failure_handlers.queues.PausableWorker
 EXCEPTION_HANDLER := --exception-handler failure_handlers.integration.record_failure
 STAMP := $(VENV)/.installed
 
@@ -23,7 +24,7 @@ demo: setup  ## the whole product once, on REDIS_URL or an embedded server
 	$(PY) scripts/demo.py
 
 worker: setup  ## a production-style worker that covers every job (what the Procfile runs)
-	$(VENV)/bin/rq worker default --with-scheduler $(RQ_CONFIG) $(EXCEPTION_HANDLER)
+	$(VENV)/bin/rq worker default --with-scheduler $(RQ_CONFIG) $(WORKER_CLASS) $(EXCEPTION_HANDLER)
 
 test: setup  ## the whole suite: unit tests, then integration tests on a real server
 	$(PY) -m pytest $(ARGS)

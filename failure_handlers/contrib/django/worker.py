@@ -18,13 +18,15 @@ from rq import Worker as RQWorker
 from failure_handlers import runtime
 from failure_handlers.integration import record_failure
 from failure_handlers.logging_setup import configure_logging
+from failure_handlers.queues.worker import PauseAware
 
 EXCEPTION_HANDLER = f"{record_failure.__module__}.{record_failure.__qualname__}"
 
 
-class Worker(RQWorker):
+class Worker(PauseAware, RQWorker):
     """`rq.Worker` whose `work()` first sets up our logging (`LOG_LEVEL`, `LOG_JSON`), as the
-    Procfile's `-c failure_handlers.rq_settings` does; a bad setting stops it (one line, exit 2)."""
+    Procfile's `-c failure_handlers.rq_settings` does; a bad setting stops it (one line, exit 2).
+    Like `failure_handlers.queues.PausableWorker`, it takes no job from a paused queue."""
 
     def work(self, *args: Any, **kwargs: Any) -> bool:
         start_logging()
