@@ -7,12 +7,16 @@
 RQ 3.0's work loop calls `dequeue_job_and_maintain_ttl(timeout, max_idle_time)`, which blocks on
 every queue of the worker (BLMOVE into the intermediate queue for one queue, BLPOP for several;
 docs/rq-behaviour.md). The mixin wraps that one method, through RQ's public `--worker-class`:
-1. before each dequeue it reads which of its queues are paused (one HMGET) and lets RQ's own
-   dequeue block on the others only, for at most `PAUSE_POLL_SECONDS` while some queue is paused
-   (so a resume is seen within that); when every queue is paused it waits, heartbeating;
-2. after a job is dequeued it reads the pause again: a job enqueued while the worker sat blocked on
-   a queue that was paused meanwhile is put back at the head of its queue, and out of the
+1. before each dequeue it knows which of its queues are paused (one HMGET, read again when the last
+   read is `PAUSE_READ_SECONDS` old: a busy worker reads it about once a second, not per job) and
+   lets RQ's own dequeue block on the others only, for at most `PAUSE_POLL_SECONDS` while some queue
+   is paused (so a resume is seen within that); when every queue is paused it waits, heartbeating;
+2. after a job is dequeued, if the worker sat blocked in its dequeue (or that read is
+   `PAUSE_READ_SECONDS` old), it reads the pause again: a job enqueued while the worker sat blocked
+   on a queue that was paused meanwhile is put back at the head of its queue, and out of the
    intermediate queue, in one MULTI, unrun. Nothing is lost: a job is either on its queue or run.
+   So an idle worker takes no job of a paused queue, and a busy one (its dequeue returns at once:
+   no extra read) none of a queue paused more than `PAUSE_READ_SECONDS` before.
 A job already running when the pause comes finishes. Burst workers stop when only paused queues
 have jobs.
 """
@@ -33,6 +37,8 @@ from failure_handlers.queues.pause import paused_among
 from failure_handlers.storage.keys import DlqKeys
 
 PAUSE_POLL_SECONDS = 2  # while a queue is paused: how long a dequeue blocks before it reads the pause again
+PAUSE_READ_SECONDS = 1.0  # a read of the paused queues is used for this long (see module docstring)
+BLOCKED_SECONDS = 0.05  # a dequeue longer than this waited for a job: the pause is read again after it
 
 
 class PauseAware:
@@ -41,13 +47,15 @@ class PauseAware:
     connection: Redis
     _ordered_queues: list[Queue]
     dlq_prefix: str | None = None  # DLQ_PREFIX; read from the settings when first needed
+    _pause_read: tuple[float, set[str]] | None = None  # (monotonic time of the last read, the paused among ours)
 
     def dequeue_job_and_maintain_ttl(
         self, timeout: int | None, max_idle_time: int | None = None
     ) -> tuple[Job, Queue] | None:
         idle_deadline = None if max_idle_time is None else time.monotonic() + max_idle_time
         while True:
-            paused = self._paused([queue.name for queue in self._ordered_queues])
+            paused = self._paused_now()
+            dequeue_started = time.monotonic()
             if not paused:
                 idle_left = None if idle_deadline is None else max(1, math.ceil(idle_deadline - time.monotonic()))
                 result = super().dequeue_job_and_maintain_ttl(timeout, idle_left)  # type: ignore[misc]
@@ -58,9 +66,20 @@ class PauseAware:
                     return None
                 continue
             job, queue = result
-            if queue.name not in self._paused([queue.name]) or not self._give_back(job, queue):
+            blocked = time.monotonic() - dequeue_started > BLOCKED_SECONDS
+            if queue.name not in self._paused_now(fresh=blocked) or not self._give_back(job, queue):
                 return job, queue
             # paused while we were blocked on it: given back at the head of its queue, unrun
+
+    def _paused_now(self, fresh: bool = False) -> set[str]:
+        """Which of this worker's queues are paused, as read at most PAUSE_READ_SECONDS ago (`fresh`: now)."""
+        now = time.monotonic()
+        if fresh or self._pause_read is None or now - self._pause_read[0] >= PAUSE_READ_SECONDS:
+            self._pause_read = (now, self._paused([queue.name for queue in self._queues_of_worker()]))
+        return self._pause_read[1]
+
+    def _queues_of_worker(self) -> list[Queue]:
+        return list(getattr(self, "queues", None) or self._ordered_queues)
 
     def _paused(self, names: list[str]) -> set[str]:
         """Which of `names` are paused; none when Redis cannot say (RQ's own dequeue then waits for

@@ -29,7 +29,7 @@ def test_a_burst_worker_leaves_the_paused_queue_and_serves_the_other(fake_redis)
     assert paused.count == 0 and all(job.get_status(refresh=True) == "finished" for job in held)
 
 
-def test_a_job_dequeued_from_a_queue_paused_meanwhile_goes_back_unrun(fake_redis):
+def test_a_job_dequeued_from_a_queue_paused_meanwhile_goes_back_unrun(fake_redis, monkeypatch):
     queue = Queue("billing", connection=fake_redis)
     first, second = queue.enqueue(len, "a"), queue.enqueue(len, "b")
     worker = PausableSimpleWorker([queue], connection=fake_redis)
@@ -40,6 +40,7 @@ def test_a_job_dequeued_from_a_queue_paused_meanwhile_goes_back_unrun(fake_redis
         return set() if len(reads) == 1 else {"billing"}  # the pause came while the worker was blocked
 
     worker._paused = paused_after_the_dequeue  # type: ignore[method-assign]
+    monkeypatch.setattr("failure_handlers.queues.worker.BLOCKED_SECONDS", -1.0)  # as if it sat blocked
     fake_redis.hset(KEYS.paused_queues, "billing", "{}")
     assert worker.dequeue_job_and_maintain_ttl(None) is None  # burst: nothing it may take now
     assert queue.job_ids == [first.id, second.id]  # back at the head, in order
@@ -57,3 +58,15 @@ def test_redis_failing_on_the_pause_read_counts_as_not_paused(fake_redis, monkey
     assert worker._paused(["billing"]) == set()
     monkeypatch.undo()
     assert paused_among(fake_redis, KEYS, []) == set()
+
+
+def test_a_busy_worker_reads_the_pause_about_once_a_second_not_per_job(fake_redis):
+    queue = Queue("billing", connection=fake_redis)
+    for n in range(5):
+        queue.enqueue(len, str(n))
+    worker = PausableSimpleWorker([queue], connection=fake_redis)
+    reads = []
+    worker._paused = lambda names: reads.append(names) or set()  # type: ignore[method-assign]
+    for _ in range(5):
+        assert worker.dequeue_job_and_maintain_ttl(None) is not None
+    assert len(reads) == 1  # one read for five jobs dequeued within PAUSE_READ_SECONDS, none blocking
