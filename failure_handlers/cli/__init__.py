@@ -3,6 +3,7 @@
 from failure_handlers.cli.acl_command import acl
 from failure_handlers.cli.alert_command import alert
 from failure_handlers.cli.archive_commands import archive, history_command
+from failure_handlers.cli.audit_command import audit
 from failure_handlers.cli.circuits_command import circuits
 from failure_handlers.cli.dlq_commands import rq_dlq
 from failure_handlers.cli.doctor_command import doctor
@@ -20,6 +21,7 @@ rq_dlq.add_command(history_command, "history")
 rq_dlq.add_command(circuits)
 rq_dlq.add_command(acl)
 rq_dlq.add_command(doctor)
+rq_dlq.add_command(audit)
 
 
 def main() -> None:

@@ -6,7 +6,8 @@ import click
 from rich.console import Console
 from rich.progress import Progress
 
-from failure_handlers.cli.operator import USAGE_ERROR, build_filter, fail, filter_options, operator
+from failure_handlers.audit import os_actor
+from failure_handlers.cli.operator import USAGE_ERROR, build_filter, describe_filter, fail, filter_options, operator
 from failure_handlers.operations.requeue import Outcome, Result
 from failure_handlers.operations.requeue_run import REQUEUE_BATCH, RequeueOptions, requeue_jobs
 
@@ -90,6 +91,9 @@ def requeue(
             op.serializer,
             on_outcome=show,
             on_batch=lambda done, _total: progress.update(task, completed=done),
+            audit=None if dry_run else op.audit,
+            actor=os_actor("cli"),
+            what="ids given" if job_ids else describe_filter(filters),
         )
     click.echo(report.line())
     return USAGE_ERROR if report.errors else 0
