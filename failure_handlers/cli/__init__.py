@@ -10,6 +10,7 @@ from failure_handlers.cli.doctor_command import doctor
 from failure_handlers.cli.metrics_command import metrics
 from failure_handlers.cli.operator import run
 from failure_handlers.cli.requeue_command import requeue
+from failure_handlers.cli.user_command import user
 from failure_handlers.web.command import web
 
 rq_dlq.add_command(requeue)
@@ -22,6 +23,7 @@ rq_dlq.add_command(circuits)
 rq_dlq.add_command(acl)
 rq_dlq.add_command(doctor)
 rq_dlq.add_command(audit)
+rq_dlq.add_command(user)
 
 
 def main() -> None:
