@@ -23,6 +23,7 @@ from redis import Redis
 from failure_handlers.audit.actor import Actor
 from failure_handlers.storage import scripts
 from failure_handlers.storage.keys import DlqKeys
+from failure_handlers.storage.scripts import ScriptArg
 
 IDS_KEPT = 100  # job ids kept per record; `count` stays exact
 TEXT_LIMIT = 1_000  # characters of a filter, summary or detail
@@ -67,11 +68,11 @@ class AuditRecord:
         return dict(self.__dict__)
 
     @classmethod
-    def parse(cls, stream_id: bytes | str, raw: dict[bytes, bytes]) -> AuditRecord:
+    def parse(cls, stream_id: bytes | str, raw: Any) -> AuditRecord:
         """From a stream entry; a garbled record still reads (as empty values)."""
         sid = stream_id.decode() if isinstance(stream_id, bytes) else stream_id
         try:
-            data = json.loads(raw.get(b"record", b"{}"))
+            data = json.loads((raw or {}).get(b"record", b"{}"))
         except ValueError:
             data = {}
         data = data if isinstance(data, dict) else {}
@@ -136,7 +137,7 @@ class AuditLog:
             "detail": bounded(detail, TEXT_LIMIT),
         }
         text = json.dumps(data, ensure_ascii=False)
-        args = [self.keys.prefix, self.max_entries, self.archive_maxlen, repr(now), text]
+        args: list[ScriptArg] = [self.keys.prefix, self.max_entries, self.archive_maxlen, repr(now), text]
         reply = scripts.AUDIT.run(self.connection, args)
         return reply.decode() if isinstance(reply, bytes) else str(reply)
 
@@ -150,7 +151,7 @@ class AuditLog:
         found: list[AuditRecord] = []
         needle = actor.lower() if actor else None
         while len(found) < limit:
-            rows = self.connection.xrevrange(self.keys.audit, high, low, count=READ_BATCH)
+            rows: list[Any] = self.connection.xrevrange(self.keys.audit, high, low, count=READ_BATCH) or []
             for stream_id, raw in rows:
                 record = AuditRecord.parse(stream_id, raw)
                 if needle and needle not in record.actor.lower():
