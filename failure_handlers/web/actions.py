@@ -57,7 +57,9 @@ def register(bp: Blueprint, state: DashboardState) -> None:
     @bp.post("/confirm/<token>")
     def run_action(token: str) -> Response:
         keep_job = request.form.get("keep_job") == "yes"
-        security.require("requeue" if _is_requeue(token, state) else ("dismiss" if keep_job else "delete"))
+        looked = selections.peek(state.connection, state.dlq.keys, token)  # a refused role leaves it in place
+        if looked is not None:
+            security.require("requeue" if looked.action == "requeue" else ("dismiss" if keep_job else "delete"))
         pending = selections.take(state.connection, state.dlq.keys, token)
         if pending is None:
             raise WebError(410, "this confirmation has expired or was already used; nothing was done this time")
@@ -66,12 +68,6 @@ def register(bp: Blueprint, state: DashboardState) -> None:
         else:
             report = delete_as_actor(state, pending.ids, keep_job, what=pending.description)
         return rendering.page("result.html", report=report, pending=pending, active="list")
-
-
-def _is_requeue(token: str, state: DashboardState) -> bool:
-    """Whether the confirmation is a requeue (checked before it is taken: a refused role leaves it)."""
-    pending = selections.peek(state.connection, state.dlq.keys, token)
-    return pending is not None and pending.action == "requeue"
 
 
 def delete_as_actor(

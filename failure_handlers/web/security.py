@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 from flask import Response, g, request
 from flask_wtf.csrf import ValidationError, validate_csrf
+from loguru import logger
 
 from failure_handlers.audit import Actor
 from failure_handlers.web import roles
@@ -82,8 +83,18 @@ def require(action: str) -> Principal:
     for forms), whatever the page showed."""
     principal: Principal = g.rq_dlq_principal
     if not roles.may(principal.role, action):
+        _note_refusal(principal, action)
         raise WebError(403, roles.refusal(principal.role, action), role=principal.role, action=action)
     return principal
+
+
+def _note_refusal(principal: Principal, what: str) -> None:
+    """A refused action is a log line, not an audit record: a viewer must not be able to push the
+    real records out of the bounded audit log by posting refused forms."""
+    logger.warning(
+        "refused {!r} to {} {!r} ({}) from {}", what[:200], principal.kind, principal.name, principal.role,
+        request.remote_addr,
+    )  # fmt: skip
 
 
 def may(action: str) -> bool:
