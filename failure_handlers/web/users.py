@@ -9,7 +9,7 @@ Passwords are stored as Argon2 hashes (argon2-cffi), never in clear; tokens, ran
 their SHA-256. A bad line (unknown kind or role, a password not hashed, a duplicate name) is a
 `ConfigError` naming the line, never its secret: `rq-dlq web` says it in one line and exits 2.
 
-Checking a password costs Argon2's tens of milliseconds; a browser sends the Basic credentials with
+Checking a password costs Argon2's fraction of a second (on purpose); a browser sends the Basic credentials with
 every request, so a good pair is remembered (as an HMAC with a per-process key) for a few minutes.
 An unknown user costs the same time as a wrong password: names cannot be probed.
 """
