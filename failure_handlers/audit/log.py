@@ -16,7 +16,7 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from redis import Redis
 
@@ -24,6 +24,9 @@ from failure_handlers.audit.actor import Actor
 from failure_handlers.storage import scripts
 from failure_handlers.storage.keys import DlqKeys
 from failure_handlers.storage.scripts import ScriptArg
+
+if TYPE_CHECKING:
+    from failure_handlers.config import Settings
 
 IDS_KEPT = 100  # job ids kept per record; `count` stays exact
 TEXT_LIMIT = 1_000  # characters of a filter, summary or detail
@@ -104,7 +107,7 @@ class AuditLog:
         self.archive_maxlen = archive_maxlen
 
     @classmethod
-    def from_settings(cls, connection: Redis, settings: Any) -> AuditLog:
+    def from_settings(cls, connection: Redis, settings: Settings) -> AuditLog:
         """From the composed `config.Settings` (DLQ_PREFIX, AUDIT_MAX_ENTRIES, the archive's bound)."""
         return cls(connection, settings.dlq.prefix, settings.audit.max_entries, settings.archive.stream_bound)
 

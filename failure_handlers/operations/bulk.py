@@ -28,7 +28,7 @@ def delete_ids(
     job_ids: Sequence[str],
     keep_job: bool = False,
     dry_run: bool = False,
-    by: str = "dashboard",
+    by: str | None = None,
     audit: AuditLog | None = None,
     actor: Actor | None = None,
     what: str = "",
@@ -40,6 +40,8 @@ def delete_ids(
     `requeue_run.requeue_jobs` records a requeue.
     """
     started = time.monotonic()
+    actor = actor or os_actor("python")
+    by = by or actor.label()  # the archive's outcome_by
     ids = list(dict.fromkeys(job_ids))
     report = BulkReport("delete", dry_run, len(ids))
     for start in range(0, len(ids), SCAN_BATCH):
@@ -54,5 +56,5 @@ def delete_ids(
     report.seconds = time.monotonic() - started
     if not dry_run:
         log = audit or AuditLog(connection, dlq.keys.prefix, archive_maxlen=dlq.archive_maxlen)
-        record_run(log, "dismiss" if keep_job else "delete", actor or os_actor("python"), ids, report, what)
+        record_run(log, "dismiss" if keep_job else "delete", actor, ids, report, what)
     return report
