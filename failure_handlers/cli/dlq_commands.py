@@ -102,9 +102,11 @@ def delete(job_ids: tuple[str, ...], keep_job: bool, dry_run: bool) -> int:
         if job_id not in found:
             fail(f"no DLQ entry for job {job_id!r}")
     if not dry_run:
+        started = time.monotonic()
         report = BulkReport("delete", False, len(ids))
         report.done = delete_dead_jobs(op.connection, op.dlq, found, keep_job=keep_job, by=actor("rq-dlq delete"))
         report.skipped = len(ids) - len(found)
+        report.seconds = time.monotonic() - started
         record_run(op.audit, "dismiss" if keep_job else "delete", os_actor("cli"), ids, report, "ids given")
     verb = "would delete" if dry_run else "deleted"
     for job_id in found:
@@ -128,10 +130,12 @@ def purge(keep_job: bool, dry_run: bool, yes: bool, **filters: object) -> None:
         return
     if ids and not yes:
         click.confirm(f"Delete {len(ids)} DLQ entries ({what}){'' if keep_job else ' and their RQ jobs'}?", abort=True)
+    started = time.monotonic()
     report = BulkReport("delete", False, len(ids))
     report.done = delete_dead_jobs(
         op.connection, op.dlq, ids, keep_job=keep_job, outcome="purged", by=actor("rq-dlq purge")
     )
+    report.seconds = time.monotonic() - started
     what = describe_filter(filters) + (" (DLQ entries only)" if keep_job else "")
     record_run(op.audit, "purge", os_actor("cli"), ids, report, what, matched=len(ids))
     click.echo(f"deleted {report.done} entries")

@@ -5,6 +5,7 @@ the confirmation step; the Activity page then lists that delete and a purge from
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 from collections.abc import Iterator
@@ -48,7 +49,7 @@ def dashboard_url(redis_url: str, redis) -> Iterator[str]:
         process.wait(timeout=10)
 
 
-def test_a_viewer_sees_no_action_and_the_activity_page_lists_who_did_what(dashboard_url, dlq, redis):
+def test_a_viewer_sees_no_action_and_the_activity_page_lists_who_did_what(dashboard_url, dlq, redis, tmp_path):
     playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     deleted, kept, *mail = make_failed_jobs(redis, "billing", 2, dlq=dlq) + make_failed_jobs(redis, "mail", 2, dlq=dlq)
     problems: list[str] = []
@@ -94,9 +95,14 @@ def test_a_viewer_sees_no_action_and_the_activity_page_lists_who_did_what(dashbo
         newest, older = rows.nth(0).inner_text(), rows.nth(1).inner_text()
         assert "purge" in newest and os_user() in newest and "queue=mail" in newest and "2 jobs" in newest
         assert "delete" in older and "ada" in older and "admin" in older and deleted in older and "ok" in older
+        viewer.set_viewport_size({"width": 1440, "height": 700})
+        viewer.screenshot(path=tmp_path / "activity.png", full_page=True)
         viewer.fill("input[name='actor']", "ada")
         viewer.click("text=Filter")
         viewer.wait_for_url("**/activity?*actor=ada*")
         assert viewer.locator("table.activity tbody tr").count() == 1
         browser.close()
     assert problems == []
+    if target := os.environ.get("DASHBOARD_SCREENSHOTS"):  # `make screenshots`
+        (PROJECT_ROOT / target).mkdir(parents=True, exist_ok=True)
+        shutil.copy(tmp_path / "activity.png", PROJECT_ROOT / target / "activity.png")
