@@ -75,7 +75,8 @@ class AuditRecord:
         """From a stream entry; a garbled record still reads (as empty values)."""
         sid = stream_id.decode() if isinstance(stream_id, bytes) else stream_id
         try:
-            data = json.loads((raw or {}).get(b"record", b"{}"))
+            raw = raw or {}
+            data = json.loads(raw.get(b"record") or raw.get("record") or "{}")
         except ValueError:
             data = {}
         data = data if isinstance(data, dict) else {}
