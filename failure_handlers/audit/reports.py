@@ -1,5 +1,6 @@
-"""Record a finished bulk run (requeue, delete, purge, dismiss) in the audit log: the one call the
-operations, the CLI verbs and the web routes make after a run. Pure glue over `AuditLog.record`."""
+"""Record a finished action in the audit log: `record_run` for a bulk run (requeue, delete, purge,
+dismiss), `record_action` for one action (replay, pause, resume). The calls the operations, the CLI
+verbs and the web routes make after an action ran; glue over `AuditLog.record`."""
 
 from __future__ import annotations
 
@@ -36,6 +37,18 @@ def record_run(
     outcome = outcome_of(counts.done, counts.skipped, counts.errors)
     try:
         return log.record(action, actor, Target(ids, what, matched), outcome, counts.line())
+    except RedisError as error:
+        logger.warning("the audit log could not record {} by {}: {}", action, actor.label(), error)
+        return ""
+
+
+def record_action(
+    log: AuditLog, action: str, actor: Actor, target: Target, outcome: str, summary: str = "", detail: str = ""
+) -> str:
+    """One record for a single action (a replay, a pause, a resume), after it ran; a Redis error
+    while recording it is a warning, as for `record_run`."""
+    try:
+        return log.record(action, actor, target, outcome, summary, detail)
     except RedisError as error:
         logger.warning("the audit log could not record {} by {}: {}", action, actor.label(), error)
         return ""

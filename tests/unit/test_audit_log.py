@@ -96,3 +96,20 @@ def test_without_the_archive_no_event_is_appended(connection):
 )  # fmt: skip
 def test_the_outcome_of_a_run(done, skipped, errors, outcome):
     assert outcome_of(done, skipped, errors) == outcome
+
+
+def test_record_action_records_one_action_and_a_redis_error_is_only_a_warning(connection):
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from failure_handlers.audit.reports import record_action
+
+    log = AuditLog(connection, PREFIX, max_entries=10)
+    assert record_action(log, "pause", ALICE, Target(queue="billing"), "ok", "paused billing", "bad deploy")
+    [record] = log.read()
+    assert (record.action, record.queue, record.detail, record.count) == ("pause", "billing", "bad deploy", 0)
+
+    class Down(AuditLog):
+        def record(self, *args, **kwargs):
+            raise RedisConnectionError("Redis went away")
+
+    assert record_action(Down(connection, PREFIX), "resume", ALICE, Target(queue="billing"), "ok") == ""
