@@ -41,6 +41,8 @@ Under `DLQ_PREFIX` (default `rq:dlq:`):
 - `<prefix>archive:events`      stream: the failure archive's events (a dead-lettering, an outcome), appended by
                                the DLQ's write scripts when ARCHIVE_URL is set, bounded by ARCHIVE_STREAM_MAXLEN;
                                read by the consumer group ARCHIVE_GROUP (`archive/events.py`)
+- `<prefix>audit`               stream: the audit log of operator actions (`audit/log.py`; written by
+                               `lua/audit.lua`), trimmed to AUDIT_MAX_ENTRIES; each entry's `record` is JSON
 - `<prefix>archive:seq`         counter: events appended so far (each event carries its number)
 - `<prefix>archive:state`       hash: the archiver's progress: delivered_seq, lost (events trimmed unread),
                                last_batch_at, last_batch_rows, last_sweep_at, last_error
@@ -170,6 +172,10 @@ class DlqKeys:
 
     def alert_lease(self, delivery_id: str) -> str:
         return f"{self.prefix}alerts:lease:{delivery_id}"
+
+    @property
+    def audit(self) -> str:
+        return f"{self.prefix}audit"
 
     # -- the failure archive (archive/events.py) --
 

@@ -249,10 +249,10 @@ def test_an_archive_at_the_previous_schema_upgrades_in_place(archive_url, settin
                      "VALUES (:key, :key, :now, :now, :outcome, :seq)"),
                 {"key": key, "now": datetime.now(UTC), "outcome": outcome, "seq": seq},
             )  # fmt: skip
-    with pytest.raises(database.SchemaMismatch, match="at schema 0001, older than this code's 0002"):
+    with pytest.raises(database.SchemaMismatch, match="at schema 0001, older than this code's 0003"):
         database.check_schema(engine, settings.archive)
 
-    assert database.upgrade(engine, settings.archive) == ("0001", "0002")
+    assert database.upgrade(engine, settings.archive) == ("0001", "0003")
 
     database.check_schema(engine, settings.archive)
     rows = {row["job_id"]: row for row in table(engine)}

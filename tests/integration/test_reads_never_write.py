@@ -113,6 +113,7 @@ def run_read_verbs(url: str, archive_url: str, scenario: Scenario) -> None:
     assert "would delete 3 entries" in verb("purge", "--dry-run")
     assert "0 dead-letterings" in verb("history", "stats")
     assert "Failure archive: 0 shown" in verb("history")
+    assert "Audit log: 0 shown" in verb("audit")
 
 
 def get_routes(client: FlaskClient, scenario: Scenario) -> list[str]:
@@ -155,7 +156,7 @@ def test_every_read_works_as_a_read_only_acl_user(admin, private_url, archive_ur
         paths = check_dashboard(viewer, url, archive_url, scenario)
     finally:
         viewer.close()
-    assert {"/", "/failed", "/api/failed-jobs", "/metrics", "/history"} <= set(paths)
+    assert {"/", "/failed", "/api/failed-jobs", "/metrics", "/history", "/activity", "/api/audit"} <= set(paths)
 
 
 def test_reads_send_no_write_command(admin, private_url, archive_url, scenario):
