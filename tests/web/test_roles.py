@@ -204,3 +204,25 @@ def test_read_only_still_refuses_an_admin(dashboard, dlq, redis):
         headers={**basic("admin-user"), "Origin": ORIGIN},
     )  # fmt: skip
     assert refused.status_code == 403 and "read-only" in refused.text
+
+
+def test_pause_resume_and_replay_are_the_operators_and_each_lands_in_the_audit_log(app, dlq, redis, audit):
+    (job_id,) = failed_jobs(redis, dlq, 1)
+    Queue("billing", connection=redis).enqueue(len, "x")  # a queue RQ knows
+    for path in ("/api/queues/billing/pause", "/api/queues/billing/resume", f"/api/failed-jobs/{job_id}/replay"):
+        refused = app.post(path, json={"kwargs": {}} if "replay" in path else {}, headers=bearer("viewer"))
+        assert refused.status_code == 403 and refused.json["error"], path
+    assert redis.hgetall(TEST_ENV["DLQ_PREFIX"] + "queues:paused") == {} and audit.read() == []
+
+    paused = app.post("/api/queues/billing/pause", json={"reason": "card processor down"}, headers=bearer("operator"))
+    assert paused.status_code == 200 and paused.json["action"] == "paused"
+    assert app.post("/api/queues/billing/resume", headers=bearer("operator")).json["action"] == "resumed"
+    records = sorted(audit.read(), key=lambda record: record.id)
+    assert [(r.action, r.actor, r.via, r.role, r.queue, r.outcome) for r in records] == [
+        ("pause", "operator-bot", "api", "operator", "billing", "ok"),
+        ("resume", "operator-bot", "api", "operator", "billing", "ok"),
+    ]
+    assert records[0].detail == "card processor down"
+    page = app.get("/queues", headers=basic("viewer-user")).text
+    assert ">Pause</button>" not in page  # a viewer sees no pause button
+    assert ">Pause</button>" in app.get("/queues", headers=basic("operator-user")).text
