@@ -74,6 +74,12 @@ class DlqClaims:
         pipeline.delete(self.keys.entry(job_id))
         pipeline.zrem(self.key, job_id)
 
+    def finish_many(self, job_ids: Sequence[str], pipeline: Pipeline) -> None:
+        """`finish` for a batch: two commands, whatever its size."""
+        if job_ids:
+            pipeline.delete(*(self.keys.entry(job_id) for job_id in job_ids))
+            pipeline.zrem(self.key, *job_ids)
+
     def release_stale(self, older_than: float = CLAIM_STALE_SECONDS) -> int:
         """Claims left by a requeue that died before it enqueued: their entries go back to the DLQ."""
         connection = self.connection

@@ -251,6 +251,13 @@ class DeadLetterQueue:
             rows = pipe.execute()
         return [DeadLetterEntry.from_hash(raw) if raw else None for raw in rows]
 
+    def queues_of(self, job_ids: Sequence[str]) -> builtins.list[str]:
+        """Each entry's `queue` field ('' when the entry is gone): one round trip, one field each."""
+        with self.connection.pipeline(transaction=False) as pipe:
+            for job_id in job_ids:
+                pipe.hget(self.keys.entry(job_id), "queue")
+            return [text(queue) for queue in pipe.execute()]
+
     def list(self, offset: int = 0, limit: int = 50, filters: DlqFilter | None = None) -> list[DeadLetterEntry]:
         """Entries newest first, `limit` after skipping `offset` matches."""
         ids = self.select_ids(filters or DlqFilter(), newest_first=True, offset=offset, limit=limit)
