@@ -20,6 +20,9 @@ Under `DLQ_PREFIX` (default `rq:dlq:`):
 - `<prefix>claims`             sorted set: job ids being requeued right now, scored by claim time
 - `<prefix>dismissed`          sorted set: job ids deleted from the DLQ but kept in RQ (`delete --keep-job`),
                                scored by deletion time; the reconciler does not bring them back
+- `<prefix>search:text`         list: the search index's segments, the lowercased message and arguments of up to
+                               1,000 entries each (`dlq/search_index.py`); written by the reconciler only
+- `<prefix>search:indexed`      set: the job ids in `search:text` (a requeue and a delete take theirs out)
 - `<prefix>web:selection:<token>` string (JSON, with a TTL): the job ids a dashboard bulk action
                                was confirmed for (`web/selections.py`); taken with GETDEL when it runs
 - `<prefix>reconciler:last_pass` hash: when the reconciler last finished a pass, and what it did
@@ -126,6 +129,14 @@ class DlqKeys:
     @property
     def dismissed(self) -> str:
         return f"{self.prefix}dismissed"
+
+    @property
+    def search_text(self) -> str:
+        return f"{self.prefix}search:text"
+
+    @property
+    def search_indexed(self) -> str:
+        return f"{self.prefix}search:indexed"
 
     def selection(self, token: str) -> str:
         return f"{self.prefix}web:selection:{token}"
