@@ -31,6 +31,7 @@ from failure_handlers.storage.keys import DlqKeys
 
 SEGMENT = 1_000  # entries per segment (one RPUSH)
 UNIT, RECORD = "\x1f", "\x1e"
+_UNIT, _RECORD = UNIT.encode(), RECORD.encode()
 SEARCHED_FIELDS = ("exc_message", "args", "kwargs")  # what `--search` looks in (DlqFilter.search)
 REBUILD_ABOVE = 2.0  # indexed ids per entry in the DLQ above which `refresh` rebuilds from scratch
 REBUILD_SLACK = 1_000
@@ -49,11 +50,12 @@ class Candidates:
     hits: set[str]
     unindexed: list[str]
     indexed: int  # index members the index answered for
+    members: int  # index members in all
 
     @property
     def how(self) -> str:
         if not self.indexed:
-            return f"searched by a scan of {len(self.unindexed):,} entries (no search index yet: run rq-dlq reconcile)"
+            return f"searched by a scan of {self.members:,} entries (no search index yet: run rq-dlq reconcile)"
         tail = f"; {len(self.unindexed):,} not indexed yet were scanned" if self.unindexed else ""
         return f"searched by the search index ({self.indexed:,} entries){tail}"
 
@@ -72,18 +74,22 @@ class SearchIndex:
         if UNIT in needle or RECORD in needle:
             return None
         with self.connection.pipeline(transaction=False) as pipe:
-            pipe.lrange(self.keys.search_text, 0, -1)
-            pipe.zdiff([self.keys.index, self.keys.search_indexed])
+            pipe.scard(self.keys.search_indexed)
             pipe.zcard(self.keys.index)
-            try:
-                segments, unindexed, members = pipe.execute()
-            except ResponseError:  # ZDIFF is Redis >= 6.2
-                return None
+            pipe.lrange(self.keys.search_text, 0, -1)
+            indexed, members, segments = pipe.execute()
+        if not indexed:  # no index (no reconciler ran): the caller scans, without a ZDIFF of everything
+            return Candidates(set(), [], 0, int(members))
+        try:
+            unindexed = self.connection.zdiff([self.keys.index, self.keys.search_indexed])
+        except ResponseError:  # ZDIFF is Redis >= 6.2
+            return None
         hits: set[str] = set()
+        wanted = needle.encode()  # UTF-8 is self-synchronising: a byte match is a text match
         for segment in segments:
-            hits.update(_hits(text(segment), needle))
+            hits.update(_hits(segment, wanted))
         tail = member_list(unindexed)
-        return Candidates(hits, tail, max(0, int(members) - len(tail)))
+        return Candidates(hits, tail, max(0, int(members) - len(tail)), int(members))
 
     # -- writing (the reconciler) -------------------------------------------------------------------
 
@@ -126,16 +132,16 @@ class SearchIndex:
         return len(ids)
 
 
-def _hits(segment: str, needle: str) -> set[str]:
+def _hits(segment: bytes, needle: bytes) -> set[str]:
     """The ids of the records of `segment` whose text holds `needle`."""
     found: set[str] = set()
     position = segment.find(needle)
     while position >= 0:
-        start = segment.rfind(RECORD, 0, position) + 1
-        end = segment.find(UNIT, start)
+        start = segment.rfind(_RECORD, 0, position) + 1
+        end = segment.find(_UNIT, start)
         if start <= position and end > start:
-            found.add(segment[start:end])
-        following = segment.find(RECORD, position)
+            found.add(segment[start:end].decode(errors="replace"))
+        following = segment.find(_RECORD, position)
         if following < 0:
             break
         position = segment.find(needle, following + 1)

@@ -204,11 +204,11 @@ def test_a_search_without_an_index_is_a_scan_and_says_so(redis, dlq, redis_url):
     make_failed_jobs(redis, QUEUE, 5, dlq=dlq)
     result = run_script("scripts/dlq.py", "list", "--search", "INV-3", "--json", env={"REDIS_URL": redis_url})
     assert result.returncode == 0, result.stderr
-    assert [entry["args"] for entry in json.loads(result.stdout)] == ['["INV-3"]']
+    assert [entry["args"] for entry in json.loads(result.stdout)] == [["INV-3"]]
     assert "note: searched by a scan of 5 entries (no search index yet: run rq-dlq reconcile)" in result.stderr
     assert not redis.exists(dlq.keys.search_text)  # a read never builds it
     reconciled = run_script("scripts/dlq.py", "reconcile", env={"REDIS_URL": redis_url})
     assert "5 indexed for search" in reconciled.stdout
     result = run_script("scripts/dlq.py", "list", "--search", "INV-3", "--json", env={"REDIS_URL": redis_url})
-    assert [entry["args"] for entry in json.loads(result.stdout)] == ['["INV-3"]']
+    assert [entry["args"] for entry in json.loads(result.stdout)] == [["INV-3"]]
     assert "note: searched by the search index (5 entries)" in result.stderr
