@@ -43,7 +43,10 @@ def rq_dlq() -> None:
 def list_entries(limit: int, offset: int, as_json: bool, **filters: object) -> None:
     """List dead jobs, newest first."""
     op = operator()
-    entries = op.dlq.list(offset=offset, limit=limit, filters=build_filter(op, **filters))
+    selection = op.dlq.select(build_filter(op, **filters), newest_first=True, offset=offset, limit=limit)
+    entries = [entry for entry in op.dlq.get_many(selection.ids) if entry is not None]
+    if selection.how:
+        click.echo(f"note: {selection.how}", err=True)
     op.note_backlog()
     if as_json:
         click.echo(views.to_json([entry.as_json() for entry in entries]))
@@ -123,7 +126,8 @@ def purge(keep_job: bool, dry_run: bool, yes: bool, **filters: object) -> None:
     """Delete every dead job matching the filters (all of them without filters)."""
     op = operator(reconcile=not dry_run)
     selection = build_filter(op, **filters)
-    ids = op.dlq.select_ids(selection, prune=not dry_run)
+    members = None if dry_run else op.dlq.members(selection)  # a purge need not read 100,000 hashes first
+    ids = op.dlq.select_ids(selection, prune=not dry_run) if members is None else members
     what = "every dead job" if selection.is_empty() else "the dead jobs matching the filters"
     if dry_run:
         click.echo(f"would delete {len(ids)} entries ({what})")
@@ -174,4 +178,4 @@ def reconcile(watch: bool, interval: float, full_every: int, incremental: bool) 
     if watch:
         run_forever(op.reconciler(), interval, full_every, op.settings.redis_url)
     else:
-        click.echo(op.reconciler().run(full=not incremental).line())
+        click.echo(op.reconciler().run(full=not incremental, index_search=True).line())

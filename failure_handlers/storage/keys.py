@@ -23,6 +23,9 @@ Under `DLQ_PREFIX` (default `rq:dlq:`):
 - `<prefix>queues:paused`      hash: queue name -> JSON {reason, paused_at, by}: the queues an operator paused
                                (`rq-dlq pause`; `queues/pause.py`); our worker class (`queues/worker.py`) takes
                                no job from them. Written by operators only; read by workers and the exporter
+- `<prefix>search:text`         list: the search index's segments, the lowercased message and arguments of up to
+                               1,000 entries each (`dlq/search_index.py`); written by the reconciler only
+- `<prefix>search:indexed`      set: the job ids in `search:text` (a requeue and a delete take theirs out)
 - `<prefix>web:selection:<token>` string (JSON, with a TTL): the job ids a dashboard bulk action
                                was confirmed for (`web/selections.py`); taken with GETDEL when it runs
 - `<prefix>reconciler:last_pass` hash: when the reconciler last finished a pass, and what it did
@@ -139,6 +142,14 @@ class DlqKeys:
     @property
     def paused_queues(self) -> str:
         return f"{self.prefix}queues:paused"
+
+    @property
+    def search_text(self) -> str:
+        return f"{self.prefix}search:text"
+
+    @property
+    def search_indexed(self) -> str:
+        return f"{self.prefix}search:indexed"
 
     def selection(self, token: str) -> str:
         return f"{self.prefix}web:selection:{token}"

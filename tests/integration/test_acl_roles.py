@@ -223,7 +223,8 @@ FORBIDDEN = [
     ("worker", ("archive", "run", "--once"), [CONSUMER_REFUSED]),  # appends to the stream, never consumes it
     ("reconciler", ("archive", "run", "--once"), [CONSUMER_REFUSED]),
     ("operator", ("archive", "run", "--once"), [CONSUMER_REFUSED]),
-    ("viewer", ("requeue", "JOB"), ["has no permissions to run the 'multi' command"]),
+    # the requeue's reads pass; its first write is the claim script
+    ("viewer", ("requeue", "JOB"), ["has no permissions to run the 'evalsha' command"]),
     ("viewer", ("pause", "billing"), ["has no permissions to run the 'hsetnx' command"]),
     ("archiver", ("purge", "--yes"), [KEY_REFUSED]),  # writes only <prefix>archive:*
     ("notifier", ("requeue", "JOB"), [KEY_REFUSED, "(in a Lua script of ours)"]),  # writes only <prefix>alerts:*
