@@ -33,7 +33,11 @@ def record_run(
 ) -> str:
     """One record for a run over `ids` (chosen by `what`: a filter, `selected on the list`, ...).
 
-    The run has happened by now: a Redis error while recording it is a warning, not the run's failure."""
+    The run has happened by now: a Redis error while recording it is a warning, not the run's failure.
+    A run that touched nothing (every id an error: an unknown id, a malformed entry) is bad input, which
+    changes nothing, the audit log included: it is not recorded."""
+    if not counts.done and not counts.skipped:
+        return ""
     outcome = outcome_of(counts.done, counts.skipped, counts.errors)
     try:
         return log.record(action, actor, Target(ids, what, matched), outcome, counts.line())
