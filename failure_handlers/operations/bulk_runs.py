@@ -23,7 +23,8 @@ from typing import Any
 
 from loguru import logger
 from redis import Redis
-from redis.exceptions import RedisError, WatchError
+from redis.exceptions import RedisError
+from redis.typing import EncodableT, FieldT
 
 from failure_handlers.audit import Actor, AuditLog
 from failure_handlers.audit.reports import record_run
@@ -40,6 +41,7 @@ PROBLEMS_KEPT = 50  # skips and errors shown on the run's page (the counts stay 
 BATCH = 200  # ids per batch of a background run: the progress moves, a cancel stops, every ~200
 
 # The work of one run: given the progress and stop hooks, run and return the report.
+Fields = dict[FieldT, EncodableT]
 Work = Callable[[Callable[[BulkReport], None], Callable[[], bool]], BulkReport]
 
 
@@ -127,7 +129,7 @@ class BulkRuns:
         """A new run, `running`, leased to this process; returns its id."""
         run_id = secrets.token_urlsafe(16)
         now = time.time()
-        fields = {
+        fields: Fields = {
             "action": action, "what": what, "actor": json.dumps(actor.as_json()), "selected": selected,
             "state": RUNNING, "started_at": repr(now), "updated_at": repr(now),
         }  # fmt: skip
@@ -155,7 +157,9 @@ class BulkRuns:
     def progress(self, run_id: str, report: BulkReport) -> None:
         """After a batch: the counts so far, and the lease renewed."""
         with self.connection.pipeline(transaction=False) as pipe:
-            pipe.hset(self.keys.bulk_run(run_id), mapping={**_counts(report), "updated_at": repr(time.time())})
+            fields = _counts(report)
+            fields["updated_at"] = repr(time.time())
+            pipe.hset(self.keys.bulk_run(run_id), mapping=fields)
             pipe.expire(self.keys.bulk_run(run_id), RUN_TTL_SECONDS)
             pipe.set(self.keys.bulk_lease(run_id), "1", px=LEASE_SECONDS * 1000)
             pipe.execute()
@@ -170,42 +174,43 @@ class BulkRuns:
     def finish(self, run_id: str, report: BulkReport | None, error: str = "") -> str:
         """The run's end: finished, cancelled, or failed (`error`); the lease let go. Returns the state."""
         state = FAILED if error else CANCELLED if report is not None and report.cancelled else FINISHED
-        fields: dict[str, Any] = {"state": state, "finished_at": repr(time.time()), "error": error}
+        now = repr(time.time())
+        fields: Fields = {"state": state, "finished_at": now, "updated_at": now, "error": error}
         if report is not None:
             problems = [problem.__dict__ for problem in report.problems[:PROBLEMS_KEPT]]
-            fields.update(_counts(report), summary=report.line(), problems=json.dumps(problems))
+            fields.update(_counts(report))
+            fields.update({"summary": report.line(), "problems": json.dumps(problems)})
         with self.connection.pipeline(transaction=True) as pipe:
-            pipe.hset(self.keys.bulk_run(run_id), mapping={**fields, "updated_at": fields["finished_at"]})
+            pipe.hset(self.keys.bulk_run(run_id), mapping=fields)
             pipe.expire(self.keys.bulk_run(run_id), RUN_TTL_SECONDS)
             pipe.delete(self.keys.bulk_lease(run_id))
             pipe.execute()
         return state
 
     def settle_interrupted(self, audit: AuditLog) -> list[str]:
-        """Mark the runs whose process died `interrupted` (once, under WATCH) and record each in the
+        """Mark the runs whose process died `interrupted` (once) and record each in the
         audit log by the actor who started it, with the counts it reached. Returns their ids."""
         settled = []
         for run_id in (_text(member) for member in self.connection.zrange(self.keys.bulk_runs, 0, -1)):
             run = self._mark_interrupted(run_id)
             if run is not None:
                 detail = "its dashboard process stopped: the rest is untouched, still in the DLQ"
-                record_run(audit, run.action, _actor(run.actor), [], run.report(), run.what, run.selected, INTERRUPTED, detail)
+                record_run(
+                    audit, run.action, _actor(run.actor), [], run.report(), run.what, run.selected, INTERRUPTED, detail
+                )
                 settled.append(run_id)
         return settled
 
     def _mark_interrupted(self, run_id: str) -> BulkRun | None:
-        key, lease = self.keys.bulk_run(run_id), self.keys.bulk_lease(run_id)
-        with self.connection.pipeline(transaction=True) as pipe:
-            try:
-                pipe.watch(key, lease)
-                if pipe.exists(lease) or _text(pipe.hget(key, "state") or b"") != RUNNING:
-                    return None
-                run = BulkRun.parse(run_id, pipe.hgetall(key), leased=False)
-                pipe.multi()
-                pipe.hset(key, mapping={"state": INTERRUPTED, "finished_at": repr(time.time())})
-                pipe.execute()
-            except WatchError:
-                return None  # another process settled it, or it came back to life
+        """The run, marked interrupted, if it is running without its lease and no one settled it yet
+        (HSETNX `settled`: of two processes settling at once, one does)."""
+        run = self.get(run_id)
+        if run is None or run.state != INTERRUPTED or run.finished_at:
+            return None
+        if not self.connection.hsetnx(self.keys.bulk_run(run_id), "settled", "1"):
+            return None
+        fields: Fields = {"state": INTERRUPTED, "finished_at": repr(time.time())}
+        self.connection.hset(self.keys.bulk_run(run_id), mapping=fields)
         return run
 
 
@@ -253,7 +258,7 @@ def _actor(data: dict[str, str]) -> Actor:
     return Actor(**{name: str(data.get(name, "")) for name in ("name", "via", "role", "address")})
 
 
-def _counts(report: BulkReport) -> dict[str, int]:
+def _counts(report: BulkReport) -> Fields:
     return {
         "processed": report.processed, "done": report.done, "skipped": report.skipped, "errors": report.errors,
     }  # fmt: skip

@@ -35,9 +35,10 @@ API_WRITES = (
 def create_blueprint(
     settings: Settings | None = None, connection: Redis | None = None, name: str = "rq_dlq"
 ) -> Blueprint:
-    """The dashboard's pages (`/`, `/groups`, `/failed`, `/jobs/<id>`, `/history`, `/actions/...`, `/bulk/<id>`), its JSON
-    API (`/api/...`) and Prometheus' `/metrics`. `settings` default to the process's (`.env` and the
-    environment); the Redis connection is made from them on first use unless `connection` is given."""
+    """The dashboard's pages (`/`, `/groups`, `/failed`, `/jobs/<id>`, `/history`, `/actions/...`,
+    `/bulk/<id>`), its JSON API (`/api/...`) and Prometheus' `/metrics`. `settings` default to the
+    process's (`.env` and the environment); the Redis connection is made from them on first use
+    unless `connection` is given."""
     state = DashboardState(settings or runtime.settings(), connection)
     state.users  # noqa: B018 - read the users file now: a bad one stops the start, not the first request
     bp = Blueprint(name, __name__, template_folder="templates", static_folder="static", static_url_path="/static")

@@ -61,7 +61,12 @@ def test_a_filter_requeue_of_many_runs_in_the_background_and_is_audited(app, dlq
     assert dlq.count() == 0 and sorted(Queue("billing", connection=redis).job_ids) == sorted(ids)
     assert f"requeued {MANY}, skipped 0, errors 0" in app.get(run_path, headers=basic("viewer-user")).text
     (record,) = audit.read()
-    assert (record.action, record.actor, record.role, record.via) == ("requeue", "operator-user", "operator", "dashboard")
+    assert (record.action, record.actor, record.role, record.via) == (
+        "requeue",
+        "operator-user",
+        "operator",
+        "dashboard",
+    )
     assert (record.filter, record.count, record.outcome) == ("queue=billing", MANY, "ok")
     listed = app.get("/api/bulk", headers=basic("viewer-user")).get_json()["runs"]
     assert [entry["id"] for entry in listed] == [run["id"]]
@@ -84,7 +89,12 @@ def test_a_cancel_stops_between_batches_and_every_job_is_requeued_or_still_dead(
     page = app.get(run_path, headers=basic("viewer-user")).text
     assert f"cancelled: {run['untouched']} not reached" in page and "bulk-cancel" not in page
     (record,) = audit.read()
-    assert (record.action, record.actor, record.outcome, record.count) == ("requeue", "operator-user", "cancelled", 1_000)
+    assert (record.action, record.actor, record.outcome, record.count) == (
+        "requeue",
+        "operator-user",
+        "cancelled",
+        1_000,
+    )
     assert record.detail.startswith("cancelled by admin-user") and f"requeued {run['done']}," in record.summary
 
 
@@ -109,7 +119,9 @@ def test_the_api_reads_and_cancels_a_run_and_unknown_runs_are_404(app, redis, au
     run_id = runs.create("requeue", "queue=billing", Actor("ops", "dashboard", "operator"), 10)
     assert app.get(f"/api/bulk/{run_id}", headers=bearer("viewer")).get_json()["state"] == RUNNING
     cancelled = app.post(f"/api/bulk/{run_id}/cancel", headers=bearer("operator"))
-    assert cancelled.status_code == 200 and cancelled.get_json()["cancel_by"] == "operator-bot (api, operator, 127.0.0.1)"
+    assert (
+        cancelled.status_code == 200 and cancelled.get_json()["cancel_by"] == "operator-bot (api, operator, 127.0.0.1)"
+    )
     assert runs.cancel_requested(run_id)
     missing = app.get("/api/bulk/" + "x" * 22, headers=bearer("viewer"))
     assert missing.status_code == 404 and "no bulk run" in missing.get_json()["error"]
