@@ -10,6 +10,7 @@ from rq import Queue
 from rq.registry import FailedJobRegistry
 
 from failure_handlers.audit import Actor, AuditLog
+from failure_handlers.operations.bulk import delete_ids
 from failure_handlers.operations.bulk_runs import INTERRUPTED, RUNNING, BulkRuns
 from failure_handlers.web.bulk import INLINE_MAX
 from tests.conftest import TEST_ENV
@@ -154,3 +155,18 @@ def test_a_small_confirmed_action_still_runs_in_the_request_and_a_bad_rate_is_40
     assert dlq.count() == 3  # nothing done; the confirmation is still there
     result = page_post(app, confirm, {}, headers=headers)
     assert result.status_code == 200 and "requeued 3, skipped 0, errors 0" in result.text
+
+
+def test_a_delete_stopped_after_its_first_batch_leaves_every_job_deleted_or_still_dead(dlq, redis, audit):
+    ids = failed_jobs(redis, dlq, 500)
+    seen: list[int] = []
+    report = delete_ids(
+        redis, dlq, ids, batch=200, audit=audit, actor=Actor("ops", "python"),
+        on_progress=lambda report: seen.append(report.processed), stop=lambda: bool(seen),
+    )  # fmt: skip
+    assert seen == [200] and report.cancelled and (report.done, report.processed, report.untouched) == (200, 200, 300)
+    assert {entry.job_id for entry in dlq.list(limit=1_000)} == set(ids[200:])  # in order: the first 200 went
+    assert FailedJobRegistry("billing", connection=redis).count == 300
+    (record,) = audit.read()
+    assert (record.action, record.outcome, record.count) == ("delete", "cancelled", 500)
+    assert record.summary.startswith("deleted 200, skipped 0, errors 0, cancelled: 300 not reached")
