@@ -69,8 +69,6 @@ class BulkReport:
             ("would_" + self.action if self.dry_run else done_name): self.done,
             "skipped": self.skipped,
             "errors": self.errors,
-            "processed": self.processed,
-            "cancelled": self.cancelled,
             "problems": [problem.__dict__ for problem in self.problems],
             "problems_truncated": self.skipped + self.errors > len(self.problems),
             "seconds": round(self.seconds, 3),
