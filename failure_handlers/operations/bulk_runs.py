@@ -29,7 +29,7 @@ from redis.typing import EncodableT, FieldT
 from failure_handlers.audit import Actor, AuditLog
 from failure_handlers.audit.reports import record_run
 from failure_handlers.operations.report import BulkReport
-from failure_handlers.redaction import redact_url
+from failure_handlers.redaction import redact_text
 from failure_handlers.storage.keys import DlqKeys
 
 RUNNING, FINISHED, CANCELLED, INTERRUPTED, FAILED = "running", "finished", "cancelled", "interrupted", "failed"
@@ -236,11 +236,16 @@ def track(runs: BulkRuns, run_id: str, spec: RunSpec, work: Work, audit: AuditLo
     this is a background thread's whole life. Returns the final state."""
     try:
         report = work(lambda report: runs.progress(run_id, report), lambda: runs.cancel_requested(run_id))
-    except Exception as error:  # noqa: BLE001 - the run's page says why; the log has the traceback
-        reason = redact_url(f"{type(error).__name__}: {error}")
-        logger.exception("bulk {} {} failed: {}", spec.action, run_id, reason)
+    except Exception as error:  # noqa: BLE001 - the run's page, the log and the audit record say why
+        reason = redact_text(f"{type(error).__name__}: {error}")
+        logger.error("bulk {} {} failed: {}", spec.action, run_id, reason)  # no traceback: it may hold a password
         try:
-            return runs.finish(run_id, None, reason)
+            state = runs.finish(run_id, None, reason)
+            reached = runs.get(run_id)  # the counts of its last batch: what was done stays done
+            if reached is not None:
+                counts = reached.report()
+                record_run(audit, spec.action, spec.actor, spec.ids, counts, spec.what, outcome=FAILED, detail=reason)
+            return state
         except RedisError:
             return FAILED  # the lease expires: the run reads as interrupted
     try:
