@@ -71,6 +71,8 @@ def test_a_filter_requeue_of_many_runs_in_the_background_and_is_audited(app, dlq
     assert (record.filter, record.count, record.outcome) == ("queue=billing", MANY, "ok")
     listed = app.get("/api/bulk", headers=basic("viewer-user")).get_json()["runs"]
     assert [entry["id"] for entry in listed] == [run["id"]]
+    activity = app.get("/activity", headers=basic("viewer-user")).text  # where a closed tab's run is found again
+    assert f'data-run="{run["id"]}"' in activity and f'href="{run_path}"' in activity
 
 
 def test_a_cancel_stops_between_batches_and_every_job_is_requeued_or_still_dead(app, dlq, redis, audit):
