@@ -32,7 +32,7 @@ IDS_KEPT = 100  # job ids kept per record; `count` stays exact
 TEXT_LIMIT = 1_000  # characters of a filter, summary or detail
 ID_LIMIT = 255
 ACTIONS = ("requeue", "replay", "delete", "purge", "dismiss", "pause", "resume")
-OUTCOMES = ("ok", "partial", "failed", "refused", "nothing")
+OUTCOMES = ("ok", "partial", "failed", "refused", "nothing", "cancelled", "interrupted")
 READ_BATCH = 500
 
 
@@ -123,7 +123,8 @@ class AuditLog:
         at: float | None = None,
     ) -> str:
         """Append one action; returns its stream id. `outcome`: ok, partial (some skipped or failed),
-        failed, refused (not allowed: a role, read-only) or nothing (matched nothing)."""
+        failed, refused (not allowed: a role, read-only), nothing (matched nothing), cancelled (a bulk
+        run an operator stopped between batches) or interrupted (a bulk run whose process died)."""
         now = time.time() if at is None else at
         data = {
             "at": now,
@@ -174,8 +175,10 @@ class AuditLog:
         return int(self.connection.xlen(self.keys.audit))
 
 
-def outcome_of(done: int, skipped: int, errors: int) -> str:
-    """ok / partial / failed / nothing from a run's counts (pure)."""
+def outcome_of(done: int, skipped: int, errors: int, cancelled: bool = False) -> str:
+    """ok / partial / failed / nothing from a run's counts, or cancelled (pure)."""
+    if cancelled:
+        return "cancelled"
     if errors and not done:
         return "failed"
     if done:

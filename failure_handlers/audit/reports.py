@@ -18,6 +18,7 @@ class RunCounts(Protocol):
     done: int
     skipped: int
     errors: int
+    cancelled: bool
 
     def line(self) -> str: ...
 
@@ -30,17 +31,20 @@ def record_run(
     counts: RunCounts,
     what: str = "",
     matched: int | None = None,
+    outcome: str = "",
+    detail: str = "",
 ) -> str:
     """One record for a run over `ids` (chosen by `what`: a filter, `selected on the list`, ...).
 
     The run has happened by now: a Redis error while recording it is a warning, not the run's failure.
     A run that touched nothing (every id an error: an unknown id, a malformed entry) is bad input, which
-    changes nothing, the audit log included: it is not recorded."""
-    if not counts.done and not counts.skipped:
+    changes nothing, the audit log included: it is not recorded. A cancelled run is always recorded
+    (an operator started it and stopped it), as `outcome` says when given (`interrupted`)."""
+    if not counts.done and not counts.skipped and not counts.cancelled and not outcome:
         return ""
-    outcome = outcome_of(counts.done, counts.skipped, counts.errors)
+    outcome = outcome or outcome_of(counts.done, counts.skipped, counts.errors, counts.cancelled)
     try:
-        return log.record(action, actor, Target(ids, what, matched), outcome, counts.line())
+        return log.record(action, actor, Target(ids, what, matched), outcome, counts.line(), detail)
     except RedisError as error:
         logger.warning("the audit log could not record {} by {}: {}", action, actor.label(), error)
         return ""

@@ -8,7 +8,7 @@ request arrived), never on a filter re-evaluated while the action runs. Delete g
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from redis import Redis
 
@@ -32,20 +32,29 @@ def delete_ids(
     audit: AuditLog | None = None,
     actor: Actor | None = None,
     what: str = "",
+    batch: int = SCAN_BATCH,
+    on_progress: Callable[[BulkReport], None] | None = None,
+    stop: Callable[[], bool] | None = None,
+    record: bool = True,
 ) -> BulkReport:
     """Delete the entries of `job_ids` still in the DLQ (and their RQ jobs unless `keep_job`).
 
     An id whose entry is gone is skipped, and its RQ job left alone: it may be live again.
     A real run is recorded in the audit log as `delete` (`dismiss` with `keep_job`), as
-    `requeue_run.requeue_jobs` records a requeue.
+    `requeue_run.requeue_jobs` records a requeue, with the same hooks: `on_progress(report)` after
+    every batch of `batch` ids, `stop()` before every batch (True: cancelled, the rest untouched),
+    `record=False` when the caller records the run itself.
     """
     started = time.monotonic()
     actor = actor or os_actor("python")
     by = by or actor.label()  # the archive's outcome_by
     ids = list(dict.fromkeys(job_ids))
     report = BulkReport("delete", dry_run, len(ids))
-    for start in range(0, len(ids), SCAN_BATCH):
-        chunk = ids[start : start + SCAN_BATCH]
+    for start in range(0, len(ids), batch):
+        if stop is not None and stop():
+            report.cancelled = True
+            break
+        chunk = ids[start : start + batch]
         present = []
         for job_id, entry in zip(chunk, dlq.get_many(chunk), strict=True):
             if entry is None:
@@ -53,8 +62,11 @@ def delete_ids(
             else:
                 present.append(job_id)
         report.done += len(present) if dry_run else delete_dead_jobs(connection, dlq, present, keep_job=keep_job, by=by)
+        report.processed = start + len(chunk)
+        if on_progress is not None:
+            on_progress(report)
     report.seconds = time.monotonic() - started
-    if not dry_run:
+    if record and not dry_run:
         log = audit or AuditLog(connection, dlq.keys.prefix, archive_maxlen=dlq.archive_maxlen)
         record_run(log, "dismiss" if keep_job else "delete", actor, ids, report, what)
     return report

@@ -30,6 +30,13 @@ class BulkReport:
     errors: int = 0
     problems: list[Problem] = field(default_factory=list)  # the first MAX_PROBLEMS skips and errors
     seconds: float = 0.0
+    processed: int = 0  # ids gone through so far (done, skipped or an error); the rest untouched
+    cancelled: bool = False  # stopped between two batches (`stop`): the ids after `processed` untouched
+
+    @property
+    def untouched(self) -> int:
+        """Ids the run never reached (a cancelled run's rest): still as they were."""
+        return self.selected - self.processed
 
     def count(self, outcome: Outcome) -> None:
         """Add one requeue outcome: done if (it would be) requeued, else a skip or an error."""
@@ -50,7 +57,8 @@ class BulkReport:
         """`requeued 3, skipped 0, errors 1 (0.01 s)`, the CLI's summary line."""
         verb = {"requeue": "requeued", "delete": "deleted"}[self.action]
         verb = f"would {self.action}" if self.dry_run else verb
-        return f"{verb} {self.done}, skipped {self.skipped}, errors {self.errors} ({self.seconds:.2f} s)"
+        stopped = f", cancelled: {self.untouched} not reached" if self.cancelled else ""
+        return f"{verb} {self.done}, skipped {self.skipped}, errors {self.errors}{stopped} ({self.seconds:.2f} s)"
 
     def as_json(self) -> dict[str, object]:
         done_name = {"requeue": "requeued", "delete": "deleted"}[self.action]

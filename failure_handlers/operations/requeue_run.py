@@ -4,8 +4,11 @@ dashboard's and the API's bulk requeue, and Python callers.
 The run gives back the jobs of a requeue that died half-way (`dlq.claims.release_stale`; not in a
 dry run, which changes nothing), then goes through the ids in batches, each one claim and one
 MULTI (`Requeuer.requeue`; `Requeuer.plan` in a dry run), and counts every outcome into a
-`BulkReport`. Callers watch through two hooks: `on_outcome` for every job (the CLI prints its
-lines) and `on_batch(done, total)` after every batch (the CLI's progress bar); the web passes none.
+`BulkReport`. Callers watch through hooks: `on_outcome` for every job (the CLI prints its
+lines), `on_batch(done, total)` after every batch (the CLI's progress bar), `on_progress(report)`
+after every batch with the counts so far (the dashboard's background runs, `operations/bulk_runs.py`),
+and `stop()`, asked before every batch: True ends the run there, cancelled (what was done stays
+done; the rest is untouched, and the report and the audit record say so).
 
 The ids are used as given, in order (the callers select them oldest failure first, newest first
 for `at_front`), without duplicates. A job that fails again while the run goes on is not picked up
@@ -60,10 +63,15 @@ def requeue_jobs(
     audit: AuditLog | None = None,
     actor: Actor | None = None,
     what: str = "",
+    on_progress: Callable[[BulkReport], None] | None = None,
+    stop: Callable[[], bool] | None = None,
+    record: bool = True,
 ) -> BulkReport:
     """Requeue `job_ids` (in order), each exactly once, and report requeued / skipped / errors.
 
-    `on_outcome(outcome)` is called for every job, `on_batch(done, total)` after every batch.
+    `on_outcome(outcome)` is called for every job, `on_batch(done, total)` and `on_progress(report)`
+    after every batch; `stop()` before every batch (True: the run ends there, `report.cancelled`).
+    `record=False`: the caller records the run in the audit log itself (`operations/bulk_runs.py`).
     `clock` and `sleep` pace `options.rate` (tests pass their own). A real run (not a dry run) is
     recorded in the audit log: `audit` (default: this DLQ's, untrimmed), by `actor` (default: the OS
     user, via `python`), `what` saying how the ids were chosen.
@@ -87,18 +95,23 @@ def requeue_jobs(
     )
     size = batch_size(options.batch, options.rate)
     for start in range(0, len(ids), size):
+        if stop is not None and stop():
+            report.cancelled = True
+            break
         chunk = ids[start : start + size]
         for outcome in requeuer.plan(chunk) if options.dry_run else requeuer.requeue(chunk):
             report.count(outcome)
             if on_outcome is not None:
                 on_outcome(outcome)
-        done = start + len(chunk)
+        done = report.processed = start + len(chunk)
         if on_batch is not None:
             on_batch(done, len(ids))
+        if on_progress is not None:
+            on_progress(report)
         if wait := pause(done, clock() - started, options.rate):
             sleep(wait)
     report.seconds = clock() - started
-    if not options.dry_run:
+    if record and not options.dry_run:
         log = audit or AuditLog(connection, dlq.keys.prefix, archive_maxlen=dlq.archive_maxlen)
         record_run(log, "requeue", actor or os_actor("python"), ids, report, what)
     return report

@@ -28,6 +28,12 @@ Under `DLQ_PREFIX` (default `rq:dlq:`):
 - `<prefix>search:indexed`      set: the job ids in `search:text` (a requeue and a delete take theirs out)
 - `<prefix>web:selection:<token>` string (JSON, with a TTL): the job ids a dashboard bulk action
                                was confirmed for (`web/selections.py`); taken with GETDEL when it runs
+- `<prefix>bulk:run:<id>`       hash: a dashboard bulk run in the background (`operations/bulk_runs.py`): what,
+                               who, the counts so far, its state, who asked to cancel it; kept a day after its
+                               last write
+- `<prefix>bulk:lease:<id>`     string (SET PX): the process running that bulk run, renewed after every batch;
+                               gone while the run says `running`: its process died (read as `interrupted`)
+- `<prefix>bulk:runs`           sorted set: the recent bulk runs' ids, scored by start time (the newest 100)
 - `<prefix>reconciler:last_pass` hash: when the reconciler last finished a pass, and what it did
                                (`operations/reconciler_health.py`), for the dashboard's health panel
 - `<prefix>metrics:<metric>`   hash: a Prometheus counter, one field per label-value series (values joined
@@ -153,6 +159,16 @@ class DlqKeys:
 
     def selection(self, token: str) -> str:
         return f"{self.prefix}web:selection:{token}"
+
+    def bulk_run(self, run_id: str) -> str:
+        return f"{self.prefix}bulk:run:{run_id}"
+
+    def bulk_lease(self, run_id: str) -> str:
+        return f"{self.prefix}bulk:lease:{run_id}"
+
+    @property
+    def bulk_runs(self) -> str:
+        return f"{self.prefix}bulk:runs"
 
     @property
     def reconciler_last_pass(self) -> str:

@@ -5,7 +5,9 @@ Three steps, none of them a GET that changes anything:
    DLQ, or every match of the filter now) server-side and redirects to
 2. `GET /confirm/<token>`: the confirmation page, stating the count and what was selected;
 3. `POST /confirm/<token>` takes the id list (once: GETDEL) and runs the action on exactly those
-   ids through the library the CLI uses, then shows requeued / skipped / errors.
+   ids through the library the CLI uses, then shows requeued / skipped / errors. More than
+   `bulk.INLINE_MAX` jobs, or a requeue paced by `rate` (jobs a second), run in the background
+   instead (`bulk.py`): the answer is the run's progress page.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from werkzeug.wrappers import Response
 from failure_handlers.operations.bulk import delete_ids
 from failure_handlers.operations.report import BulkReport
 from failure_handlers.operations.requeue_run import RequeueOptions, requeue_jobs
-from failure_handlers.web import rendering, security, selections
+from failure_handlers.web import bulk, rendering, security, selections
 from failure_handlers.web.errors import WebError
 from failure_handlers.web.params import parse_selection
 from failure_handlers.web.selections import ACTIONS, PendingAction
@@ -27,6 +29,7 @@ from failure_handlers.web.state import DashboardState
 MAX_FORM_IDS = 1_000  # ids one form may post (a page shows at most 500)
 SCOPES = ("ids", "filter")
 CONFIRM_SAMPLE = 20  # ids listed on the confirmation page
+MAX_RATE = 100_000  # jobs a second a paced requeue may ask for
 
 
 def register(bp: Blueprint, state: DashboardState) -> None:
@@ -51,18 +54,27 @@ def register(bp: Blueprint, state: DashboardState) -> None:
         if pending is None:
             raise WebError(404, "this confirmation has expired or was already used; nothing was done")
         return rendering.page(
-            "confirm.html", pending=pending, token=token, sample=pending.ids[:CONFIRM_SAMPLE], active="list"
+            "confirm.html",
+            pending=pending,
+            token=token,
+            sample=pending.ids[:CONFIRM_SAMPLE],
+            bulk_inline_max=bulk.INLINE_MAX,
+            active="list",
         )
 
     @bp.post("/confirm/<token>")
     def run_action(token: str) -> Response:
         keep_job = request.form.get("keep_job") == "yes"
+        rate = _rate(request.form.get("rate", ""))
         looked = selections.peek(state.connection, state.dlq.keys, token)  # a refused role leaves it in place
         if looked is not None:
             security.require("requeue" if looked.action == "requeue" else ("dismiss" if keep_job else "delete"))
         pending = selections.take(state.connection, state.dlq.keys, token)
         if pending is None:
             raise WebError(410, "this confirmation has expired or was already used; nothing was done this time")
+        if bulk.in_background(len(pending.ids), rate if pending.action == "requeue" else None):
+            run_id = bulk.start(state, pending.action, pending.ids, pending.description, keep_job, rate)
+            return redirect(url_for(".bulk_run", run_id=run_id), code=303)
         if pending.action == "requeue":
             report = requeue_ids(state, pending.ids, what=pending.description)
         else:
@@ -104,6 +116,19 @@ def requeue_ids(state: DashboardState, ids: Sequence[str], dry_run: bool = False
     return requeue_jobs(
         state.connection, state.dlq, ids, options, state.serializer, audit=state.audit, actor=actor, what=what
     )
+
+
+def _rate(text: str) -> float | None:
+    """The confirmation form's `rate` (jobs a second; empty: as fast as it goes)."""
+    if not text.strip():
+        return None
+    try:
+        rate = float(text)
+    except ValueError:
+        rate = 0.0
+    if not 0 < rate <= MAX_RATE:  # also NaN
+        raise WebError(400, f"rate: expected jobs a second, above 0 and at most {MAX_RATE:,}, or nothing")
+    return rate
 
 
 def _selected(state: DashboardState, action: str, ids: list[str]) -> PendingAction:

@@ -20,21 +20,25 @@ from failure_handlers.config import Settings
 from failure_handlers.errors import OperatorError, RedisUnavailable
 from failure_handlers.metrics.server import exposition
 from failure_handlers.redaction import redact_url
-from failure_handlers.web import actions, api, incident_pages, pages, security
+from failure_handlers.web import actions, api, bulk, incident_pages, pages, security
 from failure_handlers.web.errors import WebError, error_response
 from failure_handlers.web.formatting import FILTERS
 from failure_handlers.web.state import DashboardState
 
 # The API's POST views (CSRF-exempt: a bearer token instead)
-API_WRITES = ("requeue", "delete", "replay", "pause", "resume")
+API_WRITES = (
+    *(f"{api.__name__}.{view}" for view in ("requeue", "delete", "replay", "pause", "resume")),
+    f"{bulk.__name__}.bulk_cancel",
+)
 
 
 def create_blueprint(
     settings: Settings | None = None, connection: Redis | None = None, name: str = "rq_dlq"
 ) -> Blueprint:
-    """The dashboard's pages (`/`, `/groups`, `/failed`, `/jobs/<id>`, `/history`, `/actions/...`), its JSON
-    API (`/api/...`) and Prometheus' `/metrics`. `settings` default to the process's (`.env` and the
-    environment); the Redis connection is made from them on first use unless `connection` is given."""
+    """The dashboard's pages (`/`, `/groups`, `/failed`, `/jobs/<id>`, `/history`, `/actions/...`,
+    `/bulk/<id>`), its JSON API (`/api/...`) and Prometheus' `/metrics`. `settings` default to the
+    process's (`.env` and the environment); the Redis connection is made from them on first use
+    unless `connection` is given."""
     state = DashboardState(settings or runtime.settings(), connection)
     state.users  # noqa: B018 - read the users file now: a bad one stops the start, not the first request
     bp = Blueprint(name, __name__, template_folder="templates", static_folder="static", static_url_path="/static")
@@ -43,6 +47,7 @@ def create_blueprint(
     actions.register(bp, state)
     incident_pages.register(bp, state)
     api.register(api_bp, state)
+    bulk.register(bp, api_bp, state)
     bp.register_blueprint(api_bp, url_prefix="/api")
 
     @bp.get("/metrics")
@@ -92,7 +97,7 @@ def _on_register(setup: BlueprintSetupState) -> None:
     csrf = app.extensions.get("csrf")
     if csrf is not None:  # the app runs Flask-WTF's CSRFProtect: API writes use a bearer token instead
         for view in API_WRITES:
-            csrf.exempt(f"{api.__name__}.{view}")
+            csrf.exempt(view)
 
 
 def _operator_error(error: OperatorError) -> WebError:

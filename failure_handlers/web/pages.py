@@ -17,6 +17,7 @@ from failure_handlers.audit.log import ACTIONS
 from failure_handlers.dlq.filters import DlqFilter
 from failure_handlers.dlq.first_cause import event_line
 from failure_handlers.jobs.status import job_status
+from failure_handlers.operations.bulk_runs import BulkRuns
 from failure_handlers.web import rendering
 from failure_handlers.web.activity import activity_filter, read_activity
 from failure_handlers.web.errors import WebError
@@ -29,6 +30,7 @@ from failure_handlers.web.timeline import group_trends
 MAX_GROUPS = 1_000  # groups on the groups page (the API has them all)
 TRENDS_ON_GROUPS_PAGE = 100
 KNOWN_IN_FORM = 200  # suggestions per filter field
+BULK_RUNS_SHOWN = 10  # the newest background bulk runs, on the Activity page
 
 
 def register(bp: Blueprint, state: DashboardState) -> None:
@@ -85,7 +87,12 @@ def register(bp: Blueprint, state: DashboardState) -> None:
     def activity() -> Response:
         records = read_activity(state, request.args)
         return rendering.page(
-            "activity.html", records=records, raw=activity_filter(request.args), actions=ACTIONS, active="activity"
+            "activity.html",
+            records=records,
+            raw=activity_filter(request.args),
+            actions=ACTIONS,
+            bulk_runs=BulkRuns(state.connection, state.dlq.keys).recent(BULK_RUNS_SHOWN),
+            active="activity",
         )
 
     @bp.get("/history")

@@ -96,6 +96,7 @@ def test_without_the_archive_no_event_is_appended(connection):
 )  # fmt: skip
 def test_the_outcome_of_a_run(done, skipped, errors, outcome):
     assert outcome_of(done, skipped, errors) == outcome
+    assert outcome_of(done, skipped, errors, cancelled=True) == "cancelled"  # stopped between batches
 
 
 def test_record_action_records_one_action_and_a_redis_error_is_only_a_warning(connection):

@@ -49,6 +49,36 @@
     });
   }
 
+  // A bulk run's page: poll its progress until it ends, then reload once for the final page.
+  const bulk = document.getElementById("bulk");
+  if (bulk && bulk.dataset.state === "running") {
+    const bar = document.getElementById("bulk-bar");
+    const poll = async function () {
+      try {
+        const response = await fetch(bulk.dataset.progressUrl, {
+          headers: { Accept: "application/json" }, credentials: "same-origin",
+        });
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        const run = await response.json();
+        bar.max = Math.max(run.selected, 1);
+        bar.value = run.processed;
+        bulk.querySelectorAll("[data-bulk]").forEach(function (node) {
+          const value = run[node.dataset.bulk];
+          node.textContent = typeof value === "number" ? value.toLocaleString("en-US") : String(value);
+        });
+        bulk.querySelector('[data-bulk="percent"]').textContent = run.percent + " %";
+        if (run.state !== "running") {
+          window.location.reload();
+          return;
+        }
+      } catch (error) {
+        document.getElementById("bulk-state").textContent = "progress unavailable (" + error.message + "); retrying";
+      }
+      window.setTimeout(poll, 500);
+    };
+    window.setTimeout(poll, 500);
+  }
+
   // A second click while the first submit is on its way does nothing (the server also runs a
   // confirmed action once only).
   document.querySelectorAll('form[method="post"]').forEach(function (form) {
