@@ -30,6 +30,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from redis import Redis
@@ -38,6 +39,7 @@ from rq import Queue, Retry, SimpleWorker
 from benchmarks import log_files, round_trips, tasks
 from benchmarks.server import BenchServer, apply_bench_settings, bench_server
 from benchmarks.synthetic import make_entries
+from failure_handlers.dlq.entry import DeadLetterEntry
 from failure_handlers.dlq.store import DeadLetterQueue
 from worker_tasks import enqueue
 
@@ -94,6 +96,11 @@ def commands_per_call(server: BenchServer) -> None:
 # -- sequential adds ---------------------------------------------------------------------------------
 
 
+def add_all(dlq: DeadLetterQueue, entries: list[DeadLetterEntry]) -> None:
+    for entry in entries:
+        dlq.add(entry)
+
+
 def sequential_adds(server: BenchServer, adds: int, repeat: int) -> None:
     per_add, cpu_per_add, commands = [], [], []
     for _ in range(repeat):
@@ -102,19 +109,26 @@ def sequential_adds(server: BenchServer, adds: int, repeat: int) -> None:
         entries = list(make_entries(adds + 1))
         dlq.add(entries[0])  # loads the script
         before = command_calls(connection)
-        spent = measured(connection, lambda: [dlq.add(entry) for entry in entries[1:]])
+        spent = measured(connection, partial(add_all, dlq, entries[1:]))
         after = command_calls(connection)
         calls = after["evalsha"][0] - before.get("evalsha", (0, 0.0))[0]
         usec = after["evalsha"][1] - before.get("evalsha", (0, 0.0))[1]
         per_add.append(usec / calls)
         cpu_per_add.append(spent.server_cpu / adds * 1e6)
         commands.append(spent.commands / adds)
-        inner = {name: after[name][0] - before.get(name, (0, 0.0))[0] for name in after}
+        inner = {
+            name: (after[name][0] - before.get(name, (0, 0.0))[0], after[name][1] - before.get(name, (0, 0.0))[1])
+            for name in after
+            if name != "info"
+        }
         print(
-            "  add: "
-            + ", ".join(f"{name} {count / adds:.2f}" for name, count in sorted(inner.items(), key=lambda kv: -kv[1])
-                        if count > 0 and name != "info")
-        )  # fmt: skip
+            "  per add (calls, µs): "
+            + ", ".join(
+                f"{name} {calls / adds:.2f} ({usec / adds:.1f} µs)"
+                for name, (calls, usec) in sorted(inner.items(), key=lambda kv: -kv[1][1])
+                if calls > 0
+            )
+        )
     print(
         f"server CPU per add (EVALSHA usec/calls): {statistics.median(per_add):.1f} µs "
         f"(runs {', '.join(f'{v:.1f}' for v in per_add)}); INFO cpu per add {statistics.median(cpu_per_add):.1f} µs; "

@@ -1,0 +1,74 @@
+"""The values seen per index kind (queue, func, exc, group), and the failure groups' samples.
+
+`<prefix>values` holds every value, member `<kind>:<value>`, scored by the last failure with it (the
+add script notes all four of an entry in one command). A DLQ written before 2026-11 kept them per
+kind in `<prefix>names:<kind>` (bare values): the add script's sweep merges those into `values`, and
+until it has, these readers read both. A group's sample (`<prefix>groups`) is written when the group
+first appears; a group without one (removed by hand, or a layout in between) is described from its
+newest entry instead.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from redis import Redis
+
+from failure_handlers.dlq.text import text
+from failure_handlers.storage.keys import INDEXED_FIELDS, DlqKeys
+
+_SAMPLE_FIELDS = ("exc_type", "func_name", "origin", "exc_message")
+
+
+def values_by_kind(
+    connection: Redis, keys: DlqKeys, kinds: Sequence[str] = tuple(INDEXED_FIELDS)
+) -> dict[str, list[str]]:
+    """Per kind, the values seen, most recently seen first (one pipelined round trip)."""
+    with connection.pipeline(transaction=False) as pipe:
+        pipe.zrange(keys.values, 0, -1, withscores=True)
+        for kind in kinds:
+            pipe.zrange(keys.names(kind), 0, -1, withscores=True)
+        current, *before = pipe.execute()
+    scores: dict[str, dict[str, float]] = {kind: {} for kind in kinds}
+    rows = [(*text(member).partition(":")[::2], score) for member, score in current]
+    for kind, old_rows in zip(kinds, before, strict=True):
+        rows += [(kind, text(member), score) for member, score in old_rows]
+    for kind, value, score in rows:
+        if kind in scores:
+            seen = scores[kind]
+            seen[value] = max(float(score), seen.get(value, float("-inf")))
+    return {
+        kind: [value for value, _ in sorted(seen.items(), key=lambda pair: (pair[1], pair[0]), reverse=True)]
+        for kind, seen in scores.items()
+    }
+
+
+def group_samples(connection: Redis, keys: DlqKeys, fingerprints: Sequence[str]) -> list[dict[str, str]]:
+    """Each group's sample (exc_type, func_name, origin, message); {} for a group with no entry left."""
+    if not fingerprints:
+        return []
+    samples = [_json_object(raw) for raw in connection.hmget(keys.groups, list(fingerprints))]
+    missing = [n for n, sample in enumerate(samples) if not sample]
+    if missing:
+        with connection.pipeline(transaction=False) as pipe:
+            for n in missing:
+                pipe.zrevrange(keys.by("group", fingerprints[n]), 0, 0)
+            newest = pipe.execute()
+        with connection.pipeline(transaction=False) as pipe:
+            for members in newest:
+                pipe.hmget(keys.entry(text(members[0]) if members else ""), list(_SAMPLE_FIELDS))
+            rows = pipe.execute()
+        for n, row in zip(missing, rows, strict=True):
+            if any(row):
+                exc_type, func_name, origin, message = (text(value) for value in row)
+                samples[n] = {"exc_type": exc_type, "func_name": func_name, "origin": origin, "message": message[:300]}
+    return samples
+
+
+def _json_object(raw: bytes | str | None) -> dict[str, str]:
+    try:
+        value = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
