@@ -3,9 +3,9 @@
 `<prefix>values` holds every value, member `<kind>:<value>`, scored by the last failure with it (the
 add script notes all four of an entry in one command). A DLQ written before 2026-11 kept them per
 kind in `<prefix>names:<kind>` (bare values): the add script's sweep merges those into `values`, and
-until it has, these readers read both. A group's sample (`<prefix>groups`) is written when the group
-first appears; a group without one (removed by hand, or a layout in between) is described from its
-newest entry instead.
+until it has, these readers read both. A group is described by its newest entry (what the add
+script of before 2026-11 stored in `<prefix>groups` on every add); `<prefix>groups` keeps the sample
+of when the group appeared, read when the newest entry cannot be.
 """
 
 from __future__ import annotations
@@ -45,24 +45,26 @@ def values_by_kind(
 
 
 def group_samples(connection: Redis, keys: DlqKeys, fingerprints: Sequence[str]) -> list[dict[str, str]]:
-    """Each group's sample (exc_type, func_name, origin, message); {} for a group with no entry left."""
+    """Each group's sample (exc_type, func_name, origin, message): its newest entry's, or, when that
+    cannot be read, the one stored when the group appeared; {} for neither. Two round trips."""
     if not fingerprints:
         return []
-    samples = [_json_object(raw) for raw in connection.hmget(keys.groups, list(fingerprints))]
-    missing = [n for n, sample in enumerate(samples) if not sample]
-    if missing:
-        with connection.pipeline(transaction=False) as pipe:
-            for n in missing:
-                pipe.zrevrange(keys.by("group", fingerprints[n]), 0, 0)
-            newest = pipe.execute()
-        with connection.pipeline(transaction=False) as pipe:
-            for members in newest:
-                pipe.hmget(keys.entry(text(members[0]) if members else ""), list(_SAMPLE_FIELDS))
-            rows = pipe.execute()
-        for n, row in zip(missing, rows, strict=True):
-            if any(row):
-                exc_type, func_name, origin, message = (text(value) for value in row)
-                samples[n] = {"exc_type": exc_type, "func_name": func_name, "origin": origin, "message": message[:300]}
+    with connection.pipeline(transaction=False) as pipe:
+        for fingerprint in fingerprints:
+            pipe.zrevrange(keys.by("group", fingerprint), 0, 0)
+        pipe.hmget(keys.groups, list(fingerprints))
+        *newest, stored = pipe.execute()
+    with connection.pipeline(transaction=False) as pipe:
+        for members in newest:
+            pipe.hmget(keys.entry(text(members[0])), list(_SAMPLE_FIELDS)) if members else pipe.echo("")
+        rows = pipe.execute()
+    samples = []
+    for row, raw in zip(rows, stored, strict=True):
+        if isinstance(row, list) and any(row):
+            exc_type, func_name, origin, message = (text(value) for value in row)
+            samples.append({"exc_type": exc_type, "func_name": func_name, "origin": origin, "message": message[:300]})
+        else:
+            samples.append(_json_object(raw))
     return samples
 
 
