@@ -84,6 +84,8 @@ class DeadLetterEntry:
         """This entry, its biggest fields cut (snapshot first, then history, traceback...) to fit
         `max_bytes`; each cut is marked. Fields are already bounded one by one; this bounds the sum
         for hostile input (multi-byte text at every limit)."""
+        if 4 * sum(map(len, self._hash.values())) + _NAMES_BYTES <= max_bytes:
+            return self  # at most 4 bytes a character: under the cap without counting (the usual entry)
         entry = self
         for name in SHRINK_ORDER:
             excess = entry.size() - max_bytes
@@ -160,6 +162,7 @@ class _ShrunkFields(TypedDict, total=False):
 
 
 FIELD_NAMES = tuple(field.name for field in fields(DeadLetterEntry))
+_NAMES_BYTES = sum(map(len, FIELD_NAMES))
 
 
 def _text(value: bytes | str) -> str:
