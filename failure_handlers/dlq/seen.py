@@ -54,13 +54,14 @@ def group_samples(connection: Redis, keys: DlqKeys, fingerprints: Sequence[str])
             pipe.zrevrange(keys.by("group", fingerprint), 0, 0)
         pipe.hmget(keys.groups, list(fingerprints))
         *newest, stored = pipe.execute()
+    ids = [text(members[0]) if members else "" for members in newest]
     with connection.pipeline(transaction=False) as pipe:
-        for members in newest:
-            pipe.hmget(keys.entry(text(members[0])), list(_SAMPLE_FIELDS)) if members else pipe.echo("")
+        for job_id in ids:
+            pipe.hmget(keys.entry(job_id), list(_SAMPLE_FIELDS))  # a group without members: <prefix>entry:, none
         rows = pipe.execute()
     samples = []
     for row, raw in zip(rows, stored, strict=True):
-        if isinstance(row, list) and any(row):
+        if any(row):
             exc_type, func_name, origin, message = (text(value) for value in row)
             samples.append({"exc_type": exc_type, "func_name": func_name, "origin": origin, "message": message[:300]})
         else:
