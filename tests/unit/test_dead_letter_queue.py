@@ -288,3 +288,38 @@ def test_hostile_entry_is_cut_to_the_size_cap_with_marks_and_stored_as_utf8(fake
     assert bounded.job_snapshot == "" and bounded.traceback.endswith(SHRUNK_MARK)
     make_dlq(fake_redis).add(bounded)
     assert make_dlq(fake_redis).get("hostile").exc_message.startswith("\\udce9")
+
+
+def test_the_sweep_by_age_empties_every_index_key_of_what_expired(fake_redis):
+    """Index keys have no TTL: the add script's sweep (due when `<prefix>swept` is gone) takes out
+    members older than the TTL everywhere, and a value no longer seen with its `by:` key and sample."""
+    dlq = DeadLetterQueue(fake_redis, "t:dlq:", 1000)  # a sweep at most every 10 s: the first add's
+    dlq.add(dead_entry("kept", minutes_ago=1, fingerprint="g-kept"))
+    dlq.add(dead_entry("aged-default", minutes_ago=20, fingerprint="g-aged"))  # expired as written
+    dlq.add(dead_entry("aged-gone", minutes_ago=20, queue="gone", fingerprint="g-aged"))
+    keys = dlq.keys
+    assert fake_redis.zcard(keys.index) == 3 and fake_redis.exists(keys.by("queue", "gone"))  # not swept yet
+    assert [entry.job_id for entry in dlq.list()] == ["kept"]  # readers skip what aged out meanwhile
+    fake_redis.delete(keys.swept)
+    dlq.add(dead_entry("new", fingerprint="g-kept"))
+    assert fake_redis.zrange(keys.index, 0, -1) == [b"kept", b"new"]
+    assert fake_redis.zrange(keys.by("queue", "default"), 0, -1) == [b"kept", b"new"]
+    assert not fake_redis.exists(keys.by("queue", "gone"), keys.by("group", "g-aged"))
+    assert sorted(fake_redis.zrange(keys.values, 0, -1)) == [
+        b"exc:worker_tasks.example_tasks.InvoiceRejected",
+        b"func:worker_tasks.example_tasks.import_invoice",
+        b"group:g-kept",
+        b"queue:default",
+    ]
+    assert fake_redis.hkeys(keys.groups) == [b"g-kept"]
+    assert dlq.known_values("queue") == ["default"] and dlq.stats().total == 2
+
+
+def test_trimming_by_count_counts_only_entries_that_still_existed(fake_redis):
+    dlq = DeadLetterQueue(fake_redis, "t:dlq:", TTL, max_entries=2)
+    for n in range(2):
+        dlq.add(dead_entry(f"j{n}", minutes_ago=10 - n))
+    fake_redis.delete("t:dlq:entry:j0")  # expired, or deleted by hand: its member is left in the index
+    assert dlq.add(dead_entry("j2")) == 0 and dlq.dropped() == 0
+    assert dlq.add(dead_entry("j3")) == 1 and dlq.dropped() == 1
+    assert [entry.job_id for entry in dlq.list()] == ["j3", "j2"]
