@@ -18,12 +18,16 @@ time and server commands, against plain RQ in the same run (issue 20, items 2 an
 CPU time and command counts, not wall time: on a loaded machine they still mean something. Run it
 under `nice -n 19` on a private server (the default): INFO cpu is the whole server's.
 
-    python -m benchmarks.server_cost [--jobs 400] [--pairs 5] [--adds 3000] [--only final,retried]
+- **ab**: the add script of before 2026-11 (the test fixture) against today's on one server, in
+  alternating batches: the fairest before/after of the server's CPU per add on a loaded machine.
+
+    python -m benchmarks.server_cost [--jobs 400] [--pairs 5] [--adds 3000] [--only ab,final,retried]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import resource
 import statistics
 import sys
@@ -136,6 +140,40 @@ def sequential_adds(server: BenchServer, adds: int, repeat: int) -> None:
     )
 
 
+def previous_vs_current(server: BenchServer, adds: int, rounds: int) -> None:
+    """The add script of before 2026-11 (kept verbatim in tests/fixtures/dlq_layout_2026_11) against
+    today's, on one server, in alternating batches of `adds` (each under its own prefix): EVALSHA usec
+    per add and INFO cpu per add of each batch, medians over `rounds` pairs. Both under the same load."""
+    from tests.dlq_layout_before import SCRIPT  # the repository's tests package: run from its root
+
+    connection = server.fresh()
+    previous = connection.script_load(SCRIPT)
+    current_dlq = DeadLetterQueue(connection, PREFIX + "now:", TTL, max_entries=adds * rounds * 2)
+    previous_dlq = DeadLetterQueue(connection, PREFIX + "before:", TTL, max_entries=adds * rounds * 2)
+    results: dict[str, list[tuple[float, float]]] = {"before": [], "now": []}
+    for pair in range(rounds):
+        for which in ("before", "now") if pair % 2 == 0 else ("now", "before"):
+            entries = list(make_entries(adds))
+            before = command_calls(connection)
+            cpu_before = usage(connection)
+            if which == "now":
+                add_all(current_dlq, entries)
+            else:
+                for entry in entries:
+                    args = previous_dlq._add_args(entry, expected="none")
+                    fields = entry.to_hash()
+                    old = [*args[:7], "", json.dumps(fields, ensure_ascii=False), "", "", "none"]
+                    connection.evalsha(previous, 0, *old)
+            spent = usage(connection) - cpu_before
+            after = command_calls(connection)
+            usec = after["evalsha"][1] - before.get("evalsha", (0, 0.0))[1]
+            results[which].append((usec / adds, spent.server_cpu / adds * 1e6))
+    for which, rows in results.items():
+        usec, cpu = statistics.median(r[0] for r in rows), statistics.median(r[1] for r in rows)
+        batches = ", ".join(f"{r[0]:.0f}" for r in rows)
+        print(f"{which}: EVALSHA {usec:.1f} µs per add (batches {batches}); INFO cpu {cpu:.1f} µs per add")
+
+
 # -- interleaved worker pairs ------------------------------------------------------------------------
 
 
@@ -196,7 +234,7 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=400, help="jobs per burst [400]")
     parser.add_argument("--pairs", type=int, default=5, help="interleaved ours/plain pairs [5]")
     parser.add_argument("--adds", type=int, default=3000, help="sequential adds per run [3000]")
-    parser.add_argument("--only", default="commands,add,final,retried", help="which parts, comma-separated")
+    parser.add_argument("--only", default="commands,add,ab,final,retried", help="which parts, comma-separated")
     options = parser.parse_args()
     parts = set(options.only.split(","))
     apply_bench_settings()
@@ -207,6 +245,8 @@ def main() -> int:
                 commands_per_call(server)
             if "add" in parts:
                 sequential_adds(server, options.adds, 3)
+            if "ab" in parts:
+                previous_vs_current(server, 500, 8)
             if "final" in parts:
                 pairs_of(server, options.jobs, options.pairs, retried=False)
             if "retried" in parts:
