@@ -84,8 +84,10 @@ class DeadLetterEntry:
         """This entry, its biggest fields cut (snapshot first, then history, traceback...) to fit
         `max_bytes`; each cut is marked. Fields are already bounded one by one; this bounds the sum
         for hostile input (multi-byte text at every limit)."""
-        if 4 * sum(map(len, self._hash.values())) + _NAMES_BYTES <= max_bytes:
-            return self  # at most 4 bytes a character: under the cap without counting (the usual entry)
+        values = self._hash.values()
+        chars = sum(map(len, values)) + _NAMES_BYTES
+        if 4 * chars <= max_bytes or (chars <= max_bytes and all(map(str.isascii, values))):
+            return self  # under the cap without counting bytes (at most 4 a character; 1 for ASCII)
         entry = self
         for name in SHRINK_ORDER:
             excess = entry.size() - max_bytes

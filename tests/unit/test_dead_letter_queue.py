@@ -323,3 +323,19 @@ def test_trimming_by_count_counts_only_entries_that_still_existed(fake_redis):
     assert dlq.add(dead_entry("j2")) == 0 and dlq.dropped() == 0
     assert dlq.add(dead_entry("j3")) == 1 and dlq.dropped() == 1
     assert [entry.job_id for entry in dlq.list()] == ["j3", "j2"]
+
+
+@pytest.mark.parametrize("char", ["a", "é", "☃"])
+def test_bounded_cuts_exactly_what_passes_the_cap(char):
+    """Its shortcuts (no byte count when 4 bytes a character, or 1 for ASCII, fit) agree with `size`."""
+    from dataclasses import replace
+
+    from failure_handlers.dlq.entry import MAX_ENTRY_BYTES
+
+    base = dead_entry("edge")
+    room = (MAX_ENTRY_BYTES - base.size()) // len(char.encode())
+    fits = replace(base, traceback=base.traceback + char * room)
+    over = replace(base, traceback=base.traceback + char * (room + 1))
+    assert fits.size() <= MAX_ENTRY_BYTES < over.size()
+    assert fits.bounded() is fits
+    assert over.bounded() != over and over.bounded().size() <= MAX_ENTRY_BYTES
