@@ -4,11 +4,12 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 RQ := $(PY) -m rq.cli
 RQ_CONFIG := -c failure_handlers.rq_settings
+WORKER_CLASS := -w failure_handlers.queues.PausableWorker
 EXCEPTION_HANDLER := --exception-handler failure_handlers.integration.record_failure
 STAMP := $(VENV)/.installed
 
 .PHONY: setup demo worker test lint typecheck info dlq-list dlq-show dlq-stats dlq-delete dlq-purge dlq-check dlq-reconcile reconciler \
-	chaos requeue bench bench-quick bench-dlq profile-handler clean
+	chaos chaos-failover requeue bench bench-quick bench-dlq bench-storm profile-handler clean
 
 setup: $(STAMP)
 
@@ -23,7 +24,7 @@ demo: setup  ## the whole product once, on REDIS_URL or an embedded server
 	$(PY) scripts/demo.py
 
 worker: setup  ## a production-style worker that covers every job (what the Procfile runs)
-	$(VENV)/bin/rq worker default --with-scheduler $(RQ_CONFIG) $(EXCEPTION_HANDLER)
+	$(VENV)/bin/rq worker default --with-scheduler $(RQ_CONFIG) $(WORKER_CLASS) $(EXCEPTION_HANDLER)
 
 test: setup  ## the whole suite: unit tests, then integration tests on a real server
 	$(PY) -m pytest $(ARGS)
@@ -67,15 +68,21 @@ reconciler: setup  ## what the Procfile's `reconciler` process runs
 chaos: setup  ## the chaos experiment, e.g. make chaos ARGS="--jobs 10000"
 	$(PY) scripts/chaos.py $(ARGS)
 
+chaos-failover: setup  ## a frozen and a shut-down Sentinel primary, without then with WAIT (ARGS="--jobs 50")
+	$(PY) scripts/failover_chaos.py --both $(ARGS)
+
 requeue: setup  ## make requeue ID="<id> <id>", or make requeue ARGS="--all" / ARGS="--exc-type KeyError"
 	@test -n "$(ID)$(ARGS)" || { echo "error: give job ids (ID=...) or a selection (ARGS=--all)" >&2; exit 2; }
 	$(PY) scripts/requeue.py $(ID) $(ARGS)
 
-bench: setup  ## the benchmark suite vs plain RQ in the same run; writes BENCHMARKS.md (under 10 min); ARGS=--quick
+bench: setup  ## the benchmark suite vs plain RQ in the same run; writes BENCHMARKS.md (~30 min); ARGS=--quick
 	$(PY) -m benchmarks $(ARGS)
 
 bench-quick: setup  ## the same suite at small sizes, once each: a smoke test (under 1 min), writes no file
 	$(PY) -m benchmarks --quick $(ARGS)
+
+bench-storm: setup  ## only the failure storm (issue 20 item 4): 4 rq workers, 20,000 failing jobs, ours vs plain; ARGS="--jobs 4000"
+	$(PY) -m benchmarks.storm $(ARGS)
 
 bench-dlq: setup  ## only items 4-5: the DLQ at 100,000 entries, and bulk requeue vs rq requeue --all
 	$(PY) benchmarks/dlq_at_scale.py $(ARGS)

@@ -122,6 +122,12 @@ pairs; a figure given as `median (run, run, …)` lists every run, the ratio is 
 pair ratios, and "spread" is the lowest and highest pair ratio. A target is **met** only when every
 pair meets it, **missed** when none does, and *inconclusive* when the spread straddles it: then the
 difference is within this machine's noise. Nothing here is asserted by the test suite.
+
+The failure and retry paths are judged on CPU time, not wall time: per job, the worker's CPU (its
+work-horses included), the server's (`INFO cpu`) and the server's commands (`INFO commandstats`,
+Lua's inner commands included), each row with ours' median *extra* over plain RQ and the lowest and
+highest pair's; from 5 pairs on, the lowest and highest pair are set aside for the verdict. Jobs/s
+and handler wall times stay as secondary rows. How to read them: docs/development.md, "Benchmarks".
 """
     notes = NOTES.read_text() if NOTES.exists() else ""
     return f"{header}\n{table(figures)}\n\n{summary(figures)}\n\n{notes}"

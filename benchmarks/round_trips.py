@@ -22,6 +22,7 @@ from rq.job import Job
 from benchmarks import tasks
 from benchmarks.figures import Figure
 from benchmarks.server import BenchServer
+from benchmarks.usage import lua_inner_commands_counted
 from failure_handlers.dev.round_trips import RoundTrips, counting_client
 from failure_handlers.handler import on_failure
 from worker_tasks import enqueue
@@ -77,7 +78,13 @@ def figures(server: BenchServer) -> list[Figure]:
     retried = measure_call(server, Retry(max=3, interval=0), 2)
     exhausted = measure_call(server, Retry(max=3, interval=0), 0)
     section = "2. Failure path"
+    counted = lua_inner_commands_counted(server.connect())
     return [
+        Figure(
+            section,
+            "INFO commandstats counts the commands a Lua script runs (checked: one EVAL of a SET and two GETs)",
+            f"{'yes' if counted else 'NO: the command counts below miss what scripts run'} ({server.version()})",
+        ),
         Figure(
             section,
             "handler round trips, final failure without retries (counted client writes)",

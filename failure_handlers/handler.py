@@ -25,7 +25,7 @@ from rq.exceptions import AbandonedJobError
 from rq.job import Job
 
 from failure_handlers import runtime
-from failure_handlers.dlq.entry import MAX_RECORDED_FAILURES
+from failure_handlers.dlq.entry import MAX_RECORDED_FAILURES, DeadLetterEntry
 from failure_handlers.dlq.runs import number_record
 from failure_handlers.dlq.store import DeadLetterQueue, Written
 from failure_handlers.jobs.meta import queue_save_final
@@ -38,6 +38,7 @@ from failure_handlers.retry.backoff import Jitter, describe_schedule, parse_jitt
 from failure_handlers.retry.policy import Attempt, NextDelay, Verdict, attempt_of, classify, intervals_with, next_delay
 from failure_handlers.retry.rules import task_rules_of
 from failure_handlers.retry.settings import RetrySettings
+from failure_handlers.sentinel_connection import primary_moved
 from failure_handlers.storage.keys import (
     META_FAILURES,
     META_FAILURES_DROPPED,
@@ -118,7 +119,7 @@ def handle_failure(
             trace_id, span_id = tracing.span_ids(span)
             entry = replace(entry, trace_id=trace_id, span_id=span_id).bounded()
         save_meta = partial(queue_save_final, job)
-        write = dlq.add_replicated
+        write = partial(_write_dead_letter, dlq, job.id)
         written = _guarded_value("write the DLQ entry and job.meta", job.id, write, entry, save_meta, counted)
         if written is not None:
             if written.short_of_replicas:
@@ -276,6 +277,29 @@ def _reason_label(verdict: Verdict, attempt: Attempt) -> str:
     if verdict.permanent:
         return "permanent"
     return "retries_exhausted" if attempt.total > 1 else "no_retries"
+
+
+def _write_dead_letter(
+    dlq: DeadLetterQueue, job_id: str, entry: DeadLetterEntry, save_meta: Callable[..., object], counted: str
+) -> Written:
+    """The final failure's write (entry, job.meta, counters, then WAIT). Acknowledged by too few replicas
+    while the Sentinels came to name another primary, it went to a primary being replaced, which drops it
+    when it resyncs as a replica (split brain after a freeze): written once more, to the new primary.
+
+    A write refused (`NOREPLICAS`, `READONLY`) or cut by a failover is retried by the connection itself
+    (`runtime.failover_retry`, `sentinel_connection.py`)."""
+    written = dlq.add_replicated(entry, save_meta, counted)
+    if written.short_of_replicas and primary_moved(dlq.connection):
+        logger.warning(
+            "Job {} dead-lettered on a primary the Sentinels no longer name ({} of {} replicas acknowledged): "
+            "written again to the new primary",
+            job_id,
+            written.replicas,
+            written.wanted,
+            job_id=job_id,
+        )
+        written = dlq.add_replicated(entry, save_meta, counted)
+    return written
 
 
 def _warn_short_of_replicas(job_id: str, written: Written, timeout_ms: int) -> None:

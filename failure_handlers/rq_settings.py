@@ -7,18 +7,11 @@ A `redis+sentinel://` URL becomes RQ's `SENTINEL` setting instead (RQ's `REDIS_U
 it), with the same Sentinels, primary, credentials, TLS and failover retry as `runtime.connect`.
 """
 
-import sys
-
 from failure_handlers import runtime
-from failure_handlers.errors import ConfigError
 from failure_handlers.logging_setup import configure_logging
 from failure_handlers.sentinel_url import is_sentinel_url, parse_sentinel_url
 
-try:
-    _settings = runtime.settings()
-except ConfigError as _error:
-    print(f"error: {_error}", file=sys.stderr)
-    raise SystemExit(2) from None
+_settings = runtime.settings_or_exit()
 
 configure_logging(_settings)
 if is_sentinel_url(_settings.redis_url):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from functools import lru_cache
 from typing import Any
 
@@ -41,6 +42,16 @@ FAILOVER_RETRY_ON_ERROR: list[type[Exception]] = [ConnectionError, TimeoutError]
 def settings() -> Settings:
     """This process's settings; raises `ConfigError` on a bad value."""
     return load_settings()
+
+
+def settings_or_exit() -> Settings:
+    """This process's settings, for an entry point (a worker's settings module or class): a bad value
+    stops the process with one `error: ...` line and exit status 2."""
+    try:
+        return settings()
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 _hosted: dict[str, Redis] = {}

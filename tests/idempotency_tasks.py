@@ -11,6 +11,7 @@ from worker_tasks import circuit, idempotent
 
 EFFECTS = "test:effects:"  # a counter per business key: how many times the body really ran
 GATEWAY_DOWN = "test:gateway-down"  # while this key exists, charge_invoice fails (after counting)
+HOLD = "test:hold"  # while this key exists, charge_invoice(hold=True) waits before its work (at most 60 s)
 
 
 def _count(name: str) -> int:
@@ -18,9 +19,13 @@ def _count(name: str) -> int:
 
 
 @idempotent(key="invoice:{invoice_id}", ttl=600)
-def charge_invoice(invoice_id: str, amount: int, fail: bool = False, seconds: float = 0.0) -> dict:
-    """Counts a charge, then fails if asked or the gateway is down (after the side effect: as a real task can)."""
+def charge_invoice(invoice_id: str, amount: int, fail: bool = False, seconds: float = 0.0, hold: bool = False) -> dict:
+    """Counts a charge, then fails if asked or the gateway is down (after the side effect: as a real task can).
+    `hold`: first waits while the HOLD key exists (a test releases it once another run has been seen)."""
     time.sleep(seconds)
+    deadline = time.monotonic() + 60
+    while hold and get_current_job().connection.exists(HOLD) and time.monotonic() < deadline:
+        time.sleep(0.02)
     run = _count(f"invoice:{invoice_id}")
     if fail or get_current_job().connection.exists(GATEWAY_DOWN):
         raise ConnectionError(f"payment gateway unavailable for invoice {invoice_id}")

@@ -2,7 +2,9 @@
 
 Rules (README "Alerts"):
 - `new_group`: a failure group not seen before appears (subject: its fingerprint);
-- `group_burst`: a group gets more than N entries in the last M minutes (subject: fingerprint);
+- `group_burst`: a group gets more than N entries in the last M minutes (subject: fingerprint); not
+  while the group itself is younger than M minutes (with `new_group` on): a storm of a new failure
+  is ONE alert, its new-group message; a storm still going after M minutes is a burst message;
 - `dlq_size_warning` / `dlq_size_critical`: the DLQ holds at least DLQ_WARN_SIZE / DLQ_CRIT_SIZE
   entries (the thresholds of `rq-dlq check`; subject `dlq`);
 - `dlq_oldest_age`: the oldest entry is older than the maximum age (subject `dlq`).
@@ -94,7 +96,7 @@ def evaluate(figures: Figures, limits: Thresholds, seen_groups: Collection[str])
                     group.count, group.first_seen, group.sample_message, command,
                 )
             )  # fmt: skip
-        if group.recent > limits.burst_count:
+        if group.recent > limits.burst_count and not _announced_as_new(group, figures.now, limits):
             conditions.append(
                 Condition(
                     GROUP_BURST, group.fingerprint, True, "warning",
@@ -104,6 +106,11 @@ def evaluate(figures: Figures, limits: Thresholds, seen_groups: Collection[str])
                 )
             )  # fmt: skip
     return conditions
+
+
+def _announced_as_new(group: GroupFigures, now: float, limits: Thresholds) -> bool:
+    """The group appeared within the burst window: its new-group message is the storm's alert."""
+    return limits.new_groups and now - group.first_seen < limits.burst_minutes * 60
 
 
 def _size(figures: Figures, limits: Thresholds) -> list[Condition]:

@@ -8,6 +8,7 @@ from failure_handlers.cli.dlq_commands import rq_dlq
 from failure_handlers.cli.doctor_command import doctor
 from failure_handlers.cli.metrics_command import metrics
 from failure_handlers.cli.operator import run
+from failure_handlers.cli.queue_commands import pause, paused, resume
 from failure_handlers.cli.requeue_command import requeue
 from failure_handlers.web.command import web
 
@@ -20,6 +21,9 @@ rq_dlq.add_command(history_command, "history")
 rq_dlq.add_command(circuits)
 rq_dlq.add_command(acl)
 rq_dlq.add_command(doctor)
+rq_dlq.add_command(pause)
+rq_dlq.add_command(resume)
+rq_dlq.add_command(paused)
 
 
 def main() -> None:

@@ -11,7 +11,8 @@ Each run is a CONSUMER span `process <queue>` (OpenTelemetry's messaging convent
 run: the handler adds its retry and dead-letter events to it and the DLQ entry stores its ids.
 When `opentelemetry-instrumentation-rq` has wrapped `Worker.perform_job`, its span is the job's
 span and this class adds none. Without OpenTelemetry imported by the application (a tracer
-provider set in the worker's settings module), it is a plain `rq.Worker`.
+provider set in the worker's settings module), it is a plain `rq.Worker`. Like
+`failure_handlers.queues.PausableWorker`, it takes no job from a paused queue (`rq-dlq pause`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from rq.job import Job
 from rq.queue import Queue
 from rq.worker import SimpleWorker, Worker
 
+from failure_handlers.queues.worker import PauseAware
 from failure_handlers.telemetry.tracing import job_attributes
 
 FLUSH_TIMEOUT_MS = 5_000  # a work-horse exits with os._exit: its spans are exported before, at most this long
@@ -73,12 +75,13 @@ class _TracedRuns:
         return False
 
 
-class TracingWorker(_TracedRuns, Worker):
-    """`rq.Worker` (a work-horse per job) with a span around every job run."""
+class TracingWorker(_TracedRuns, PauseAware, Worker):
+    """`rq.Worker` (a work-horse per job) with a span around every job run; obeys a queue pause."""
 
 
-class TracingSimpleWorker(_TracedRuns, SimpleWorker):
-    """`rq.SimpleWorker` (jobs run in the worker's own process) with a span around every job run."""
+class TracingSimpleWorker(_TracedRuns, PauseAware, SimpleWorker):
+    """`rq.SimpleWorker` (jobs run in the worker's own process) with a span around every job run;
+    obeys a queue pause."""
 
 
 def _flush(trace: Any) -> None:

@@ -18,6 +18,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from failure_handlers.dlq.settings import DlqSettings
+from failure_handlers.dlq.text import text
 from failure_handlers.metrics.counters import label_value
 from failure_handlers.metrics.dlq_state import DlqState, read_dlq_state
 from failure_handlers.metrics.rq_state import RqState, read_rq_state
@@ -55,6 +56,7 @@ class DlqCollector(Collector):
         try:
             dlq = read_dlq_state(self.connection, self.keys, self.dlq.ttl_seconds, self.metrics.top_groups)
             rq = read_rq_state(self.connection)
+            paused = set(self.connection.hkeys(self.keys.paused_queues))
         except RedisError as error:
             logger.error("metrics: cannot read Redis: {}", error)
             yield _gauge("rq_dlq_up", "1 if the last scrape could read Redis", value=0)
@@ -63,6 +65,7 @@ class DlqCollector(Collector):
         yield from self._dlq_metrics(dlq, time.time())
         yield from self._counter_metrics(dlq)
         yield from self._rq_metrics(rq)
+        yield self._paused_metric(rq, {text(name) for name in paused})
         yield _gauge(
             "rq_dlq_scrape_duration_seconds",
             "Time this scrape spent reading Redis",
@@ -127,6 +130,15 @@ class DlqCollector(Collector):
             failed.add_metric([worker_name, worker_queues], worker.failed)
             working.add_metric([worker_name, worker_queues], worker.working_seconds)
         yield from (workers, success, failed, working)
+
+    def _paused_metric(self, rq: RqState, paused: set[str]) -> Metric:
+        """`rq_queue_paused{queue}`: 1 while `rq-dlq pause` holds the queue (queues/pause.py), else 0;
+        paused queues first, at most `max_label_values` queues."""
+        family = GaugeMetricFamily("rq_queue_paused", "1 if the queue is paused (rq-dlq pause)", labels=["queue"])
+        names = sorted(paused) + sorted(set(rq.jobs) - paused)
+        for queue in names[: self.metrics.max_label_values]:
+            family.add_metric([label_value(queue)], 1 if queue in paused else 0)
+        return family
 
     def _bounded(self, counts: dict[str, int]) -> dict[str, int]:
         """At most `max_label_values` label values (the largest), the rest summed as `other`."""

@@ -90,7 +90,8 @@ ROLES: dict[str, Role] = {
     for role in (
         Role(
             "worker",
-            "rq worker -c failure_handlers.rq_settings --with-scheduler --exception-handler "
+            "rq worker -c failure_handlers.rq_settings -w failure_handlers.queues.PausableWorker --with-scheduler "
+            "--exception-handler "
             "failure_handlers.integration.record_failure (the Procfile's worker)",
             WRITE,
             (*_WRITER, "+subscribe", "+unsubscribe"),
@@ -100,7 +101,7 @@ ROLES: dict[str, Role] = {
         Role("reconciler", "rq-dlq reconcile --watch", WRITE, _WRITER, writes=("*",)),
         Role(
             "operator",
-            "rq-dlq requeue, delete, purge; the dashboard with DASHBOARD_READ_ONLY=false",
+            "rq-dlq requeue (and replay), delete, purge, pause, resume; the dashboard with DASHBOARD_READ_ONLY=false",
             WRITE,
             _WRITER,
             writes=("*",),

@@ -26,6 +26,9 @@ Under `DLQ_PREFIX` (default `rq:dlq:`):
 - `<prefix>claims`             sorted set: job ids being requeued right now, scored by claim time
 - `<prefix>dismissed`          sorted set: job ids deleted from the DLQ but kept in RQ (`delete --keep-job`),
                                scored by deletion time; the reconciler does not bring them back
+- `<prefix>queues:paused`      hash: queue name -> JSON {reason, paused_at, by}: the queues an operator paused
+                               (`rq-dlq pause`; `queues/pause.py`); our worker class (`queues/worker.py`) takes
+                               no job from them. Written by operators only; read by workers and the exporter
 - `<prefix>web:selection:<token>` string (JSON, with a TTL): the job ids a dashboard bulk action
                                was confirmed for (`web/selections.py`); taken with GETDEL when it runs
 - `<prefix>reconciler:last_pass` hash: when the reconciler last finished a pass, and what it did
@@ -81,6 +84,10 @@ META_RETRY_BACKOFF = "retry_backoff"  # text: how the delays were planned ("fixe
 # Each record in META_FAILURES of a retried run also has `retry_in` (the actual delay, seconds) and
 # `retry_note` (how it was chosen: planned, jitter, Retry-After); `decided_by` names the rule that classified it.
 META_IDEMPOTENCY_FORCE = "idempotency_force"  # `rq-dlq requeue --force`: run even if the key is done
+# dict: this run is a replay with edited arguments (`rq-dlq requeue ID --args/--kwargs`, operations/replay.py):
+# {"of_entry": job id, "failed_at": the entry's failure time, "archive_id", "edited": ["args"|"kwargs"],
+#  "original_args"/"original_kwargs": the entry's JSON texts (redacted as stored), "at", "by"}
+META_REPLAY = "replay"
 
 # Prometheus counters kept in Redis (metrics/counters.py): metric -> its label names, in field order.
 METRIC_LABELS = {
@@ -141,6 +148,10 @@ class DlqKeys:
     @property
     def dismissed(self) -> str:
         return f"{self.prefix}dismissed"
+
+    @property
+    def paused_queues(self) -> str:
+        return f"{self.prefix}queues:paused"
 
     def selection(self, token: str) -> str:
         return f"{self.prefix}web:selection:{token}"

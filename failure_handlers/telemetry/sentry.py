@@ -23,9 +23,10 @@ call is guarded and nothing waits on Sentry (its transport sends from a thread o
 from __future__ import annotations
 
 import sys
+import time
 from types import ModuleType, TracebackType
 from typing import Any, cast
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from loguru import logger
 
@@ -34,6 +35,7 @@ from failure_handlers.recording.fingerprint import fingerprint, frames_of, inner
 
 DLQ_LINE_EXTRA = "dlq_group"  # the loguru extra of the `moved to DLQ` line (failure_handlers/handler.py)
 TAG_GROUP = "dlq.group"
+DROPPED_LINE_INTERVAL_SECONDS = 60.0  # Sentry down: one warning line per process per minute
 MECHANISM = "rq"  # RqIntegration's exception events, and ours
 
 _installed = False
@@ -60,10 +62,37 @@ def install() -> bool:
         from sentry_sdk.scope import add_global_event_processor
 
         add_global_event_processor(cast(Any, _process))  # sentry's Event is a TypedDict; ours reads it as a dict
+        _report_dropped_events(sentry_sdk())
         _installed = True
     except Exception:  # noqa: BLE001 - Sentry is the application's; our failure handling goes on
         logger.opt(exception=True).warning("Could not add the DLQ's Sentry event processor")
     return _installed
+
+
+def _report_dropped_events(sdk: ModuleType | None) -> None:
+    """A warning line when Sentry's transport drops events (its server down or refusing them), at most
+    one per DROPPED_LINE_INTERVAL_SECONDS per process: sentry-sdk drops them silently unless
+    `debug=True`. Through the transport's `on_dropped_event` hook, called from its sending thread;
+    the DLQ never waits on it."""
+    client = sdk.get_client() if sdk is not None else None
+    transport = getattr(client, "transport", None)
+    hook = getattr(transport, "on_dropped_event", None)
+    if transport is None or hook is None:
+        return
+    host = urlsplit(str(getattr(client, "dsn", "") or "")).hostname or "?"  # never the DSN's key
+    last_line = [-DROPPED_LINE_INTERVAL_SECONDS]
+
+    def on_dropped_event(reason: str) -> None:
+        try:
+            if time.monotonic() - last_line[0] >= DROPPED_LINE_INTERVAL_SECONDS:
+                last_line[0] = time.monotonic()
+                logger.warning(
+                    "Sentry at {} did not take an event ({}); DLQ entries are written regardless", host, reason
+                )
+        finally:
+            hook(reason)
+
+    transport.on_dropped_event = on_dropped_event
 
 
 def entry_link(dashboard_url: str | None, job_id: str) -> str:

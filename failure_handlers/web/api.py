@@ -16,7 +16,8 @@ from flask import Blueprint, Response, jsonify, request
 
 from failure_handlers.jobs.status import job_status
 from failure_handlers.operations.bulk import delete_ids
-from failure_handlers.web import export
+from failure_handlers.queues.pause import paused_queues
+from failure_handlers.web import export, incident
 from failure_handlers.web.actions import requeue_ids
 from failure_handlers.web.errors import WebError
 from failure_handlers.web.history import read_history, read_stats
@@ -84,12 +85,43 @@ def register(api: Blueprint, state: DashboardState) -> None:
         report = requeue_ids(state, ids, _flag(body, "dry_run"))
         return jsonify(report.as_json())
 
+    @api.post("/failed-jobs/<job_id>/replay")
+    def replay(job_id: str) -> Response:
+        outcome = incident.replay(state, job_id, request.get_json(silent=True), by="api")
+        status = 409 if outcome.result.value == "skipped" else 400 if outcome.result.value == "error" else 200
+        return _outcome_response(outcome, status)
+
+    @api.get("/queues/paused")
+    def queues_paused() -> Response:
+        states = sorted(paused_queues(state.connection, state.dlq.keys).values(), key=lambda s: s.queue)
+        return jsonify({"paused": [pause_state.as_json() for pause_state in states]})
+
+    @api.post("/queues/<queue>/pause")
+    def pause(queue: str) -> Response:
+        body = request.get_json(silent=True) or {}
+        reason = body.get("reason", "") if isinstance(body, dict) else ""
+        if not isinstance(reason, str):
+            raise WebError(400, "reason: expected a string")
+        change = incident.pause(state, queue, reason, by="api")
+        return jsonify({"queue": change.queue, "action": change.action, "queued": change.queued})
+
+    @api.post("/queues/<queue>/resume")
+    def resume(queue: str) -> Response:
+        change = incident.resume(state, queue)
+        return jsonify({"queue": change.queue, "action": change.action, "queued": change.queued})
+
     @api.post("/failed-jobs/delete")
     def delete() -> Response:
         body = _body("delete")
         ids = _ids(state, body)
         report = delete_ids(state.connection, state.dlq, ids, _flag(body, "keep_job"), _flag(body, "dry_run"))
         return jsonify(report.as_json())
+
+
+def _outcome_response(outcome: Any, status: int) -> Response:
+    response = jsonify({"job_id": outcome.job_id, "result": outcome.result.value, "detail": outcome.detail})
+    response.status_code = status
+    return response
 
 
 def _body(action: str) -> dict[str, Any]:

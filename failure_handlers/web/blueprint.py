@@ -20,12 +20,12 @@ from failure_handlers.config import Settings
 from failure_handlers.errors import OperatorError, RedisUnavailable
 from failure_handlers.metrics.server import exposition
 from failure_handlers.redaction import redact_url
-from failure_handlers.web import actions, api, pages, security
+from failure_handlers.web import actions, api, incident_pages, pages, security
 from failure_handlers.web.errors import WebError, error_response
 from failure_handlers.web.formatting import FILTERS
 from failure_handlers.web.state import DashboardState
 
-API_WRITES = ("requeue", "delete")
+API_WRITES = ("requeue", "delete", "replay", "pause", "resume")
 
 
 def create_blueprint(
@@ -39,6 +39,7 @@ def create_blueprint(
     api_bp = Blueprint("api", __name__)
     pages.register(bp, state)
     actions.register(bp, state)
+    incident_pages.register(bp, state)
     api.register(api_bp, state)
     bp.register_blueprint(api_bp, url_prefix="/api")
 

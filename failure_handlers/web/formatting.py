@@ -71,7 +71,21 @@ def command(parts: Sequence[str]) -> str:
     return visible(shlex.join(parts), None)
 
 
+MAX_EDITABLE_CHARS = 64_000  # arguments longer than this are edited with `rq-dlq requeue ID --edit`
+
+
+def editable_json(text: str) -> str | None:
+    """Stored JSON arguments for the replay form: indented, every non-ASCII character as a `\\uXXXX`
+    escape (the exact value, and no direction override in the page); None if not JSON or too long."""
+    try:
+        edited = json.dumps(json.loads(text), indent=2, ensure_ascii=True)
+    except (ValueError, RecursionError):
+        return None
+    return edited if len(edited) <= MAX_EDITABLE_CHARS else None
+
+
 FILTERS = {
+    "dlq_editable_json": editable_json,
     "dlq_visible": visible,
     "dlq_one_line": one_line,
     "dlq_utc": utc,

@@ -68,7 +68,9 @@ def worker(redis: Redis, redis_url: str, tmp_path: Path) -> Iterator[Callable[..
                 record_every_job=record_every_job,
             )
         started.append((process, log_path))
-        wait_for(lambda: process.poll() is not None or Worker.all(connection=redis), 20, "the worker to register")
+        # THIS worker registered, not any worker: a test that started two and enqueued at once had its
+        # jobs taken by the first alone, the second not registered yet (seen under load)
+        wait_for(lambda: process.poll() is not None or registered(redis, process.pid), 60, "the worker to register")
         assert process.poll() is None, log_path.read_text()
         return process
 
@@ -78,6 +80,11 @@ def worker(redis: Redis, redis_url: str, tmp_path: Path) -> Iterator[Callable[..
         sys.stderr.write(
             f"--- {log_path.name} (last lines) ---\n" + "".join(log_path.read_text().splitlines(True)[-15:])
         )
+
+
+def registered(redis: Redis, pid: int) -> bool:
+    """The worker process `pid` has registered with RQ."""
+    return any(worker.pid == pid for worker in Worker.all(connection=redis))
 
 
 def run_script(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

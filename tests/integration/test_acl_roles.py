@@ -103,7 +103,7 @@ def test_the_worker_dead_letters_and_runs_jobs(admin, server_url, archive_url, t
             user_url(server_url, "worker"),
             ["default"],
             env={**TEST_ENV, "ARCHIVE_URL": archive_url},
-            extra_args=["--burst"],
+            extra_args=["--burst", "-w", "failure_handlers.queues.PausableWorker"],  # reads <prefix>queues:paused
             output=output,
             through_settings=True,
         )
@@ -153,6 +153,16 @@ def test_the_operator_requeues_deletes_and_purges(admin, server_url):
     assert admin.zcard(f"{PREFIX}index") == 0 and all(not admin.exists(f"{PREFIX}entry:{job}") for job in rest)
 
 
+def test_the_operator_pauses_replays_and_resumes(admin, server_url):
+    [job_id] = failed_jobs(admin, "billing", 1)
+    assert "paused queue 'billing'" in succeeds(dlq_cli(server_url, "operator", "pause", "billing", "--reason", "r"))
+    assert "billing" in succeeds(dlq_cli(server_url, "viewer", "paused"))
+    replayed = succeeds(dlq_cli(server_url, "operator", "requeue", job_id, "--args", '["INV-9"]'))
+    assert "replayed with edited args" in replayed
+    assert "resumed queue 'billing'" in succeeds(dlq_cli(server_url, "operator", "resume", "billing"))
+    assert Queue("billing", connection=admin).job_ids == [job_id]
+
+
 def test_the_operator_acts_on_the_dashboard(admin, server_url):
     requeued, deleted = failed_jobs(admin, "billing", 2)
     url = user_url(server_url, "operator")
@@ -196,6 +206,7 @@ FORBIDDEN = [
     ("reconciler", ("archive", "run", "--once"), [CONSUMER_REFUSED]),
     ("operator", ("archive", "run", "--once"), [CONSUMER_REFUSED]),
     ("viewer", ("requeue", "JOB"), ["has no permissions to run the 'multi' command"]),
+    ("viewer", ("pause", "billing"), ["has no permissions to run the 'hsetnx' command"]),
     ("archiver", ("purge", "--yes"), [KEY_REFUSED]),  # writes only <prefix>archive:*
     ("notifier", ("requeue", "JOB"), [KEY_REFUSED, "(in a Lua script of ours)"]),  # writes only <prefix>alerts:*
 ]

@@ -5,11 +5,11 @@ from __future__ import annotations
 import threading
 
 from redis import Redis
-from rq import Queue
+from rq import Queue, Retry
 from rq.job import Job, JobStatus
 
 from failure_handlers.dev.worker_process import PROJECT_ROOT
-from tests.idempotency_tasks import EFFECTS, GATEWAY_DOWN, charge_invoice, slow_add
+from tests.idempotency_tasks import EFFECTS, GATEWAY_DOWN, HOLD, charge_invoice, slow_add
 from tests.integration.conftest import run_script
 from tests.polling import wait_for
 from worker_tasks import enqueue
@@ -74,12 +74,21 @@ def test_an_idempotent_task_run_again_after_success_does_not_redo_its_work(redis
 def test_two_runs_of_one_key_at_once_do_the_work_once(redis, worker):
     worker()
     worker()
-    jobs = [enqueue(charge_invoice, "7", 5, seconds=1.0) for _ in range(2)]
-    wait_for(lambda: all(j.get_status() == JobStatus.FINISHED for j in jobs), 20, "both jobs (one retried)")
+    redis.set(HOLD, 1)  # the first run holds the key, inside its work, until the second has met it
+    first = enqueue(charge_invoice, "7", 5, hold=True)
+    wait_for(lambda: first.get_status() == JobStatus.STARTED, 30, "the first run")
+    second = enqueue(charge_invoice, "7", 5, retry=Retry(max=20, interval=1))
+    busy = "failure_handlers.errors.IdempotencyKeyBusy"
+
+    def failures(job: Job) -> list[str]:
+        return [record["exc_type"] for record in Job.fetch(job.id, connection=redis).meta.get("failures", [])]
+
+    wait_for(lambda: busy in failures(second), 30, "the second run to find the key busy")
+    redis.delete(HOLD)
+    wait_for(lambda: all(j.get_status() == JobStatus.FINISHED for j in (first, second)), 30, "both jobs")
     assert runs(redis, "invoice:7") == 1
-    failures = [f["exc_type"] for j in jobs for f in Job.fetch(j.id, connection=redis).meta.get("failures", [])]
-    # the second run found the key busy (once, or again if its 1 s retry came before the first ended)
-    assert failures and set(failures) == {"failure_handlers.errors.IdempotencyKeyBusy"}
+    assert failures(first) == [] and set(failures(second)) == {busy}
+    assert second.return_value() == first.return_value()
 
 
 def dead_then_charged(redis, dlq, invoice: str):

@@ -9,19 +9,17 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from rq import Retry
 from rq.job import Job, JobStatus
 
-from failure_handlers.dev.worker_process import PROJECT_ROOT, rq_command, stop_worker
 from failure_handlers.integration import RetryingQueue
 from failure_handlers.telemetry.tracing import EVENT_DEAD_LETTERED, EVENT_RETRY
 from tests import plain_rq_tasks
 from tests.conftest import TEST_ENV
 from tests.polling import wait_for
-from tests.readme_blocks import settings_module
+from tests.readme_blocks import ReadmeWorkers
 from tests.telemetry_receivers import otlp_receiver
 
 pytest.importorskip("opentelemetry.exporter.otlp.proto.http")
@@ -41,37 +39,19 @@ except Exception as error:  # 0.1.4 on RQ 3.0: wraps perform_job, then fails on 
 @pytest.fixture
 def otel_worker(redis, redis_url, tmp_path) -> Iterator[Callable[..., subprocess.Popen]]:
     """The README's OpenTelemetry worker (its settings module, its command), exporting to `endpoint`."""
-    command = settings_module("OpenTelemetry", tmp_path)
-    assert command[:2] == ["rq", "worker"] and "failure_handlers.integration.TracingWorker" in command
-    started: list[tuple[subprocess.Popen, Path]] = []
+    workers = ReadmeWorkers("OpenTelemetry", tmp_path)
+    assert "failure_handlers.integration.TracingWorker" in workers.command
 
     def start(endpoint: str, with_instrumentor: bool = False) -> subprocess.Popen:
         if with_instrumentor:
             pytest.importorskip("opentelemetry_instrumentation_rq")
             settings = tmp_path / "myapp" / "rq_settings.py"
             settings.write_text(settings.read_text() + INSTRUMENTOR)
-        log_path = tmp_path / f"worker-{len(started)}.log"
-        with open(log_path, "wb") as log:
-            process = subprocess.Popen(
-                [*rq_command(), *command[1:], "--path", str(tmp_path), "--path", str(PROJECT_ROOT)],
-                cwd=tmp_path,
-                env={
-                    **os.environ,
-                    **TEST_ENV,
-                    "REDIS_URL": redis_url,
-                    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": endpoint,
-                    "OTEL_SERVICE_NAME": "billing-worker",
-                },
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        started.append((process, log_path))
-        return process
+        otel = {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": endpoint, "OTEL_SERVICE_NAME": "billing-worker"}
+        return workers.start({**os.environ, **TEST_ENV, "REDIS_URL": redis_url, **otel})
 
     yield start
-    for process, log_path in started:
-        stop_worker(process)
-        print(f"--- {log_path.name} ---\n" + log_path.read_text()[-3000:])
+    workers.stop()
 
 
 def dead_job(redis) -> Job:

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 from collections.abc import Iterator
 
 import pytest
 from redis import Redis
+from redis.exceptions import ResponseError
 
 from failure_handlers import DeadLetterQueue
 from failure_handlers.runtime import connect
+from failure_handlers.sentinel_connection import primary_moved
 from tests.conftest import TEST_ENV
 from tests.factories import dead_entry
 from tests.integration.conftest import assert_one_line_error, run_script
@@ -137,3 +140,35 @@ def test_a_long_lived_connection_rides_out_the_primary_shutting_down(tmp_path):
         with setup.replica.client() as new_primary:
             assert new_primary.get("written-after-shutdown") == b"yes"
         assert listed_ids(url) == ["job-before-shutdown"]
+
+
+def test_a_write_refused_for_want_of_replicas_is_sent_again_through_sentinel_once_one_acknowledges(sentinels, primary):
+    """`min-replicas-to-write` during a failover refuses writes (NOREPLICAS) on the old primary and, until
+    its replica has synced, on the new one: a Sentinel connection sends them again (sentinel_connection.py);
+    a plain connection still gets the error at once."""
+    connection = connect(sentinels.url())
+    dlq_on(connection).add(dead_entry("loads-the-script"))
+    primary.config_set("min-replicas-to-write", 2)  # one replica: every write refused
+    relent = threading.Timer(1.5, lambda: primary.config_set("min-replicas-to-write", 1))
+    try:
+        with pytest.raises(ResponseError, match="NOREPLICAS"):
+            primary.set("plain-connection", "1")
+        started = time.monotonic()
+        relent.start()
+        dlq_on(connection).add(dead_entry("refused-then-written"))  # the handler's write: one pipeline, a script
+        waited = time.monotonic() - started
+    finally:
+        relent.cancel()
+        primary.config_set("min-replicas-to-write", 0)
+    assert waited >= 1.0, "the write went through while it should have been refused"
+    assert dlq_on(primary).get("refused-then-written") is not None
+
+
+def test_primary_moved_is_true_only_when_the_sentinels_name_another_server(sentinels, primary):
+    connection = connect(sentinels.url())
+    connection.ping()
+    assert primary_moved(connection) is False
+    connection.connection_pool.proxy.master_address = ("127.0.0.1", 1)  # as if connected to another server
+    assert primary_moved(connection) is True
+    assert connection.connection_pool.master_address == ("127.0.0.1", sentinels.primary.port)
+    assert connection.ping()

@@ -3,6 +3,7 @@ Retry-After from a real HTTP server, a message rule, and bad settings stopping s
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -50,12 +51,12 @@ def test_exponential_delays_with_a_one_second_base(redis, dlq, worker, monkeypat
 
     failures = job.get_meta()["failures"]
     assert [f.get("retry_in") for f in failures] == [1, 2, 4, None]
-    gaps = [epoch(b["failed_at"]) - epoch(a["failed_at"]) for a, b in zip(failures, failures[1:], strict=False)]
-    # RQ scores a scheduled job in whole seconds (truncated) and polls every second: each gap is the
-    # planned delay within -1/+1.5 s, which tells 1, 2 and 4 apart.
-    for gap, planned in zip(gaps, (1, 2, 4), strict=True):
-        assert planned - 1 <= gap <= planned + 1.5, (gaps, planned)
-    assert gaps[0] < gaps[1] < gaps[2]
+    times = [epoch(failure["failed_at"]) for failure in failures]
+    # RQ scores a scheduled job in whole seconds (calendar.timegm truncates now + delay) and its
+    # scheduler polls every second: run n+1 fails no earlier than floor(failure n + planned delay), and
+    # (loose: a loaded machine) not much later. The plan itself is job.retry_intervals, above.
+    for earlier, later, planned in zip(times[:-1], times[1:], (1, 2, 4), strict=True):
+        assert math.floor(earlier + planned) <= later <= earlier + planned + 5, (times, planned)
 
     shown = run_script("scripts/dlq.py", "show", job.id)
     assert shown.returncode == 0, shown.stderr

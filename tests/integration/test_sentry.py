@@ -4,21 +4,21 @@ command, posting to a local receiver that decodes the envelopes."""
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from rq import Queue, Retry
 from rq.job import Job, JobStatus
 
-from failure_handlers.dev.worker_process import PROJECT_ROOT, rq_command, stop_worker
 from failure_handlers.integration import NO_RETRY, RetryingQueue
 from tests import plain_rq_tasks
 from tests.conftest import TEST_ENV
 from tests.polling import wait_for
-from tests.readme_blocks import settings_module
+from tests.readme_blocks import ReadmeWorkers, environ_without
 from tests.telemetry_receivers import black_hole, sentry_receiver
 
 pytest.importorskip("sentry_sdk")
@@ -27,43 +27,22 @@ pytestmark = pytest.mark.integration
 DASHBOARD_URL = "https://ops.example.com/dlq"
 
 
+class SentryWorkers(ReadmeWorkers):
+    """The README's Sentry workers: `workers(dsn)` starts one with SENTRY_DSN=`dsn`."""
+
+    def __init__(self, root: Path, redis_url: str) -> None:
+        super().__init__("Sentry", root)
+        self.env = {**environ_without("SENTRY_"), **TEST_ENV, "REDIS_URL": redis_url, "DASHBOARD_URL": DASHBOARD_URL}
+
+    def __call__(self, dsn: str) -> subprocess.Popen[bytes]:
+        return self.start({**self.env, "SENTRY_DSN": dsn, "LOG_LEVEL": "INFO"})
+
+
 @pytest.fixture
-def sentry_worker(redis, redis_url, tmp_path) -> Iterator[Callable[[str], subprocess.Popen]]:
-    """The README's Sentry worker: its settings module and its command, with SENTRY_DSN=`dsn`."""
-    command = settings_module("Sentry", tmp_path)
-    assert command[:2] == ["rq", "worker"]
-    started: list[tuple[subprocess.Popen, Path]] = []
-
-    def start(dsn: str) -> subprocess.Popen:
-        log_path = tmp_path / f"worker-{len(started)}.log"
-        with open(log_path, "wb") as log:
-            process = subprocess.Popen(
-                [*rq_command(), *command[1:], "--path", str(tmp_path), "--path", str(PROJECT_ROOT)],
-                cwd=tmp_path,
-                env={
-                    **_environ(),
-                    **TEST_ENV,
-                    "REDIS_URL": redis_url,
-                    "SENTRY_DSN": dsn,
-                    "DASHBOARD_URL": DASHBOARD_URL,
-                    "LOG_LEVEL": "INFO",
-                },
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        started.append((process, log_path))
-        return process
-
-    yield start
-    for process, log_path in started:
-        stop_worker(process)
-        print(f"--- {log_path.name} ---\n" + log_path.read_text()[-3000:])
-
-
-def _environ() -> dict[str, str]:
-    import os
-
-    return {k: v for k, v in os.environ.items() if not k.startswith("SENTRY_")}
+def sentry_worker(redis, redis_url, tmp_path) -> Iterator[SentryWorkers]:
+    workers = SentryWorkers(tmp_path, redis_url)
+    yield workers
+    workers.stop()
 
 
 def settled(redis, queue: str = "default") -> None:
@@ -163,3 +142,19 @@ def test_a_sentry_that_hangs_delays_no_dlq_write(redis, dlq, sentry_worker):
         assert worker.poll() is None
         assert dlq.get(job.id).reason == "no retries configured"
         print(f"dead-lettered after {to_dlq:.2f}s; the next job finished after {to_next_job:.2f}s")
+
+
+def test_a_sentry_that_is_down_is_one_line_per_dropped_event_and_the_entry_is_written(redis, dlq, sentry_worker):
+    with socket.socket() as closed:  # a port nothing listens on: the connection is refused
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    worker = sentry_worker(f"http://public@127.0.0.1:{port}/1")
+    job = RetryingQueue("default", connection=redis).enqueue(plain_rq_tasks.charge, 5, retry=NO_RETRY)
+    wait_for(lambda: dlq.get(job.id) is not None, 30, "the DLQ entry")
+    wait_for(lambda: "did not take an event" in sentry_worker.log_of(worker), 30, "the dropped-event line")
+    log = sentry_worker.log_of(worker)
+    lines = [line for line in log.splitlines() if "did not take an event" in line]
+    expected = "Sentry at 127.0.0.1 did not take an event (network); DLQ entries are written regardless"
+    assert len(lines) == 1 and expected in lines[0], lines
+    assert "public@" not in log
+    assert worker.poll() is None

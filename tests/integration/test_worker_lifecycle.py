@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 
 from rq.job import Job, JobStatus
@@ -33,8 +34,11 @@ def test_job_failing_every_run_is_retried_then_dead_lettered_once(redis, dlq, wo
 
     failures = job.get_meta()["failures"]
     assert [f["attempt"] for f in failures] == [1, 2, 3, 4]
-    gaps = [(b - a).total_seconds() for a, b in zip(failure_times(job), failure_times(job)[1:], strict=False)]
-    assert all(gap >= 0.9 for gap in gaps), gaps  # the scheduler honoured the 1 s interval
+    # The scheduler honoured the 1 s interval: RQ schedules a retry at whole seconds (calendar.timegm
+    # truncates now + 1 s), so the next run fails no earlier than floor(previous failure + 1 s); a gap
+    # itself may be under 1 s (0.85 s was seen under load, correctly)
+    times = [moment.timestamp() for moment in failure_times(job)]
+    assert all(later >= math.floor(earlier + 1) for earlier, later in zip(times, times[1:], strict=False)), times
     assert job.id in FailedJobRegistry("default", connection=redis)
     assert [entry.job_id for entry in dlq.list()] == [job.id]
     entry = dlq.get(job.id)

@@ -11,8 +11,8 @@ NOW = 1_800_000_000.0
 LIMITS = Thresholds(warn_size=50, crit_size=100, max_age_seconds=86400, burst_count=10, burst_minutes=10)
 
 
-def group(fingerprint="fp1", count=3, recent=0) -> GroupFigures:
-    return GroupFigures(fingerprint, "KeyError", "app.charge", "'sku-1'", count, recent, NOW - 600, NOW - 60)
+def group(fingerprint="fp1", count=3, recent=0, first_seen=NOW - 600) -> GroupFigures:
+    return GroupFigures(fingerprint, "KeyError", "app.charge", "'sku-1'", count, recent, first_seen, NOW - 60)
 
 
 def firing(conditions) -> set[tuple[str, str]]:
@@ -47,6 +47,22 @@ def test_a_new_group_fires_once_it_is_unseen_and_a_burst_needs_more_than_n_in_th
     (condition,) = [c for c in burst if c.firing]
     assert condition.count == 11 and "11 dead jobs in 10 min" in condition.what
     assert condition.command == "rq-dlq list --group fp1" and not condition.resolvable
+
+
+def test_a_storm_of_a_new_group_is_one_alert_and_a_burst_only_once_the_group_is_older_than_the_window():
+    def about_group(group_figures, seen, limits=LIMITS):
+        return {c.rule for c in evaluate(Figures(NOW, 20_000, NOW, [group_figures]), limits, seen) if c.firing} - {
+            rules.SIZE_WARNING,
+            rules.SIZE_CRITICAL,
+        }
+
+    young = group(count=20_000, recent=20_000, first_seen=NOW - 599)
+    assert about_group(young, set()) == {rules.NEW_GROUP}
+    assert about_group(young, {"fp1"}) == set()  # announced as new: nothing more within the window
+    older = group(count=20_000, recent=20_000, first_seen=NOW - 600)
+    assert about_group(older, {"fp1"}) == {rules.GROUP_BURST}  # still bursting after the window
+    no_new = Thresholds(50, 100, 86400, 10, 10, new_groups=False)  # no new-group message: the burst is the alert
+    assert about_group(young, set(), no_new) == {rules.GROUP_BURST}
 
 
 def test_new_groups_can_be_switched_off():

@@ -21,7 +21,7 @@ needs_promtool = pytest.mark.skipif(
 GAUGES = {
     "rq_dlq_up", "rq_dlq_size", "rq_dlq_entries", "rq_dlq_group_entries", "rq_dlq_groups",
     "rq_dlq_oldest_entry_age_seconds", "rq_dlq_alert_deliveries_pending", "rq_dlq_scrape_duration_seconds",
-    "rq_jobs", "rq_workers",
+    "rq_jobs", "rq_workers", "rq_queue_paused",
 }  # fmt: skip
 COUNTERS = {name + "_total" for name, _, _ in COUNTER_HELP.values()} | {
     "rq_dlq_dropped_total", "rq_workers_success_total", "rq_workers_failed_total", "rq_workers_working_time_total",

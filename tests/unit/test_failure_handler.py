@@ -9,8 +9,10 @@ from rq import Queue, Retry, SimpleWorker
 from rq.job import JobStatus
 from rq.registry import FailedJobRegistry
 
-from failure_handlers import DeadLetterQueue, PermanentError
+from failure_handlers import DeadLetterQueue, PermanentError, handler
 from failure_handlers.dlq.entry import MAX_RECORDED_FAILURES
+from failure_handlers.dlq.store import Written
+from failure_handlers.sentinel_connection import primary_moved
 from worker_tasks import enqueue
 
 IMMEDIATE_RETRIES = Retry(max=3, interval=0)
@@ -138,3 +140,31 @@ def test_meta_history_is_bounded(queue):
     assert len(job.meta["failures"]) == MAX_RECORDED_FAILURES
     assert job.meta["failures_dropped"] == 6
     assert job.meta["failures"][-1]["attempt"] == MAX_RECORDED_FAILURES + 6
+
+
+@pytest.mark.parametrize(("moved", "writes"), [(True, 2), (False, 1)], ids=["primary-moved", "same-primary"])
+def test_a_dlq_write_short_of_replicas_is_written_again_only_when_the_sentinels_name_another_primary(
+    queue, dlq, monkeypatch, log_messages, moved, writes
+):
+    written: list[str] = []
+    add_replicated = DeadLetterQueue.add_replicated
+
+    def first_one_short(self, entry, also=None, counts=""):
+        result = add_replicated(self, entry, also, counts)
+        written.append(entry.job_id)
+        return Written(result.dropped, 0, 1) if len(written) == 1 else result  # no replica acknowledged the first
+
+    monkeypatch.setattr(DeadLetterQueue, "add_replicated", first_one_short)
+    monkeypatch.setattr(handler, "primary_moved", lambda connection: moved)
+    job = run(queue, raises_permanent)
+    assert written == [job.id] * writes
+    assert dlq.get(job.id).exc_type.endswith("PermanentError")
+    warnings = [message for message in log_messages if message.startswith("WARNING")]
+    if moved:
+        assert len(warnings) == 1 and "written again to the new primary" in warnings[0], warnings
+    else:
+        assert len(warnings) == 1 and "0 of 1 replicas acknowledged" in warnings[0], warnings
+
+
+def test_a_plain_connection_never_has_a_primary_that_moved(fake_redis):
+    assert primary_moved(fake_redis) is False

@@ -10,23 +10,23 @@ working (not when django-rq's views merely list workers):
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from loguru import logger
 from rq import Worker as RQWorker
 
 from failure_handlers import runtime
-from failure_handlers.errors import ConfigError
 from failure_handlers.integration import record_failure
 from failure_handlers.logging_setup import configure_logging
+from failure_handlers.queues.worker import PauseAware
 
 EXCEPTION_HANDLER = f"{record_failure.__module__}.{record_failure.__qualname__}"
 
 
-class Worker(RQWorker):
+class Worker(PauseAware, RQWorker):
     """`rq.Worker` whose `work()` first sets up our logging (`LOG_LEVEL`, `LOG_JSON`), as the
-    Procfile's `-c failure_handlers.rq_settings` does; a bad setting stops it (one line, exit 2)."""
+    Procfile's `-c failure_handlers.rq_settings` does; a bad setting stops it (one line, exit 2).
+    Like `failure_handlers.queues.PausableWorker`, it takes no job from a paused queue."""
 
     def work(self, *args: Any, **kwargs: Any) -> bool:
         start_logging()
@@ -42,9 +42,4 @@ class Worker(RQWorker):
 def start_logging() -> None:
     """Our log lines in this process, with the sink of `LOG_LEVEL` and `LOG_JSON` (for a worker class
     of your own: call it before `work()`)."""
-    try:
-        settings = runtime.settings()
-    except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
-    configure_logging(settings)
+    configure_logging(runtime.settings_or_exit())
