@@ -33,3 +33,15 @@ def add_as_before(
         json.dumps(sample, ensure_ascii=False), "", json.dumps(fields, ensure_ascii=False), counts, "", "none",
     ]  # fmt: skip
     return int(connection.eval(SCRIPT, 0, *args))
+
+
+def spec_as_before(max_label_values: int, max_series: int, increments: list[tuple[str, tuple[str, ...]]]) -> str:
+    """The counter spec of that version: JSON only (`metrics/counters.spec` then; no label value
+    here needs sanitising)."""
+    from failure_handlers.metrics.counters import NEW_ENTRY_ONLY
+    from failure_handlers.storage.keys import METRIC_LABELS
+
+    incr = [
+        [metric, list(METRIC_LABELS[metric]), list(values), metric in NEW_ENTRY_ONLY] for metric, values in increments
+    ]
+    return json.dumps({"cap": max_label_values, "series": max_series, "incr": incr}, ensure_ascii=False)

@@ -16,7 +16,7 @@ from failure_handlers.dlq.store import DeadLetterQueue
 from failure_handlers.metrics import counters
 from failure_handlers.metrics.counters import read_counters
 from failure_handlers.metrics.dlq_state import read_dlq_state
-from tests.dlq_layout_before import add_as_before
+from tests.dlq_layout_before import add_as_before, spec_as_before
 from tests.integration.conftest import run_script
 
 QUEUE = "billing"
@@ -28,6 +28,11 @@ def spec(entry_queue: str, func: str, exc_type: str) -> str:
     return counters.spec(100, 1000, increments)
 
 
+def old_spec(entry_queue: str, func: str, exc_type: str) -> str:
+    increments = counters.failure_increments(entry_queue, func, exc_type, "retries_exhausted")
+    return spec_as_before(100, 1000, [(metric, tuple(str(v) for v in values)) for metric, values in increments])
+
+
 def test_a_dlq_written_by_the_previous_layout_is_read_migrated_and_changed(redis, dlq):
     keys, ttl = dlq.keys, dlq.ttl_seconds
     ids = make_failed_jobs(redis, QUEUE, OLD + 1)
@@ -35,7 +40,7 @@ def test_a_dlq_written_by_the_previous_layout_is_read_migrated_and_changed(redis
     now = time.time()
     entries = [dead_entry_for(job, n, failed_at=now - (OLD + 1 - n) * 60) for n, job in enumerate(jobs)]
     for entry in entries[:OLD]:
-        add_as_before(redis, keys.prefix, ttl, entry, counts=spec(entry.queue, entry.func_name, entry.exc_type))
+        add_as_before(redis, keys.prefix, ttl, entry, counts=old_spec(entry.queue, entry.func_name, entry.exc_type))
     old_ids = [entry.job_id for entry in entries[:OLD]]
     # The old layout: values per kind, a TTL on every index key.
     assert redis.exists(keys.names("queue"), keys.names("group")) == 2 and not redis.exists(keys.values)

@@ -7,7 +7,7 @@
 --         one of the entry's indexed values is new (a new group is one), if the group has none yet
 -- ARGV[8] guard: '' or a sorted set (RQ's failed registry) that must still hold the job, else
 --         nothing is written and -1 returned (the reconciler's race guard)
--- ARGV[9] '' or a counter spec (JSON, see count_all in prelude.lua): the failure handler's and the
+-- ARGV[9] '' or a counter spec (see count_all in prelude.lua): the failure handler's and the
 --         reconciler's counters. A handler write that replaces an existing entry of the job counts
 --         the failed run but not a second dead-lettering; a reconciler write that replaces one
 --         counts nothing (count_all in prelude.lua)

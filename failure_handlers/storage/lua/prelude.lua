@@ -63,7 +63,9 @@ local function reindex(member, score)
 end
 
 -- Prometheus counters kept in Redis (failure_handlers/metrics/counters.py builds the spec).
--- spec: JSON {"cap": N, "series": M, "incr": [[metric, [label, ...], [value, ...], new_only], ...]}.
+-- spec: per increment `metric US 0|1 US field` (new_only, field = the values joined by US), apart by
+-- RS; a newline; then JSON {"cap": N, "series": M, "incr": [[metric, [label, ...], [value, ...], new_only], ...]},
+-- decoded only for a series not seen yet.
 -- `new_only` items (dead_lettered) are skipped when `replacing` is true: the job already had an
 -- entry (dead-lettered again without a requeue in between, e.g. RQ's cleanup of a killed
 -- work-horse re-failing a job the handler had already recorded): every dead job counted once.
@@ -86,29 +88,35 @@ local function admitted(label, value, cap, memo)
   return result
 end
 
-local function count_all(spec_json, replacing)
-  if spec_json == nil or spec_json == '' then return 0 end
-  local spec = cjson.decode(spec_json)
-  local cap, series = tonumber(spec.cap), tonumber(spec.series)
-  local counted, memo = 0, {}
-  for _, item in ipairs(spec.incr) do
-    if not (replacing and item[4]) then
+local function count_all(spec, replacing)
+  if spec == nil or spec == '' then return 0 end
+  local newline = string.find(spec, '\n', 1, true)
+  if not newline then return 0 end  -- not a spec of this version
+  local counted, memo, full = 0, {}, nil
+  for item in string.gmatch(string.sub(spec, 1, newline - 1), '[^\30]+') do
+    local metric, new_only, field = string.match(item, '^([^\31]*)\31([01])\31(.*)$')
+    if not (replacing and new_only == '1') then
       counted = counted + 1
-      local hash = prefix .. 'metrics:' .. item[1]
-      local labels, values = item[2], item[3]
-      local field = table.concat(values, '\31')
+      local hash = prefix .. 'metrics:' .. metric
       -- The usual case: this series exists (its values were admitted when it was created): one command.
       if redis.call('HINCRBY', hash, field, 1) == 1 then
-        -- A new series: taken back, then its values admitted (or counted as 'other').
+        -- A new series: taken back, then its values admitted (or counted as 'other'), from the JSON part.
         redis.call('HDEL', hash, field)
-        local parts, others = {}, {}
-        for i = 1, #labels do
-          parts[i] = admitted(labels[i], values[i], cap, memo)
-          others[i] = 'other'
-        end
-        field = table.concat(parts, '\31')
-        if redis.call('HLEN', hash) >= series and redis.call('HEXISTS', hash, field) == 0 then
-          field = table.concat(others, '\31')
+        full = full or cjson.decode(string.sub(spec, newline + 1))
+        local cap, series = tonumber(full.cap), tonumber(full.series)
+        for _, incr in ipairs(full.incr) do
+          if incr[1] == metric then
+            local labels, values = incr[2], incr[3]
+            local parts, others = {}, {}
+            for i = 1, #labels do
+              parts[i] = admitted(labels[i], values[i], cap, memo)
+              others[i] = 'other'
+            end
+            field = table.concat(parts, '\31')
+            if redis.call('HLEN', hash) >= series and redis.call('HEXISTS', hash, field) == 0 then
+              field = table.concat(others, '\31')
+            end
+          end
         end
         redis.call('HINCRBY', hash, field, 1)
       end
