@@ -50,13 +50,17 @@ def spec(max_label_values: int, max_series: int, increments: Sequence[tuple[str,
     increment `metric US new_only US field`, increments apart by RS; label values hold no control
     characters), then the JSON of it all, decoded by the script only for a series it has not seen.
     """
-    incr = []
+    incr: list[list[object]] = []
+    fast: list[str] = []
     for metric, values in increments:
         labels = METRIC_LABELS[metric]
         if len(values) != len(labels):
             raise ValueError(f"{metric} takes {len(labels)} label values, got {len(values)}")
-        incr.append([metric, list(labels), [label_value(value) for value in values], metric in NEW_ENTRY_ONLY])
-    head = "\x1e".join(SEP.join((metric, str(int(new_only)), *values)) for metric, _, values, new_only in incr)
+        texts = [label_value(value) for value in values]
+        new_only = metric in NEW_ENTRY_ONLY
+        incr.append([metric, list(labels), texts, new_only])
+        fast.append(SEP.join((metric, "1" if new_only else "0", *texts)))
+    head = "\x1e".join(fast)
     body = json.dumps({"cap": max_label_values, "series": max_series, "incr": incr}, ensure_ascii=False)
     return f"{head}\n{body}"
 
