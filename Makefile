@@ -98,7 +98,7 @@ bench-dashboard: setup  ## only item 8: dashboard pages and API at 100,000 entri
 	$(PY) benchmarks/dashboard_speed.py $(ARGS)
 
 screenshots: setup  ## re-take docs/screenshots/*.png: the browser test (needs /usr/bin/chromium)
-	DASHBOARD_SCREENSHOTS=docs/screenshots $(PY) -m pytest tests/web/test_browser.py -q
+	DASHBOARD_SCREENSHOTS=docs/screenshots $(PY) -m pytest tests/web/test_browser.py tests/web/test_browser_roles.py -q
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .mypy_cache

@@ -36,7 +36,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
@@ -55,6 +55,7 @@ from benchmarks.usage import server_sample, wait_with_cpu
 from benchmarks.worker_throughput import JobPath, enqueue_jobs
 from failure_handlers.alerts.notifier import SEEN_SENTINEL
 from failure_handlers.alerts.outbox import Outbox
+from failure_handlers.dev.polling import wait_until
 from failure_handlers.dev.worker_process import PROJECT_ROOT, start_worker, stop_worker
 from failure_handlers.dlq.store import DeadLetterQueue
 from failure_handlers.runtime import settings
@@ -236,18 +237,6 @@ class WebhookReceiver:
             self.server.server_close()
 
 
-def poll(probe: Callable[[], T], timeout: float, what: str) -> T:
-    """`probe()` until it returns something truthy; RuntimeError after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = probe()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.1)
-
-
 @contextmanager
 def ping_prober(url: str) -> Iterator[list[float]]:
     """The prober process, running for the duration; the list is filled with its latencies at the end."""
@@ -293,7 +282,7 @@ def alert_notifier(server: BenchServer, env: dict[str, str], log_dir: Path) -> I
             command, cwd=PROJECT_ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT
         )
         try:
-            poll(lambda: connection.zscore(key, SEEN_SENTINEL) is not None, 60, "the alert notifier's first pass")
+            wait_until(lambda: connection.zscore(key, SEEN_SENTINEL) is not None, 60, "the alert notifier's first pass")
             yield
         finally:
             stop_worker(process)
@@ -310,7 +299,7 @@ def wait_for_alert_passes(connection: Redis, dlq: DeadLetterQueue, after: float)
             stamps.add(stamp)
         return len(stamps) >= PASSES_AFTER_DRAIN and outbox.pending() == 0
 
-    poll(done, 120, f"{PASSES_AFTER_DRAIN} alert passes after the storm and an empty outbox")
+    wait_until(done, 120, f"{PASSES_AFTER_DRAIN} alert passes after the storm and an empty outbox")
 
 
 def drain_window(connection: Redis, job_ids: Sequence[str]) -> float:

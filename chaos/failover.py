@@ -38,7 +38,8 @@ from rq import Queue
 
 from chaos.supervisor import Supervisor
 from failure_handlers.config import Settings, parse_settings
-from failure_handlers.dev.redis_servers import RedisProcess, SentinelSetup, sentinel_setup, wait_until
+from failure_handlers.dev.polling import wait_until
+from failure_handlers.dev.redis_servers import RedisProcess, SentinelSetup, sentinel_setup
 from failure_handlers.dev.worker_process import PROJECT_ROOT, start_worker
 from failure_handlers.dlq.store import DeadLetterQueue
 from failure_handlers.errors import RedisUnavailable

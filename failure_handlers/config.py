@@ -22,6 +22,8 @@ from failure_handlers.alerts.settings import DEFAULTS as ALERT_DEFAULTS
 from failure_handlers.alerts.settings import AlertSettings, parse_alert_settings
 from failure_handlers.archive.settings import DEFAULTS as ARCHIVE_DEFAULTS
 from failure_handlers.archive.settings import ArchiveSettings, parse_archive_settings
+from failure_handlers.audit.settings import DEFAULTS as AUDIT_DEFAULTS
+from failure_handlers.audit.settings import AuditSettings, parse_audit_settings
 from failure_handlers.circuits.settings import DEFAULTS as CIRCUIT_DEFAULTS
 from failure_handlers.circuits.settings import CircuitSettings, parse_circuit_settings
 from failure_handlers.dlq.settings import DEFAULTS as DLQ_DEFAULTS
@@ -65,6 +67,7 @@ VARIABLES: dict[str, Any] = {
     **METRICS_DEFAULTS,
     **ALERT_DEFAULTS,
     **ARCHIVE_DEFAULTS,
+    **AUDIT_DEFAULTS,
     **CIRCUIT_DEFAULTS,
     **TELEMETRY_DEFAULTS,
 }
@@ -88,6 +91,7 @@ class Settings:
     dlq: DlqSettings = field(default_factory=DlqSettings)  # failure_handlers/dlq/settings.py
     circuits: CircuitSettings = field(default_factory=CircuitSettings)  # failure_handlers/circuits/settings.py
     archive: ArchiveSettings = field(default_factory=ArchiveSettings)  # failure_handlers/archive/settings.py
+    audit: AuditSettings = field(default_factory=AuditSettings)  # failure_handlers/audit/settings.py
     alerts: AlertSettings = field(default_factory=AlertSettings)  # failure_handlers/alerts/settings.py
     metrics: MetricsSettings = field(default_factory=MetricsSettings)  # failure_handlers/metrics/settings.py
     dashboard: DashboardSettings = field(default_factory=DashboardSettings)  # failure_handlers/web/settings.py
@@ -112,6 +116,7 @@ def read_settings(source: Source) -> Settings:
         dlq=parse_dlq_settings(source),
         circuits=parse_circuit_settings(source),
         archive=parse_archive_settings(source),
+        audit=parse_audit_settings(source),
         alerts=parse_alert_settings(source),
         metrics=parse_metrics_settings(source),
         dashboard=parse_dashboard_settings(source),

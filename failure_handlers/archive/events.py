@@ -30,7 +30,8 @@ STALE_CONSUMER_SECONDS = 3600  # consumers idle this long with nothing pending a
 
 @dataclass(frozen=True)
 class Event:
-    """One stream entry: a dead-lettering (`dead`, with the entry's fields) or an outcome of one."""
+    """One stream entry: a dead-lettering (`dead`, with the entry's fields), an outcome of one, or an
+    operator action (`audit`, with the audit log's JSON record; `archive_id` is `audit:<stream id>`)."""
 
     stream_id: str
     seq: int
@@ -41,6 +42,7 @@ class Event:
     entry: dict[str, Any] = field(default_factory=dict)  # for `dead`: DeadLetterEntry.to_hash()
     outcome: str = ""  # for `outcome`
     by: str = ""
+    record: dict[str, Any] = field(default_factory=dict)  # for `audit`
 
     @classmethod
     def parse(cls, stream_id: bytes | str, raw: dict[bytes, bytes] | Sequence[bytes]) -> Event:
@@ -52,6 +54,10 @@ class Event:
             entry = json.loads(values.get("entry") or "{}")
         except ValueError:
             entry = {}
+        try:
+            record = json.loads(values.get("record") or "{}")
+        except ValueError:
+            record = {}
         return cls(
             stream_id=_text(stream_id),
             seq=_number(values.get("seq"), int),
@@ -62,6 +68,7 @@ class Event:
             entry=entry if isinstance(entry, dict) else {},
             outcome=values.get("outcome", ""),
             by=values.get("by", ""),
+            record=record if isinstance(record, dict) else {},
         )
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, or_, select
 from sqlalchemy.sql import Select
 
 from failure_handlers.archive.outcomes import OUTCOMES
@@ -63,8 +63,11 @@ class HistoryFilter:
             query = query.where(c.failed_at >= _utc(f.since))
         if f.until is not None:
             query = query.where(c.failed_at <= _utc(f.until))
-        if f.search:
-            query = query.where(func.lower(c.message).contains(f.search.lower(), autoescape=True))
+        if f.search:  # in the message or the arguments, as the DLQ's `--search`
+            needle = f.search.lower()
+            query = query.where(
+                or_(*(func.lower(column).contains(needle, autoescape=True) for column in (c.message, c.args, c.kwargs)))
+            )
         if self.outcome is not None:
             query = query.where(c.outcome == self.outcome)
         if self.job_id is not None:

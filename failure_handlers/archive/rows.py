@@ -7,12 +7,13 @@ and undecodable bytes become U+FFFD, and a garbled time or number becomes a safe
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
 from failure_handlers.archive.events import Event
 from failure_handlers.archive.outcomes import OUTCOMES
-from failure_handlers.archive.schema import LIMITS
+from failure_handlers.archive.schema import AUDIT_LIMITS, LIMITS
 
 CUT_MARK = "…[cut by the failure archive]"
 
@@ -83,6 +84,26 @@ def outcome_row(event: Event, now: datetime) -> dict[str, Any]:
         "outcome": event.outcome if event.outcome in OUTCOMES else "open",
         "outcome_at": at,
         "outcome_by": bounded(event.by, LIMITS["outcome_by"]),
+        "event_seq": event.seq,
+        "archived_at": now,
+    }
+
+
+def audit_row(event: Event, now: datetime) -> dict[str, Any]:
+    """An operator action (the audit log's record) as a row of `audit`."""
+    record = event.record
+    ids = record.get("ids")
+    texts = {name: bounded(record.get(name, ""), limit) for name, limit in AUDIT_LIMITS.items() if name != "audit_id"}
+    return {
+        "audit_id": bounded(event.archive_id, AUDIT_LIMITS["audit_id"]),
+        "at": moment(record.get("at")) or (moment(event.at) if event.at > 0 else None) or now,
+        **texts,
+        "ids": bounded(json.dumps(ids if isinstance(ids, list) else [], ensure_ascii=False), LIMITS["events"]),
+        "count": _whole(record.get("count")),
+        "filter": bounded(record.get("filter", ""), LIMITS["reason"]),
+        "outcome": bounded(record.get("outcome", ""), 16),
+        "summary": bounded(record.get("summary", ""), LIMITS["reason"]),
+        "detail": bounded(record.get("detail", ""), LIMITS["reason"]),
         "event_seq": event.seq,
         "archived_at": now,
     }

@@ -11,7 +11,7 @@ from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, MetaData, S
 from failure_handlers.archive.outcomes import OUTCOMES
 
 metadata = MetaData()
-__all__ = ["LIMITS", "OUTCOMES", "failed_jobs", "metadata"]
+__all__ = ["AUDIT_LIMITS", "LIMITS", "OUTCOMES", "audit", "failed_jobs", "metadata"]
 
 # Longest value kept per text column, in characters (a cut value ends with rows.CUT_MARK).
 LIMITS = {
@@ -73,4 +73,31 @@ failed_jobs = Table(
     Index("ix_failed_jobs_exc_type_failed_at", "exc_type", "failed_at"),
     Index("ix_failed_jobs_fingerprint_failed_at", "fingerprint", "failed_at"),
     Index("ix_failed_jobs_outcome_failed_at", "outcome", "failed_at"),
+)
+
+# The audit log of operator actions (audit/log.py), one row per record, keyed by its Redis stream id.
+AUDIT_LIMITS = {"audit_id": 64, "action": 32, "actor": 255, "via": 16, "role": 16, "address": 255, "queue": 255}
+
+audit = Table(
+    "audit",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("audit_id", String(AUDIT_LIMITS["audit_id"]), nullable=False, unique=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("action", String(AUDIT_LIMITS["action"]), nullable=False, server_default=""),
+    Column("actor", String(AUDIT_LIMITS["actor"]), nullable=False, server_default=""),
+    Column("via", String(AUDIT_LIMITS["via"]), nullable=False, server_default=""),
+    Column("role", String(AUDIT_LIMITS["role"]), nullable=False, server_default=""),
+    Column("address", String(AUDIT_LIMITS["address"]), nullable=False, server_default=""),
+    Column("ids", Text, nullable=False, server_default="[]"),  # JSON: the first ids (audit.log.IDS_KEPT)
+    Column("count", Integer, nullable=False, server_default="0"),
+    Column("filter", Text, nullable=False, server_default=""),
+    Column("queue", String(AUDIT_LIMITS["queue"]), nullable=False, server_default=""),
+    Column("outcome", String(16), nullable=False, server_default=""),
+    Column("summary", Text, nullable=False, server_default=""),
+    Column("detail", Text, nullable=False, server_default=""),
+    Column("event_seq", BigInteger, nullable=False, server_default="0"),
+    Column("archived_at", DateTime(timezone=True), nullable=False),
+    Index("ix_audit_at", "at"),
+    Index("ix_audit_actor_at", "actor", "at"),
 )

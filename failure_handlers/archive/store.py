@@ -24,8 +24,8 @@ from sqlalchemy import Engine, bindparam, case, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from failure_handlers.archive.events import Event
-from failure_handlers.archive.rows import dead_row, outcome_row
-from failure_handlers.archive.schema import failed_jobs
+from failure_handlers.archive.rows import audit_row, dead_row, outcome_row
+from failure_handlers.archive.schema import audit, failed_jobs
 
 RETENTION_BATCH = 1_000  # rows deleted per transaction: short locks on a busy table
 _CONTENT = (
@@ -60,6 +60,9 @@ class ArchiveStore:
                 batch = list(run)
                 if kind == "dead":
                     connection.execute(self._dead_statement(), [dead_row(event, now) for event in batch])
+                elif kind == "audit":  # an operator action: its own table, written once (a replay changes nothing)
+                    statement = self._insert(audit).on_conflict_do_nothing(index_elements=[audit.c.audit_id])
+                    connection.execute(statement, [audit_row(event, now) for event in batch])
                 else:
                     connection.execute(self._outcome_statement(), [outcome_row(event, now) for event in batch])
                 written += len(batch)

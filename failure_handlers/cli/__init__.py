@@ -3,6 +3,7 @@
 from failure_handlers.cli.acl_command import acl
 from failure_handlers.cli.alert_command import alert
 from failure_handlers.cli.archive_commands import archive, history_command
+from failure_handlers.cli.audit_command import audit
 from failure_handlers.cli.circuits_command import circuits
 from failure_handlers.cli.dlq_commands import rq_dlq
 from failure_handlers.cli.doctor_command import doctor
@@ -10,6 +11,7 @@ from failure_handlers.cli.metrics_command import metrics
 from failure_handlers.cli.operator import run
 from failure_handlers.cli.queue_commands import pause, paused, resume
 from failure_handlers.cli.requeue_command import requeue
+from failure_handlers.cli.user_command import user
 from failure_handlers.web.command import web
 
 rq_dlq.add_command(requeue)
@@ -24,6 +26,8 @@ rq_dlq.add_command(doctor)
 rq_dlq.add_command(pause)
 rq_dlq.add_command(resume)
 rq_dlq.add_command(paused)
+rq_dlq.add_command(audit)
+rq_dlq.add_command(user)
 
 
 def main() -> None:

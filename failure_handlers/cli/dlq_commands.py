@@ -6,14 +6,25 @@ import time
 
 import click
 
+from failure_handlers.audit import os_actor
+from failure_handlers.audit.reports import record_run
 from failure_handlers.cli import views
-from failure_handlers.cli.operator import USAGE_ERROR, DurationParam, build_filter, fail, filter_options, operator
+from failure_handlers.cli.operator import (
+    USAGE_ERROR,
+    DurationParam,
+    build_filter,
+    describe_filter,
+    fail,
+    filter_options,
+    operator,
+)
 from failure_handlers.dlq.actor import actor
 from failure_handlers.dlq.health import Thresholds, assess
 from failure_handlers.errors import OperatorError
 from failure_handlers.jobs.status import job_status
 from failure_handlers.operations.delete import delete_dead_jobs
 from failure_handlers.operations.reconciler import run_forever
+from failure_handlers.operations.report import BulkReport
 
 DISTRIBUTION = "rq-dead-letter"
 
@@ -32,7 +43,10 @@ def rq_dlq() -> None:
 def list_entries(limit: int, offset: int, as_json: bool, **filters: object) -> None:
     """List dead jobs, newest first."""
     op = operator()
-    entries = op.dlq.list(offset=offset, limit=limit, filters=build_filter(op, **filters))
+    selection = op.dlq.select(build_filter(op, **filters), newest_first=True, offset=offset, limit=limit)
+    entries = [entry for entry in op.dlq.get_many(selection.ids) if entry is not None]
+    if selection.how:
+        click.echo(f"note: {selection.how}", err=True)
     op.note_backlog()
     if as_json:
         click.echo(views.to_json([entry.as_json() for entry in entries]))
@@ -91,7 +105,12 @@ def delete(job_ids: tuple[str, ...], keep_job: bool, dry_run: bool) -> int:
         if job_id not in found:
             fail(f"no DLQ entry for job {job_id!r}")
     if not dry_run:
-        delete_dead_jobs(op.connection, op.dlq, found, keep_job=keep_job, by=actor("rq-dlq delete"))
+        started = time.monotonic()
+        report = BulkReport("delete", False, len(ids))
+        report.done = delete_dead_jobs(op.connection, op.dlq, found, keep_job=keep_job, by=actor("rq-dlq delete"))
+        report.skipped = len(ids) - len(found)
+        report.seconds = time.monotonic() - started
+        record_run(op.audit, "dismiss" if keep_job else "delete", os_actor("cli"), ids, report, "ids given")
     verb = "would delete" if dry_run else "deleted"
     for job_id in found:
         click.echo(f"{verb} {job_id}" + (" (DLQ entry only)" if keep_job else ""))
@@ -107,17 +126,23 @@ def purge(keep_job: bool, dry_run: bool, yes: bool, **filters: object) -> None:
     """Delete every dead job matching the filters (all of them without filters)."""
     op = operator(reconcile=not dry_run)
     selection = build_filter(op, **filters)
-    ids = op.dlq.select_ids(selection, prune=not dry_run)
+    members = None if dry_run else op.dlq.members(selection)  # a purge need not read 100,000 hashes first
+    ids = op.dlq.select_ids(selection, prune=not dry_run) if members is None else members
     what = "every dead job" if selection.is_empty() else "the dead jobs matching the filters"
     if dry_run:
         click.echo(f"would delete {len(ids)} entries ({what})")
         return
     if ids and not yes:
         click.confirm(f"Delete {len(ids)} DLQ entries ({what}){'' if keep_job else ' and their RQ jobs'}?", abort=True)
-    deleted = delete_dead_jobs(
+    started = time.monotonic()
+    report = BulkReport("delete", False, len(ids))
+    report.done = delete_dead_jobs(
         op.connection, op.dlq, ids, keep_job=keep_job, outcome="purged", by=actor("rq-dlq purge")
     )
-    click.echo(f"deleted {deleted} entries")
+    report.seconds = time.monotonic() - started
+    what = describe_filter(filters) + (" (DLQ entries only)" if keep_job else "")
+    record_run(op.audit, "purge", os_actor("cli"), ids, report, what, matched=len(ids))
+    click.echo(f"deleted {report.done} entries")
 
 
 @rq_dlq.command()
@@ -153,4 +178,4 @@ def reconcile(watch: bool, interval: float, full_every: int, incremental: bool) 
     if watch:
         run_forever(op.reconciler(), interval, full_every, op.settings.redis_url)
     else:
-        click.echo(op.reconciler().run(full=not incremental).line())
+        click.echo(op.reconciler().run(full=not incremental, index_search=True).line())

@@ -22,6 +22,7 @@ from redis.exceptions import AskError, ClusterDownError, NoPermissionError, Redi
 from rq.serializers import Serializer
 
 from failure_handlers import runtime
+from failure_handlers.audit import AuditLog
 from failure_handlers.config import DEFAULT_REDIS_URL, Settings
 from failure_handlers.dlq.filters import DlqFilter, parse_duration, parse_time
 from failure_handlers.dlq.store import DeadLetterQueue
@@ -53,6 +54,11 @@ class Operator:
     def connection(self) -> Redis:
         note_default_url(self.settings)
         return runtime.connect(self.settings.redis_url)
+
+    @cached_property
+    def audit(self) -> AuditLog:
+        """The audit log (AUDIT_MAX_ENTRIES; into the SQL archive too when ARCHIVE_URL is set)."""
+        return AuditLog.from_settings(self.connection, self.settings)
 
     @cached_property
     def serializer(self) -> Serializer:
@@ -231,6 +237,12 @@ def build_filter(op: Operator, **given: Any) -> DlqFilter:
     filters = dlq_filter(given)
     require_known_values(op.dlq, filters, OPTION_OF_KIND)
     return filters
+
+
+def describe_filter(given: Mapping[str, Any]) -> str:
+    """`--queue billing --since 2h` as the audit log shows it: the options as typed, or `every dead job`."""
+    parts = [f"{name.replace('_', '-')}={value}" for name, value in given.items() if value is not None]
+    return " ".join(parts) or "every dead job"
 
 
 def dlq_filter(given: Mapping[str, Any]) -> DlqFilter:

@@ -6,6 +6,8 @@ import json
 
 import click
 
+from failure_handlers.audit import os_actor
+from failure_handlers.audit.reports import record_queue_change
 from failure_handlers.cli.operator import operator
 from failure_handlers.dlq.actor import actor
 from failure_handlers.queues.pause import pause_queue, paused_queues, resume_queue
@@ -20,6 +22,8 @@ def pause(queue: str, reason: str, dry_run: bool) -> int:
     (running jobs finish; its jobs stay queued). Workers without it ignore the pause."""
     op = operator()
     change = pause_queue(op.connection, op.dlq.keys, queue, reason, by=actor("rq-dlq pause"), dry_run=dry_run)
+    if not dry_run:
+        record_queue_change(op.audit, "pause", os_actor("cli"), queue, change.changed, change.line(), reason)
     click.echo(change.line())
     return 0
 
@@ -31,6 +35,8 @@ def resume(queue: str, dry_run: bool) -> int:
     """Resume QUEUE: its workers take its jobs again within a few seconds."""
     op = operator()
     change = resume_queue(op.connection, op.dlq.keys, queue, dry_run=dry_run)
+    if not dry_run:
+        record_queue_change(op.audit, "resume", os_actor("cli"), queue, change.changed, change.line())
     click.echo(change.line())
     return 0
 

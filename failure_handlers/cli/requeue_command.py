@@ -8,7 +8,17 @@ import click
 from rich.console import Console
 from rich.progress import Progress
 
-from failure_handlers.cli.operator import USAGE_ERROR, Operator, build_filter, fail, filter_options, operator
+from failure_handlers.audit import os_actor
+from failure_handlers.audit.reports import record_replay
+from failure_handlers.cli.operator import (
+    USAGE_ERROR,
+    Operator,
+    build_filter,
+    describe_filter,
+    fail,
+    filter_options,
+    operator,
+)
 from failure_handlers.operations.replay import ReplayError, check_replay, parse_arguments, replay_job
 from failure_handlers.operations.requeue import Outcome, Result
 from failure_handlers.operations.requeue_run import REQUEUE_BATCH, RequeueOptions, requeue_jobs
@@ -111,6 +121,9 @@ def requeue(
             op.serializer,
             on_outcome=show,
             on_batch=lambda done, _total: progress.update(task, completed=done),
+            audit=None if dry_run else op.audit,
+            actor=os_actor("cli"),
+            what="ids given" if job_ids else describe_filter(filters),
         )
     click.echo(report.line())
     return USAGE_ERROR if report.errors else 0
@@ -144,6 +157,9 @@ def replay(
         dry_run=dry_run,
     )
     outcome = replay_job(op.connection, op.dlq, plan, options, op.serializer)
+    if not dry_run:
+        edited = [name for name, given in (("args", args_json), ("kwargs", kwargs_json)) if given is not None or edit]
+        record_replay(op.audit, os_actor("cli"), job_id, outcome.result.value, outcome.line(), edited)
     if outcome.result is Result.ERROR:
         fail(f"{outcome.job_id!r}: {outcome.detail}")
         return USAGE_ERROR

@@ -12,8 +12,7 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,8 @@ from typing import Any, TypeVar
 
 from redis import Redis
 from redis.exceptions import RedisError
+
+from failure_handlers.dev.polling import wait_until
 
 T = TypeVar("T")
 
@@ -32,18 +33,6 @@ SENTINEL_READY_SECONDS = 30
 CLUSTER_BUS_OFFSET = 10_000  # a cluster node also listens on its port + 10000 (so its port must be <= 55535)
 START_ATTEMPTS = 5  # another process may take a free port before the server binds it: then another port
 DATA_ARGS = ("--save", "", "--appendonly", "no")
-
-
-def wait_until(probe: Callable[[], T], timeout: float, what: str, every: float = 0.1) -> T:
-    """Call `probe` until it returns something truthy; `TimeoutError` naming `what` after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = probe()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout}s waiting for {what} (last: {result!r})")
-        time.sleep(every)
 
 
 def free_port(cluster: bool = False) -> int:

@@ -71,8 +71,15 @@ class DlqClaims:
 
     def finish(self, job_id: str, pipeline: Pipeline) -> None:
         """In the requeue's own transaction: the claimed entry is gone for good."""
-        pipeline.delete(self.keys.entry(job_id))
-        pipeline.zrem(self.key, job_id)
+        self.finish_many([job_id], pipeline)
+
+    def finish_many(self, job_ids: Sequence[str], pipeline: Pipeline) -> None:
+        """`finish` for a batch: three commands, whatever its size (the third: the search index
+        indexes a job again if it comes back with a new entry)."""
+        if job_ids:
+            pipeline.delete(*(self.keys.entry(job_id) for job_id in job_ids))
+            pipeline.zrem(self.key, *job_ids)
+            pipeline.srem(self.keys.search_indexed, *job_ids)
 
     def release_stale(self, older_than: float = CLAIM_STALE_SECONDS) -> int:
         """Claims left by a requeue that died before it enqueued: their entries go back to the DLQ."""

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 
+SEARCHED = ("message", "args", "kwargs")  # what `search` looks in
 _DURATION = re.compile(r"^(?P<amount>\d+(\.\d+)?)\s*(?P<unit>s|m|h|d|w)$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
@@ -47,7 +48,7 @@ class DlqFilter:
     group: str | None = None  # fingerprint
     since: float | None = None  # epoch seconds, inclusive
     until: float | None = None  # epoch seconds, inclusive
-    search: str | None = None  # case-insensitive substring of the message
+    search: str | None = None  # case-insensitive substring of the message or the arguments
 
     def equalities(self) -> dict[str, str]:
         """Index kind -> required value, for the filters given."""
@@ -57,7 +58,10 @@ class DlqFilter:
         return all(getattr(self, field.name) is None for field in fields(self))
 
     def matches(self, values: Mapping[str, str]) -> bool:
-        """`values`: index kind -> the entry's value, plus `message`."""
+        """`values`: index kind -> the entry's value, plus `message`, `args` and `kwargs`."""
         if any(values.get(kind) != wanted for kind, wanted in self.equalities().items()):
             return False
-        return not self.search or self.search.lower() in values.get("message", "").lower()
+        if not self.search:
+            return True
+        needle = self.search.lower()
+        return any(needle in values.get(name, "").lower() for name in SEARCHED)

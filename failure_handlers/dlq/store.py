@@ -22,8 +22,9 @@ from redis.exceptions import NoScriptError, RedisError
 from failure_handlers.archive.settings import ArchiveSettings
 from failure_handlers.dlq.claims import DlqClaims
 from failure_handlers.dlq.entry import FIELD_NAMES, DeadLetterEntry
-from failure_handlers.dlq.filters import DlqFilter
+from failure_handlers.dlq.filters import SEARCHED, DlqFilter
 from failure_handlers.dlq.first_cause import merge_entries
+from failure_handlers.dlq.search_index import SEARCHED_FIELDS, SearchIndex
 from failure_handlers.dlq.seen import values_by_kind
 from failure_handlers.dlq.settings import DEFAULT_MAX_ENTRIES, DEFAULT_WAIT_TIMEOUT_MS, DlqSettings
 from failure_handlers.dlq.stats import DlqStats, dlq_stats
@@ -34,11 +35,18 @@ from failure_handlers.storage.keys import INDEXED_FIELDS, DlqKeys
 from failure_handlers.storage.scripts import ScriptArg
 
 SCAN_BATCH = 1_000
-_MESSAGE_FIELD = "exc_message"
 NOT_WRITTEN = -1  # add_many: the guard failed (the job left its failed registry)
 CHANGED = -2  # add.lua: the stored entry is not the one the merge was made from
 MERGE_TRIES = 10  # re-read and re-merge at most this often when concurrent writers race
 _ENCODED_NAMES = {name: name.encode() for name in FIELD_NAMES}
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Ids chosen by a filter, and, for a search, how it was answered (for the operator's note)."""
+
+    ids: list[str]
+    how: str = ""
 
 
 @dataclass(frozen=True)
@@ -83,6 +91,7 @@ class DeadLetterQueue:
         self.wait_replicas = wait_replicas
         self.wait_timeout_ms = wait_timeout_ms
         self.claims = DlqClaims(connection, self.keys, ttl_seconds, archive_maxlen, self.get_many)
+        self.search_index = SearchIndex(connection, self.keys, ttl_seconds)
 
     @classmethod
     def from_settings(cls, connection: Redis, dlq: DlqSettings, archive: ArchiveSettings) -> DeadLetterQueue:
@@ -259,6 +268,13 @@ class DeadLetterQueue:
             rows = pipe.execute()
         return [DeadLetterEntry.from_hash(raw) if raw else None for raw in rows]
 
+    def queues_of(self, job_ids: Sequence[str]) -> builtins.list[str]:
+        """Each entry's `queue` field ('' when the entry is gone): one round trip, one field each."""
+        with self.connection.pipeline(transaction=False) as pipe:
+            for job_id in job_ids:
+                pipe.hget(self.keys.entry(job_id), "queue")
+            return [text(queue) for queue in pipe.execute()]
+
     def list(self, offset: int = 0, limit: int = 50, filters: DlqFilter | None = None) -> list[DeadLetterEntry]:
         """Entries newest first, `limit` after skipping `offset` matches."""
         ids = self.select_ids(filters or DlqFilter(), newest_first=True, offset=offset, limit=limit)
@@ -291,11 +307,59 @@ class DeadLetterQueue:
         Reads never write (a read-only ACL user can run them): only a writer passes `prune`, which
         also removes those members from the walked index and the main one.
         """
+        return self.select(filters, newest_first, offset, limit, prune).ids
+
+    def select(
+        self,
+        filters: DlqFilter,
+        newest_first: bool = False,
+        offset: int = 0,
+        limit: int | None = None,
+        prune: bool = False,
+    ) -> Selection:
+        """`select_ids`, and how a search was answered (the search index, or a scan)."""
+        found = self.search_index.candidates(filters.search.lower()) if filters.search else None
+        if found is not None and found.indexed:
+            end = None if limit is None else offset + limit
+            ids = self._check_candidates(filters, found.hits.union(found.unindexed), newest_first, end)
+            return Selection(ids[offset:end], found.how)
+        how = (found.how if found is not None else "searched by a scan of every entry") if filters.search else ""
+        return Selection(self._walk(filters, newest_first, offset, limit, prune), how)
+
+    def _check_candidates(
+        self, filters: DlqFilter, candidates: set[str], newest_first: bool, wanted: int | None
+    ) -> builtins.list[str]:
+        """The candidates that match `filters`, in failure order: scored first (one ZMSCORE), then
+        checked against their hashes in that order, until `wanted` matched (None: all)."""
+        key, _ = self._plan(filters)
+        low, high = self._score_range(filters)
+        top = float("inf") if high == "+inf" else float(high)
+        ids = builtins.list(candidates)
+        scored = [
+            (score, job_id)
+            for chunk in _chunks(ids, SCAN_BATCH * 10)
+            for job_id, score in zip(chunk, self.connection.zmscore(key, builtins.list(chunk)), strict=True)
+            if score is not None and low <= score <= top
+        ]
+        scored.sort(reverse=newest_first)
+        check = [INDEXED_FIELDS[kind] for kind in filters.equalities()] + builtins.list(SEARCHED_FIELDS)
+        matched: builtins.list[str] = []
+        for chunk in _chunks([job_id for _, job_id in scored], SCAN_BATCH):
+            for job_id, row in zip(chunk, self._hmget(chunk, check), strict=True):
+                if row is not None and filters.matches(_values(filters, row)):
+                    matched.append(job_id)
+            if wanted is not None and len(matched) >= wanted:
+                break
+        return matched
+
+    def _walk(
+        self, filters: DlqFilter, newest_first: bool, offset: int, limit: int | None, prune: bool
+    ) -> builtins.list[str]:
         key, needs_check = self._plan(filters)
         low, high = self._score_range(filters)
         check = [INDEXED_FIELDS[kind] for kind in filters.equalities()]
         if filters.search:
-            check.append(_MESSAGE_FIELD)
+            check.extend(SEARCHED_FIELDS)
         position, skip = (0, offset) if needs_check else (offset, 0)
         selected: list[str] = []
         while limit is None or len(selected) < limit:
@@ -322,6 +386,16 @@ class DeadLetterQueue:
             if len(ids) < want:
                 break
         return selected if limit is None else selected[:limit]
+
+    def members(self, filters: DlqFilter) -> builtins.list[str] | None:
+        """Ids in the index a filter names, in failure order, without reading a hash: for a writer that
+        deletes them anyway (`rq-dlq purge`: the delete script prunes a member whose hash is gone and
+        does not count it). None when the filter needs each entry checked (`select_ids` then)."""
+        key, needs_check = self._plan(filters)
+        if needs_check:
+            return None
+        low, high = self._score_range(filters)
+        return member_list(self.connection.zrangebyscore(key, low, high))
 
     def dangling(self, newest: int) -> builtins.list[str]:
         """Members of the newest `newest` of the main index whose entry hash is gone (expired with
@@ -424,7 +498,7 @@ def _values(filters: DlqFilter, row: list[bytes | None]) -> dict[str, str]:
     texts = [text(value) for value in row]
     values = dict(zip(filters.equalities(), texts, strict=False))
     if filters.search:
-        values["message"] = texts[-1]
+        values.update(zip(SEARCHED, texts[-len(SEARCHED_FIELDS) :], strict=True))
     return values
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from redis import Redis
 from redis.client import Pipeline
@@ -107,11 +107,13 @@ def requeue_label(connection: Redis, keys: DlqKeys, queues: Sequence[str], max_l
     return {queue: labels[label_value(queue)] for queue in queues}
 
 
-def queue_requeue_increment(pipe: Pipeline, keys: DlqKeys, label: str) -> None:
-    """Count one requeue on `pipe` (the requeue's MULTI)."""
-    if label != OTHER_LABEL_VALUE:
-        pipe.sadd(keys.metric_values("queue"), label)
-    pipe.hincrby(keys.metric("requeued"), label, 1)
+def queue_requeue_increments(pipe: Pipeline, keys: DlqKeys, requeued: Mapping[str, int]) -> None:
+    """Count a batch's requeues on `pipe` (the requeue's MULTI): label -> jobs, one HINCRBY per label."""
+    admitted = sorted(label for label in requeued if label != OTHER_LABEL_VALUE)
+    if admitted:
+        pipe.sadd(keys.metric_values("queue"), *admitted)
+    for label, count in sorted(requeued.items()):
+        pipe.hincrby(keys.metric("requeued"), label, count)
 
 
 def read_counters(connection: Redis, keys: DlqKeys) -> dict[str, list[tuple[tuple[str, ...], int]]]:

@@ -64,11 +64,13 @@ class ReconcileReport:
     checked: int = 0  # failed jobs looked at
     added: int = 0  # DLQ entries written for failed jobs that had none
     removed: int = 0  # DLQ entries of jobs that are live again
+    indexed: int = 0  # entries written to the search index (dlq/search_index.py)
 
     def line(self) -> str:
+        indexed = f", {self.indexed} indexed for search" if self.indexed else ""
         return (
             f"reconciled {self.queues} queues: {self.checked} failed jobs checked, "
-            f"{self.added} DLQ entries added, {self.removed} entries of requeued jobs removed"
+            f"{self.added} DLQ entries added, {self.removed} entries of requeued jobs removed{indexed}"
         )
 
     @property
@@ -120,8 +122,10 @@ class Reconciler:
         self.window = window
         self.clean_abandoned = clean_abandoned
 
-    def run(self, full: bool = False) -> ReconcileReport:
-        """One pass over every queue (see the module docstring); returns what it did."""
+    def run(self, full: bool = False, index_search: bool = False) -> ReconcileReport:
+        """One pass over every queue (see the module docstring); returns what it did. `index_search`
+        (the `reconcile` command and `--watch`; not the pass before an operator's command): then also
+        refresh the search index (`dlq/search_index.py`)."""
         report = ReconcileReport()
         for queue in Queue.all(connection=self.connection, serializer=self.serializer):
             report.queues += 1
@@ -135,6 +139,8 @@ class Reconciler:
         report.removed = self._remove_live_entries(full)
         if full:
             self._prune_dismissed()
+        if index_search:
+            report.indexed = self.dlq.search_index.refresh()
         return report
 
     def backlog(self) -> Backlog:
@@ -316,7 +322,7 @@ def run_forever(reconciler: Reconciler, interval: float, full_every: int, redis_
     passes = 0
     while not stopping.is_set():
         try:
-            report = reconciler.run(full=passes % full_every == 0)
+            report = reconciler.run(full=passes % full_every == 0, index_search=True)
         except NoPermissionError:
             raise  # no retry can fix an ACL: exit with one line (the CLI's edge)
         except RedisError as error:

@@ -18,14 +18,14 @@ again (`idempotency/requeue_check.py`).
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from redis import Redis
 from rq import Queue
 from rq.defaults import DEFAULT_FAILURE_TTL
-from rq.exceptions import DeserializationError
 from rq.job import Job, JobStatus, validate_job_id
 from rq.registry import FailedJobRegistry
 from rq.serializers import Serializer
@@ -33,6 +33,7 @@ from rq.serializers import Serializer
 from failure_handlers.dlq.claims import CLAIMED_ENTRY, CLAIMED_REGISTRY
 from failure_handlers.dlq.entry import DeadLetterEntry
 from failure_handlers.dlq.store import DeadLetterQueue
+from failure_handlers.dlq.text import text
 from failure_handlers.idempotency.requeue_check import already_processed
 from failure_handlers.jobs.snapshot import rebuild_job
 from failure_handlers.metrics import counters
@@ -45,6 +46,8 @@ from failure_handlers.storage.keys import (
 )
 
 FAILED_STATES = (JobStatus.FAILED, JobStatus.STOPPED)
+# The entry fields a requeue reads (the required ones: the rest of the entry is not needed).
+_READ_FIELDS = ("job_id", "func_name", "queue", "exc_type", "failed_at")  # DeadLetterEntry.REQUIRED
 
 
 class Result(StrEnum):
@@ -164,8 +167,7 @@ class Requeuer:
     def _read(self, job_ids: Sequence[str]) -> list[_Candidate]:
         ids = list(dict.fromkeys(job_ids))
         valid = [job_id for job_id in ids if _valid_id(job_id)]
-        entries = dict(zip(valid, self.dlq.get_many(valid), strict=True))
-        jobs = dict(zip(valid, self._fetch_jobs(valid), strict=True))
+        entries, jobs = self._fetch(valid)
         candidates = []
         for job_id in ids:
             if job_id not in entries:
@@ -180,17 +182,51 @@ class Requeuer:
             candidates.append(_Candidate(job_id, entry, job, problem))
         return candidates
 
-    def _fetch_jobs(self, job_ids: Sequence[str]) -> list[Job | None]:
-        try:
-            return Job.fetch_many(job_ids, connection=self.connection, serializer=self.serializer)
-        except DeserializationError:
-            return [self._fetch_one(job_id) for job_id in job_ids]
+    def _fetch(self, job_ids: Sequence[str]) -> tuple[dict[str, DeadLetterEntry | None], dict[str, Job | None]]:
+        """The entries (only the fields a requeue reads) and the RQ jobs of a batch: one round trip.
 
-    def _fetch_one(self, job_id: str) -> Job | None:
+        The entry's big fields (traceback, history, snapshot) are not read: the snapshot only for the
+        few jobs whose RQ hash is gone, the whole hash only for an entry without its required fields
+        (gone, or malformed): a second, small round trip each.
+        """
+        keys = self.dlq.keys
+        with self.connection.pipeline(transaction=False) as pipe:
+            for job_id in job_ids:
+                pipe.hmget(keys.entry(job_id), *_READ_FIELDS)
+                pipe.hgetall(Job.key_for(job_id))
+            replies = pipe.execute()
+        entries: dict[str, DeadLetterEntry | None] = {}
+        jobs: dict[str, Job | None] = {}
+        for n, job_id in enumerate(job_ids):
+            values, raw_job = replies[2 * n], replies[2 * n + 1]
+            jobs[job_id] = self._restore(job_id, raw_job) if raw_job else None
+            entries[job_id] = _lean_entry(values) if all(value is not None for value in values) else None
+        incomplete = [job_id for job_id in job_ids if entries[job_id] is None]
+        rebuilt = [job_id for job_id in job_ids if jobs[job_id] is None and entries[job_id] is not None]
+        if incomplete or rebuilt:
+            with self.connection.pipeline(transaction=False) as pipe:
+                for job_id in incomplete:
+                    pipe.hgetall(keys.entry(job_id))
+                for job_id in rebuilt:
+                    pipe.hget(keys.entry(job_id), "job_snapshot")
+                replies = pipe.execute()
+            for job_id, raw in zip(incomplete, replies, strict=False):
+                entries[job_id] = DeadLetterEntry.from_hash(raw) if raw else None
+            for job_id, snapshot in zip(rebuilt, replies[len(incomplete) :], strict=True):
+                entry = entries[job_id]
+                if entry is not None:
+                    entries[job_id] = replace(entry, job_snapshot=text(snapshot) if snapshot else "")
+        return entries, jobs
+
+    def _restore(self, job_id: str, raw: dict[bytes, bytes]) -> Job | None:
+        """An RQ job from its hash, as `Job.fetch_many` makes it; None if RQ cannot read it (then a
+        job with a snapshot is rebuilt from it)."""
+        job = Job(job_id, connection=self.connection, serializer=self.serializer)
         try:
-            return Job.fetch(job_id, connection=self.connection, serializer=self.serializer)
+            job.restore(raw)
         except Exception:  # noqa: BLE001 - an unreadable RQ hash: rebuild from the snapshot if we can
             return None
+        return job
 
     def _refusal(self, candidate: _Candidate) -> Outcome | None:
         """Why this job cannot be requeued (an error, or a skip if another requeue beat us), or None."""
@@ -250,8 +286,10 @@ class Requeuer:
             with self.connection.pipeline(transaction=True) as pipe:
                 for candidate, job in prepared:
                     self._queue(candidate.queue_name)._enqueue_job(job, pipeline=pipe, at_front=self.at_front)
-                    self.dlq.claims.finish(candidate.job_id, pipe)
-                    counters.queue_requeue_increment(pipe, self.dlq.keys, labels[candidate.queue_name])
+                if prepared:
+                    self.dlq.claims.finish_many([candidate.job_id for candidate, _ in prepared], pipe)
+                    requeued = Counter(labels[candidate.queue_name] for candidate, _ in prepared)
+                    counters.queue_requeue_increments(pipe, self.dlq.keys, requeued)
                 pipe.execute()
         except Exception:
             for candidate, _ in prepared:
@@ -299,6 +337,14 @@ class Requeuer:
     def _registry(self, queue_name: str) -> FailedJobRegistry:
         registry: FailedJobRegistry = self._queue(queue_name).failed_job_registry  # unannotated in rq 3.0
         return registry
+
+
+def _lean_entry(values: Sequence[bytes]) -> DeadLetterEntry:
+    """An entry holding only the fields a requeue reads (`_READ_FIELDS`, in order); the rest empty."""
+    job_id, func_name, queue, exc_type, failed_at = (text(value) for value in values)
+    return DeadLetterEntry(
+        job_id, func_name, queue, "", "", exc_type, "", "", 0, 0, enqueued_at="", failed_at=failed_at, worker=""
+    )
 
 
 def _valid_id(job_id: str) -> bool:

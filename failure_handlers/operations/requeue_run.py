@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from redis import Redis
 from rq.serializers import Serializer
 
+from failure_handlers.audit import Actor, AuditLog, os_actor
+from failure_handlers.audit.reports import record_run
 from failure_handlers.dlq.store import DeadLetterQueue
 from failure_handlers.operations.report import BulkReport
 from failure_handlers.operations.requeue import Outcome, Requeuer
@@ -55,11 +57,16 @@ def requeue_jobs(
     on_batch: Callable[[int, int], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    audit: AuditLog | None = None,
+    actor: Actor | None = None,
+    what: str = "",
 ) -> BulkReport:
     """Requeue `job_ids` (in order), each exactly once, and report requeued / skipped / errors.
 
     `on_outcome(outcome)` is called for every job, `on_batch(done, total)` after every batch.
-    `clock` and `sleep` pace `options.rate` (tests pass their own).
+    `clock` and `sleep` pace `options.rate` (tests pass their own). A real run (not a dry run) is
+    recorded in the audit log: `audit` (default: this DLQ's, untrimmed), by `actor` (default: the OS
+    user, via `python`), `what` saying how the ids were chosen.
     """
     started = clock()
     ids = list(dict.fromkeys(job_ids))
@@ -91,6 +98,9 @@ def requeue_jobs(
         if wait := pause(done, clock() - started, options.rate):
             sleep(wait)
     report.seconds = clock() - started
+    if not options.dry_run:
+        log = audit or AuditLog(connection, dlq.keys.prefix, archive_maxlen=dlq.archive_maxlen)
+        record_run(log, "requeue", actor or os_actor("python"), ids, report, what)
     return report
 
 

@@ -16,6 +16,8 @@ What the lines rest on:
   Lua scripts (`EVALSHA`, `EVAL` once after a restart, `SCRIPT LOAD`), `MULTI`/`EXEC`/`WATCH` for
   RQ's and our pipelines, `INFO` (RQ's and our version checks), `TIME` (the circuits' clock),
   `SUBSCRIBE` for the worker's command channel (`rq:pubsub:<worker name>`).
+- The audit log (`<prefix>audit`) is appended by whoever acts (the operator's commands and dashboard,
+  in `lua/audit.lua`) and read by everyone, the viewer included (`rq-dlq audit`, the Activity page).
 - Only the archiver consumes the archive's event stream (`XREADGROUP`, `XACK`, `XAUTOCLAIM`,
   `XGROUP`, `XCLAIM`); the other writers only append to it (`XADD`, from our scripts).
 """
@@ -101,14 +103,15 @@ ROLES: dict[str, Role] = {
         Role("reconciler", "rq-dlq reconcile --watch", WRITE, _WRITER, writes=("*",)),
         Role(
             "operator",
-            "rq-dlq requeue (and replay), delete, purge, pause, resume; the dashboard with DASHBOARD_READ_ONLY=false",
+            "rq-dlq requeue (and replay), delete, purge, pause, resume (each recorded in <prefix>audit); the "
+            "dashboard with DASHBOARD_READ_ONLY=false",
             WRITE,
             _WRITER,
             writes=("*",),
         ),
         Role(
             "viewer",
-            "rq-dlq list, show, stats, check, circuits, history; the dashboard with DASHBOARD_READ_ONLY=true; "
+            "rq-dlq list, show, stats, check, circuits, history, audit; the dashboard with DASHBOARD_READ_ONLY=true; "
             "the exporter (rq-dlq metrics)",
             READ,
             SERVER,

@@ -29,6 +29,9 @@ Under `DLQ_PREFIX` (default `rq:dlq:`):
 - `<prefix>queues:paused`      hash: queue name -> JSON {reason, paused_at, by}: the queues an operator paused
                                (`rq-dlq pause`; `queues/pause.py`); our worker class (`queues/worker.py`) takes
                                no job from them. Written by operators only; read by workers and the exporter
+- `<prefix>search:text`         list: the search index's segments, the lowercased message and arguments of up to
+                               1,000 entries each (`dlq/search_index.py`); written by the reconciler only
+- `<prefix>search:indexed`      set: the job ids in `search:text` (a requeue and a delete take theirs out)
 - `<prefix>web:selection:<token>` string (JSON, with a TTL): the job ids a dashboard bulk action
                                was confirmed for (`web/selections.py`); taken with GETDEL when it runs
 - `<prefix>reconciler:last_pass` hash: when the reconciler last finished a pass, and what it did
@@ -47,6 +50,8 @@ Under `DLQ_PREFIX` (default `rq:dlq:`):
 - `<prefix>archive:events`      stream: the failure archive's events (a dead-lettering, an outcome), appended by
                                the DLQ's write scripts when ARCHIVE_URL is set, bounded by ARCHIVE_STREAM_MAXLEN;
                                read by the consumer group ARCHIVE_GROUP (`archive/events.py`)
+- `<prefix>audit`               stream: the audit log of operator actions (`audit/log.py`; written by
+                               `lua/audit.lua`), trimmed to AUDIT_MAX_ENTRIES; each entry's `record` is JSON
 - `<prefix>archive:seq`         counter: events appended so far (each event carries its number)
 - `<prefix>archive:state`       hash: the archiver's progress: delivered_seq, lost (events trimmed unread),
                                last_batch_at, last_batch_rows, last_sweep_at, last_error
@@ -153,6 +158,14 @@ class DlqKeys:
     def paused_queues(self) -> str:
         return f"{self.prefix}queues:paused"
 
+    @property
+    def search_text(self) -> str:
+        return f"{self.prefix}search:text"
+
+    @property
+    def search_indexed(self) -> str:
+        return f"{self.prefix}search:indexed"
+
     def selection(self, token: str) -> str:
         return f"{self.prefix}web:selection:{token}"
 
@@ -185,6 +198,10 @@ class DlqKeys:
 
     def alert_lease(self, delivery_id: str) -> str:
         return f"{self.prefix}alerts:lease:{delivery_id}"
+
+    @property
+    def audit(self) -> str:
+        return f"{self.prefix}audit"
 
     # -- the failure archive (archive/events.py) --
 

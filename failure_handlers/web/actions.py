@@ -18,7 +18,7 @@ from werkzeug.wrappers import Response
 from failure_handlers.operations.bulk import delete_ids
 from failure_handlers.operations.report import BulkReport
 from failure_handlers.operations.requeue_run import RequeueOptions, requeue_jobs
-from failure_handlers.web import rendering, selections
+from failure_handlers.web import rendering, security, selections
 from failure_handlers.web.errors import WebError
 from failure_handlers.web.params import parse_selection
 from failure_handlers.web.selections import ACTIONS, PendingAction
@@ -35,6 +35,7 @@ def register(bp: Blueprint, state: DashboardState) -> None:
         action, _, scope = request.form.get("do", "").partition(":")
         if action not in ACTIONS or scope not in SCOPES:
             raise WebError(400, "unknown action: expected do=requeue:ids, delete:ids, requeue:filter or delete:filter")
+        security.require(action)
         if scope == "ids":
             pending = _selected(state, action, request.form.getlist("ids"))
         else:
@@ -55,20 +56,42 @@ def register(bp: Blueprint, state: DashboardState) -> None:
 
     @bp.post("/confirm/<token>")
     def run_action(token: str) -> Response:
+        keep_job = request.form.get("keep_job") == "yes"
+        looked = selections.peek(state.connection, state.dlq.keys, token)  # a refused role leaves it in place
+        if looked is not None:
+            security.require("requeue" if looked.action == "requeue" else ("dismiss" if keep_job else "delete"))
         pending = selections.take(state.connection, state.dlq.keys, token)
         if pending is None:
             raise WebError(410, "this confirmation has expired or was already used; nothing was done this time")
         if pending.action == "requeue":
-            report = requeue_ids(state, pending.ids)
+            report = requeue_ids(state, pending.ids, what=pending.description)
         else:
-            keep_job = request.form.get("keep_job") == "yes"
-            report = delete_ids(state.connection, state.dlq, pending.ids, keep_job=keep_job)
+            report = delete_as_actor(state, pending.ids, keep_job, what=pending.description)
         return rendering.page("result.html", report=report, pending=pending, active="list")
 
 
-def requeue_ids(state: DashboardState, ids: Sequence[str], dry_run: bool = False) -> BulkReport:
-    """Requeue exactly `ids` as `rq-dlq requeue` does (fresh `RETRY_MAX` budget), by `dashboard`;
-    the page actions and the API both come here."""
+def delete_as_actor(
+    state: DashboardState, ids: Sequence[str], keep_job: bool, dry_run: bool = False, what: str = ""
+) -> BulkReport:
+    """Delete (or dismiss, with `keep_job`) exactly `ids`, recorded in the audit log by this request's actor."""
+    actor = security.actor()
+    return delete_ids(
+        state.connection,
+        state.dlq,
+        ids,
+        keep_job=keep_job,
+        dry_run=dry_run,
+        by=actor.label(),
+        audit=state.audit,
+        actor=actor,
+        what=what,
+    )
+
+
+def requeue_ids(state: DashboardState, ids: Sequence[str], dry_run: bool = False, what: str = "") -> BulkReport:
+    """Requeue exactly `ids` as `rq-dlq requeue` does (fresh `RETRY_MAX` budget), by this request's
+    actor (recorded in the audit log); the page actions and the API both come here."""
+    actor = security.actor()
     settings = state.settings
     options = RequeueOptions(
         settings.retry.max,
@@ -76,9 +99,11 @@ def requeue_ids(state: DashboardState, ids: Sequence[str], dry_run: bool = False
         settings.metrics.max_label_values,
         settings.serializer,
         dry_run=dry_run,
-        by="dashboard",
+        by=actor.label(),
     )
-    return requeue_jobs(state.connection, state.dlq, ids, options, state.serializer)
+    return requeue_jobs(
+        state.connection, state.dlq, ids, options, state.serializer, audit=state.audit, actor=actor, what=what
+    )
 
 
 def _selected(state: DashboardState, action: str, ids: list[str]) -> PendingAction:

@@ -15,10 +15,10 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from failure_handlers.jobs.status import job_status
-from failure_handlers.operations.bulk import delete_ids
 from failure_handlers.queues.pause import paused_queues
-from failure_handlers.web import export, incident
-from failure_handlers.web.actions import requeue_ids
+from failure_handlers.web import export, incident, security
+from failure_handlers.web.actions import delete_as_actor, requeue_ids
+from failure_handlers.web.activity import read_activity
 from failure_handlers.web.errors import WebError
 from failure_handlers.web.history import read_history, read_stats
 from failure_handlers.web.listing import read_page
@@ -78,16 +78,22 @@ def register(api: Blueprint, state: DashboardState) -> None:
     def history_stats() -> Response:
         return jsonify(read_stats(state, request.args))
 
+    @api.get("/audit")
+    def audit() -> Response:
+        records = read_activity(state, request.args)
+        return jsonify({"total": len(records), "records": [record.as_json() for record in records]})
+
     @api.post("/failed-jobs/requeue")
     def requeue() -> Response:
+        security.require("requeue")
         body = _body("requeue")
-        ids = _ids(state, body)
-        report = requeue_ids(state, ids, _flag(body, "dry_run"))
+        ids, what = _ids(state, body)
+        report = requeue_ids(state, ids, _flag(body, "dry_run"), what=what)
         return jsonify(report.as_json())
 
     @api.post("/failed-jobs/<job_id>/replay")
     def replay(job_id: str) -> Response:
-        outcome = incident.replay(state, job_id, request.get_json(silent=True), by="api")
+        outcome = incident.replay(state, job_id, request.get_json(silent=True))
         status = 409 if outcome.result.value == "skipped" else 400 if outcome.result.value == "error" else 200
         return _outcome_response(outcome, status)
 
@@ -102,7 +108,7 @@ def register(api: Blueprint, state: DashboardState) -> None:
         reason = body.get("reason", "") if isinstance(body, dict) else ""
         if not isinstance(reason, str):
             raise WebError(400, "reason: expected a string")
-        change = incident.pause(state, queue, reason, by="api")
+        change = incident.pause(state, queue, reason)
         return jsonify({"queue": change.queue, "action": change.action, "queued": change.queued})
 
     @api.post("/queues/<queue>/resume")
@@ -112,9 +118,12 @@ def register(api: Blueprint, state: DashboardState) -> None:
 
     @api.post("/failed-jobs/delete")
     def delete() -> Response:
+        raw = request.get_json(silent=True)
+        keep_job = isinstance(raw, dict) and raw.get("keep_job") is True
+        security.require("dismiss" if keep_job else "delete")
         body = _body("delete")
-        ids = _ids(state, body)
-        report = delete_ids(state.connection, state.dlq, ids, _flag(body, "keep_job"), _flag(body, "dry_run"))
+        ids, what = _ids(state, body)
+        report = delete_as_actor(state, ids, keep_job, _flag(body, "dry_run"), what=what)
         return jsonify(report.as_json())
 
 
@@ -138,21 +147,22 @@ def _body(action: str) -> dict[str, Any]:
     return body
 
 
-def _ids(state: DashboardState, body: dict[str, Any]) -> list[str]:
-    """The bounded id list the action runs on: the given ids, or every match of the filter now."""
+def _ids(state: DashboardState, body: dict[str, Any]) -> tuple[list[str], str]:
+    """The bounded id list the action runs on: the given ids, or every match of the filter now; and
+    how they were chosen (for the audit log)."""
     if "ids" in body:
         ids = body["ids"]
         if not isinstance(ids, list) or not all(isinstance(job_id, str) for job_id in ids):
             raise WebError(400, "ids: expected a list of job id strings")
         if not ids or len(ids) > MAX_API_IDS:
             raise WebError(400, f"ids: expected 1 to {MAX_API_IDS:,} job ids")
-        return ids
+        return ids, "ids given"
     if not isinstance(body["filter"], dict):
         raise WebError(400, 'filter: expected an object, e.g. {"queue": "billing"}')
     selection = parse_selection(body["filter"], state.dlq, strict=True)
     if not selection.raw and body.get("all") is not True:
         raise WebError(400, 'an empty filter selects every dead job: send {"filter": {}, "all": true} to mean it')
-    return state.dlq.select_ids(selection.filters)
+    return state.dlq.select_ids(selection.filters), selection.describe()
 
 
 def _flag(body: dict[str, Any], name: str) -> bool:

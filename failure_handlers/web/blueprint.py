@@ -9,7 +9,7 @@ request to the blueprint passes `security.check` first; its responses carry the 
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, g, request
 from flask.sansio.blueprints import BlueprintSetupState
 from flask_wtf.csrf import generate_csrf
 from redis import Redis
@@ -25,6 +25,7 @@ from failure_handlers.web.errors import WebError, error_response
 from failure_handlers.web.formatting import FILTERS
 from failure_handlers.web.state import DashboardState
 
+# The API's POST views (CSRF-exempt: a bearer token instead)
 API_WRITES = ("requeue", "delete", "replay", "pause", "resume")
 
 
@@ -35,6 +36,7 @@ def create_blueprint(
     API (`/api/...`) and Prometheus' `/metrics`. `settings` default to the process's (`.env` and the
     environment); the Redis connection is made from them on first use unless `connection` is given."""
     state = DashboardState(settings or runtime.settings(), connection)
+    state.users  # noqa: B018 - read the users file now: a bad one stops the start, not the first request
     bp = Blueprint(name, __name__, template_folder="templates", static_folder="static", static_url_path="/static")
     api_bp = Blueprint("api", __name__)
     pages.register(bp, state)
@@ -51,7 +53,8 @@ def create_blueprint(
 
     @bp.before_request
     def guard() -> None:
-        security.check(state.settings.dashboard, is_api=bool(request.blueprint and request.blueprint.endswith(".api")))
+        is_api = bool(request.blueprint and request.blueprint.endswith(".api"))
+        g.rq_dlq_principal = security.check(state.settings.dashboard, state.users, is_api=is_api)
 
     @bp.after_request
     def headers(response: Response) -> Response:
@@ -62,6 +65,8 @@ def create_blueprint(
         return {
             "csrf_token": generate_csrf,
             "dlq_read_only": state.read_only,
+            "dlq_may": lambda action: not state.read_only and security.may(action),
+            "dlq_principal": g.get("rq_dlq_principal"),
             "dlq_refresh_seconds": state.settings.dashboard.refresh_seconds,
             "dlq_redis": state.redis_label,
             "dlq_prefix": state.settings.dlq.prefix,

@@ -45,10 +45,10 @@ def web(host: str | None, port: int | None, url_prefix: str, threads: int) -> No
         raise click.BadParameter(
             "expected a path like /dlq (a leading slash, none at the end)", param_hint="--url-prefix"
         )
-    if not is_loopback(host) and settings.dashboard.auth is None:
+    if not is_loopback(host) and settings.dashboard.auth is None and not settings.dashboard.has_users:
         raise OperatorError(
             f"refusing to serve the dashboard on {host!r}, which is not a loopback address, without "
-            "DASHBOARD_AUTH=user:password; set it, or listen on 127.0.0.1"
+            "DASHBOARD_AUTH=user:password or DASHBOARD_USERS_FILE; set one, or listen on 127.0.0.1"
         )
     try:
         import waitress
@@ -65,6 +65,11 @@ def web(host: str | None, port: int | None, url_prefix: str, threads: int) -> No
         logger.warning("{}; the dashboard answers 503 until it is reachable", error)
     mode = "read-only" if settings.dashboard.read_only else "actions enabled"
     auth = "HTTP Basic" if settings.dashboard.auth else "no authentication (loopback only)"
+    if settings.dashboard.has_users:
+        from failure_handlers.web.users import load_users
+
+        users = load_users(settings.dashboard.users_file, settings.dashboard.users)  # read once more: cheap
+        auth = f"HTTP Basic; {len(users.passwords)} users, {len(users.tokens)} API tokens with roles"
     click.echo(
         f"rq-dlq dashboard on http://{_netloc(host, port)}{url_prefix}/ ({mode}; {auth}; "
         f"Redis {redact_url(settings.redis_url or DEFAULT_REDIS_URL)}, prefix {settings.dlq.prefix!r})"

@@ -1,22 +1,27 @@
 """Incident controls over the library, for the API and the pages: replay one dead job with edited
-arguments (`operations/replay.py`) and pause / resume a queue (`queues/pause.py`)."""
+arguments (`operations/replay.py`) and pause / resume a queue (`queues/pause.py`). Each checks the
+request's role first (403 otherwise) and, once done, records the action in the audit log by its
+actor (a dry run records nothing)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from failure_handlers.audit.reports import record_queue_change, record_replay
 from failure_handlers.operations.replay import ReplayError, check_replay, replay_job
 from failure_handlers.operations.requeue import Outcome
 from failure_handlers.operations.requeue_run import RequeueOptions
 from failure_handlers.queues.pause import PauseChange, pause_queue, resume_queue
+from failure_handlers.web import security
 from failure_handlers.web.errors import WebError
 from failure_handlers.web.state import DashboardState
 
 REPLAY_FIELDS = {"args", "kwargs", "dry_run"}
 
 
-def replay(state: DashboardState, job_id: str, body: Any, by: str = "dashboard") -> Outcome:
+def replay(state: DashboardState, job_id: str, body: Any) -> Outcome:
     """`POST /api/failed-jobs/<id>/replay` and the entry page's form: `{"args": [...], "kwargs": {...}}`."""
+    security.require("replay")
     if not isinstance(body, dict):
         raise WebError(400, 'expected a JSON object body, e.g. {"args": [1], "kwargs": {"limit": 10}}')
     unknown = sorted(set(body) - REPLAY_FIELDS)
@@ -41,14 +46,24 @@ def replay(state: DashboardState, job_id: str, body: Any, by: str = "dashboard")
         settings.metrics.max_label_values,
         settings.serializer,
         dry_run=dry_run,
-        by=by,
+        by=security.actor().label(),
     )
-    return replay_job(state.connection, state.dlq, plan, options, state.serializer)
+    outcome = replay_job(state.connection, state.dlq, plan, options, state.serializer)
+    if not dry_run:
+        edited = [name for name, given in (("args", args), ("kwargs", kwargs)) if given is not None]
+        record_replay(state.audit, security.actor(), job_id, outcome.result.value, outcome.line(), edited)
+    return outcome
 
 
-def pause(state: DashboardState, queue: str, reason: str, by: str = "dashboard") -> PauseChange:
-    return pause_queue(state.connection, state.dlq.keys, queue, reason, by=by)
+def pause(state: DashboardState, queue: str, reason: str) -> PauseChange:
+    security.require("pause")
+    change = pause_queue(state.connection, state.dlq.keys, queue, reason, by=security.actor().label())
+    record_queue_change(state.audit, "pause", security.actor(), queue, change.changed, change.line(), reason)
+    return change
 
 
 def resume(state: DashboardState, queue: str) -> PauseChange:
-    return resume_queue(state.connection, state.dlq.keys, queue)
+    security.require("resume")
+    change = resume_queue(state.connection, state.dlq.keys, queue)
+    record_queue_change(state.audit, "resume", security.actor(), queue, change.changed, change.line())
+    return change

@@ -51,7 +51,7 @@ def register(bp: Blueprint, state: DashboardState) -> None:
                 ),
                 active="list",
             )
-        outcome = incident.replay(state, job_id, body, by="dashboard")
+        outcome = incident.replay(state, job_id, body)
         return rendering.page("replay_result.html", outcome=outcome, active="list")
 
     @bp.get("/queues")
@@ -60,7 +60,7 @@ def register(bp: Blueprint, state: DashboardState) -> None:
 
     @bp.post("/queues/<queue>/pause")
     def pause_queue(queue: str) -> Response:
-        incident.pause(state, queue, request.form.get("reason", ""), by="dashboard")
+        incident.pause(state, queue, request.form.get("reason", ""))
         return redirect(url_for(".queues"), code=303)
 
     @bp.post("/queues/<queue>/resume")

@@ -12,11 +12,13 @@ import time
 from flask import Blueprint, Response, request
 
 from failure_handlers.archive.outcomes import OUTCOMES
+from failure_handlers.audit.log import ACTIONS
 from failure_handlers.dlq.filters import DlqFilter
 from failure_handlers.dlq.first_cause import event_line
 from failure_handlers.dlq.seen import group_samples
 from failure_handlers.jobs.status import job_status
 from failure_handlers.web import rendering
+from failure_handlers.web.activity import activity_filter, read_activity
 from failure_handlers.web.errors import WebError
 from failure_handlers.web.history import read_history
 from failure_handlers.web.listing import read_page
@@ -77,6 +79,13 @@ def register(bp: Blueprint, state: DashboardState) -> None:
             trace_url=state.settings.telemetry.trace_url(found.trace_id, found.span_id),
             now=time.time(),
             active="list",
+        )
+
+    @bp.get("/activity")
+    def activity() -> Response:
+        records = read_activity(state, request.args)
+        return rendering.page(
+            "activity.html", records=records, raw=activity_filter(request.args), actions=ACTIONS, active="activity"
         )
 
     @bp.get("/history")

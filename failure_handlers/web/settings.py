@@ -17,6 +17,8 @@ MAX_PORT = 65535
 DEFAULTS = {
     "DASHBOARD_AUTH": None,
     "DASHBOARD_API_TOKEN": None,
+    "DASHBOARD_USERS_FILE": None,
+    "DASHBOARD_USERS": None,
     "DASHBOARD_READ_ONLY": False,
     "DASHBOARD_SECRET_KEY": None,
     "DASHBOARD_HOST": DEFAULT_HOST,
@@ -31,11 +33,18 @@ class DashboardSettings:
 
     auth: tuple[str, str] | None = field(default=None, repr=False)  # Basic user, password
     api_token: str | None = field(default=None, repr=False)  # Bearer token for API writes
+    users_file: str | None = None  # users and API tokens with roles (web/users.py), read when the dashboard starts
+    users: str | None = field(default=None, repr=False)  # the same lines in a variable (`;` or newlines)
     read_only: bool = False
     secret_key: str | None = field(default=None, repr=False)  # signs CSRF tokens and the session
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     refresh_seconds: int = DEFAULT_REFRESH_SECONDS  # 0 = counts do not refresh
+
+    @property
+    def has_users(self) -> bool:
+        """Users or tokens with roles are configured (DASHBOARD_USERS_FILE or DASHBOARD_USERS)."""
+        return bool(self.users_file or self.users)
 
 
 def parse_dashboard_settings(source: Source) -> DashboardSettings:
@@ -44,6 +53,8 @@ def parse_dashboard_settings(source: Source) -> DashboardSettings:
     return DashboardSettings(
         auth=_basic_auth(read.given("DASHBOARD_AUTH")),
         api_token=_api_token(read.given("DASHBOARD_API_TOKEN")),
+        users_file=read.given("DASHBOARD_USERS_FILE"),
+        users=read.given("DASHBOARD_USERS"),
         read_only=read.boolean("DASHBOARD_READ_ONLY"),
         secret_key=read.text("DASHBOARD_SECRET_KEY"),
         host=read.text("DASHBOARD_HOST"),

@@ -15,11 +15,13 @@ from redis import Redis
 from rq.serializers import Serializer, resolve_serializer
 
 from failure_handlers import runtime
+from failure_handlers.audit import AuditLog
 from failure_handlers.config import DEFAULT_REDIS_URL, Settings
 from failure_handlers.dlq.store import DeadLetterQueue
 from failure_handlers.errors import ConfigError
 from failure_handlers.metrics.server import registry as metrics_registry
 from failure_handlers.redaction import redact_url
+from failure_handlers.web.users import Users, load_users
 
 
 class DashboardState:
@@ -36,6 +38,17 @@ class DashboardState:
     @cached_property
     def dlq(self) -> DeadLetterQueue:
         return DeadLetterQueue.from_settings(self.connection, self.settings.dlq, self.settings.archive)
+
+    @cached_property
+    def users(self) -> Users:
+        """DASHBOARD_USERS_FILE / DASHBOARD_USERS, read once (the blueprint reads it when it is made,
+        so a bad file stops `rq-dlq web` at start: `ConfigError`, one line, exit 2)."""
+        return load_users(self.settings.dashboard.users_file, self.settings.dashboard.users)
+
+    @cached_property
+    def audit(self) -> AuditLog:
+        """The audit log: every action of the pages and the API is recorded there, by its actor."""
+        return AuditLog.from_settings(self.connection, self.settings)
 
     @cached_property
     def archive_engine(self) -> Any:  # an SQLAlchemy Engine: imported only when the archive is used

@@ -86,6 +86,13 @@ def succeeds(result: subprocess.CompletedProcess[str]) -> str:
     return result.stdout + result.stderr
 
 
+def audit_records(server_url: str) -> list[dict[str, object]]:
+    """`rq-dlq audit --json` as the viewer: the audit log is readable by the read-only role."""
+    result = dlq_cli(server_url, "viewer", "audit", "--json")
+    succeeds(result)
+    return json.loads(result.stdout)
+
+
 def failed_jobs(admin: Redis, queue: str, count: int, with_entries: bool = True) -> list[str]:
     """Jobs RQ failed (and their DLQ entries with `with_entries`), their queue registered as an enqueue does."""
     dlq = DeadLetterQueue(admin, PREFIX, int(TEST_ENV["DLQ_TTL_SECONDS"])) if with_entries else None
@@ -151,6 +158,13 @@ def test_the_operator_requeues_deletes_and_purges(admin, server_url):
     assert not admin.exists(f"rq:job:{deleted}")
     assert "deleted 2 entries" in succeeds(dlq_cli(server_url, "operator", "purge", "--yes"))
     assert admin.zcard(f"{PREFIX}index") == 0 and all(not admin.exists(f"{PREFIX}entry:{job}") for job in rest)
+    # Each action appended its record to <prefix>audit; the viewer reads them back.
+    records = audit_records(server_url)
+    assert [(record["action"], record["via"]) for record in records] == [
+        ("purge", "cli"),
+        ("delete", "cli"),
+        ("requeue", "cli"),
+    ]
 
 
 def test_the_operator_pauses_replays_and_resumes(admin, server_url):
@@ -178,6 +192,10 @@ def test_the_operator_acts_on_the_dashboard(admin, server_url):
     finally:
         operator.close()
     assert requeued in Queue("billing", connection=admin).job_ids and not admin.exists(f"rq:job:{deleted}")
+    assert [(record["action"], record["actor"], record["via"]) for record in audit_records(server_url)] == [
+        ("delete", "anonymous", "dashboard"),
+        ("requeue", "anonymous", "dashboard"),
+    ]
 
 
 def test_the_archiver_archives(admin, server_url, archive_url):
@@ -205,7 +223,8 @@ FORBIDDEN = [
     ("worker", ("archive", "run", "--once"), [CONSUMER_REFUSED]),  # appends to the stream, never consumes it
     ("reconciler", ("archive", "run", "--once"), [CONSUMER_REFUSED]),
     ("operator", ("archive", "run", "--once"), [CONSUMER_REFUSED]),
-    ("viewer", ("requeue", "JOB"), ["has no permissions to run the 'multi' command"]),
+    # the requeue's reads pass; its first write is the claim script
+    ("viewer", ("requeue", "JOB"), ["has no permissions to run the 'evalsha' command"]),
     ("viewer", ("pause", "billing"), ["has no permissions to run the 'hsetnx' command"]),
     ("archiver", ("purge", "--yes"), [KEY_REFUSED]),  # writes only <prefix>archive:*
     ("notifier", ("requeue", "JOB"), [KEY_REFUSED, "(in a Lua script of ours)"]),  # writes only <prefix>alerts:*

@@ -249,10 +249,10 @@ def test_an_archive_at_the_previous_schema_upgrades_in_place(archive_url, settin
                      "VALUES (:key, :key, :now, :now, :outcome, :seq)"),
                 {"key": key, "now": datetime.now(UTC), "outcome": outcome, "seq": seq},
             )  # fmt: skip
-    with pytest.raises(database.SchemaMismatch, match="at schema 0001, older than this code's 0002"):
+    with pytest.raises(database.SchemaMismatch, match="at schema 0001, older than this code's 0003"):
         database.check_schema(engine, settings.archive)
 
-    assert database.upgrade(engine, settings.archive) == ("0001", "0002")
+    assert database.upgrade(engine, settings.archive) == ("0001", "0003")
 
     database.check_schema(engine, settings.archive)
     rows = {row["job_id"]: row for row in table(engine)}
@@ -260,3 +260,20 @@ def test_an_archive_at_the_previous_schema_upgrades_in_place(archive_url, settin
         (0, "[]", 7), (0, "[]", 0),
     ]  # fmt: skip
     engine.dispose()
+
+
+def test_history_search_looks_in_the_message_and_the_arguments_as_the_dlq_does(redis, settings, engine, archiving_dlq):
+    from failure_handlers.archive import history
+    from failure_handlers.dlq.filters import DlqFilter
+
+    archiving_dlq.add(dead_entry("m", exc_message="Échec de l'import"))
+    archiving_dlq.add(dead_entry("a", args='["INV-42"]'))
+    archiving_dlq.add(dead_entry("k", kwargs='{"sku": "SKU-7_%"}'))
+    Archiver(redis, settings, engine).run_once()
+
+    def found(needle: str) -> list[str]:
+        return sorted(row["job_id"] for row in history.rows(engine, history.HistoryFilter(DlqFilter(search=needle))))
+
+    assert found("DE L'IMPORT") == ["m"] and found("inv-42") == ["a"] and found("sku-7_%") == ["k"]
+    assert found("'") == ["m"] and found("%") == ["k"] and found("_") == ["k"]
+    assert found("\x1f") == [] and found("' OR 1=1 --") == []

@@ -17,6 +17,7 @@ from redis import Redis
 from rq import Queue, Worker
 from rq.job import Job
 
+from failure_handlers.audit import AuditLog
 from failure_handlers.dev.worker_process import PROJECT_ROOT, start_worker, stop_worker
 from failure_handlers.dlq.store import DeadLetterQueue
 from failure_handlers.operations.replay import check_replay, replay_job
@@ -139,6 +140,13 @@ def test_pause_errors_and_dry_run(redis):
     assert result.returncode == 0 and "would pause" in result.stdout
     assert not redis.exists(TEST_ENV["DLQ_PREFIX"] + "queues:paused")
     assert "not paused" in rq_dlq("resume", "known").stdout
+    assert rq_dlq("pause", "known", "--reason", "bad deploy").returncode == 0
+    records = sorted(AuditLog(redis, TEST_ENV["DLQ_PREFIX"]).read(), key=lambda record: record.id)
+    assert [(r.action, r.via, r.queue, r.outcome) for r in records] == [  # the dry run recorded nothing
+        ("resume", "cli", "known", "nothing"),
+        ("pause", "cli", "known", "ok"),
+    ]
+    assert records[1].detail == "bad deploy"
 
 
 def dead_charge(redis: Redis, dlq: DeadLetterQueue, workers, **kwargs: object) -> str:
@@ -169,6 +177,9 @@ def test_replay_with_edited_arguments_succeeds(redis, dlq, workers):
     assert json.loads(replay["original_kwargs"]) == {"amount": -5, "token": "***"}
     assert job.meta[META_MAX_RETRIES] == int(TEST_ENV["RETRY_MAX"])  # a fresh budget
     assert dlq.get(job_id) is None
+    [record] = AuditLog(redis, TEST_ENV["DLQ_PREFIX"]).read()  # the dry run recorded nothing
+    assert (record.action, record.via, record.ids, record.outcome) == ("replay", "cli", [job_id], "ok")
+    assert record.detail == "edited: kwargs" and "tok_live_1" not in str(record)  # never the values
 
 
 def test_replay_keeps_a_redacted_argument_only_when_not_given(redis, dlq, workers):

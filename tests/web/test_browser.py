@@ -156,7 +156,7 @@ def test_requeue_from_the_browser_until_the_job_finishes(dashboard_url, dlq, red
         page.click("nav >> text=History")
         page.wait_for_url("**/history")
         row = page.locator("table.history tbody tr", has_text=job.id)
-        assert "requeued" in row.inner_text() and "by dashboard" in row.inner_text()
+        assert "requeued" in row.inner_text() and f"by {USER} (dashboard, admin, 127.0.0.1)" in row.inner_text()
         assert page.inner_text("[data-outcome='requeued']") == "1"
         page.screenshot(path=shots / "history.png", full_page=True)
         browser.close()

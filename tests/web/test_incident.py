@@ -84,7 +84,7 @@ def test_queues_page_pause_and_resume(redis, client):
     response = page_post(client, "/queues/billing/pause", {"reason": "card processor down"}, token_page="/queues")
     assert response.status_code == 303
     state = json.loads(redis.hget(PAUSED, "billing"))
-    assert state["reason"] == "card processor down" and state["by"] == "dashboard"
+    assert state["reason"] == "card processor down" and state["by"] == "anonymous (dashboard, admin, 127.0.0.1)"
     assert "card processor down" in client.get("/queues").text
     assert page_post(client, "/queues/billing/resume", {}, token_page="/queues").status_code == 303
     assert not redis.hexists(PAUSED, "billing")

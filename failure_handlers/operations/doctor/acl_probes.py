@@ -39,6 +39,7 @@ def role_probes(role: str, prefix: str) -> list[Probe]:
         ("SMEMBERS", Queue.redis_queues_keys),
         ("SMEMBERS", REDIS_WORKER_KEYS),
         ("ZRANGE", failed, "0", "-1"),
+        ("XREVRANGE", keys.audit, "+", "-", "COUNT", "1"),  # rq-dlq audit, the Activity page
     ]
     writes: list[Probe] = [
         ("HSET", job, "status", "failed"),
@@ -58,7 +59,7 @@ def role_probes(role: str, prefix: str) -> list[Probe]:
             ("SET", RQScheduler.get_locking_key(PROBE_ID), PROBE_ID, "NX", "EX", "60"),
         ],
         "reconciler": [],
-        "operator": [],
+        "operator": [("XADD", keys.audit, "MAXLEN", "10000", "*", "record", "{}")],  # each action's audit record
         "viewer": [],
         "archiver": [
             ("XGROUP", "CREATE", keys.archive_events, PROBE_ID, "0", "MKSTREAM"),
