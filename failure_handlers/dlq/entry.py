@@ -84,6 +84,10 @@ class DeadLetterEntry:
         """This entry, its biggest fields cut (snapshot first, then history, traceback...) to fit
         `max_bytes`; each cut is marked. Fields are already bounded one by one; this bounds the sum
         for hostile input (multi-byte text at every limit)."""
+        values = self._hash.values()
+        chars = sum(map(len, values)) + _NAMES_BYTES
+        if 4 * chars <= max_bytes or (chars <= max_bytes and all(map(str.isascii, values))):
+            return self  # under the cap without counting bytes (at most 4 a character; 1 for ASCII)
         entry = self
         for name in SHRINK_ORDER:
             excess = entry.size() - max_bytes
@@ -160,6 +164,7 @@ class _ShrunkFields(TypedDict, total=False):
 
 
 FIELD_NAMES = tuple(field.name for field in fields(DeadLetterEntry))
+_NAMES_BYTES = sum(map(len, FIELD_NAMES))
 
 
 def _text(value: bytes | str) -> str:

@@ -3,14 +3,13 @@ queue / function / exception type / failure group, and the top groups with their
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, dataclass, field
 
 from redis import Redis
 
-from failure_handlers.dlq.text import text_list
-from failure_handlers.storage.keys import INDEXED_FIELDS, DlqKeys
+from failure_handlers.dlq.seen import group_samples, values_by_kind
+from failure_handlers.storage.keys import DlqKeys
 
 
 @dataclass(frozen=True)
@@ -59,17 +58,15 @@ class DlqStats:
 
 
 def dlq_stats(connection: Redis, keys: DlqKeys, ttl_seconds: int, top_groups: int = 10) -> DlqStats:
-    """The figures of the DLQ under `keys`: three pipelined round trips, whatever its size."""
+    """The figures of the DLQ under `keys`: five pipelined round trips, whatever its size."""
     cutoff = time.time() - ttl_seconds
     with connection.pipeline(transaction=False) as pipe:
         pipe.zcount(keys.index, cutoff, "+inf")
         pipe.zrangebyscore(keys.index, cutoff, "+inf", start=0, num=1, withscores=True)
         pipe.zrevrange(keys.index, 0, 0, withscores=True)
         pipe.get(keys.dropped)
-        for kind in INDEXED_FIELDS:
-            pipe.zrange(keys.names(kind), 0, -1)
-        total, oldest, newest, dropped, *names = pipe.execute()
-    names_by_kind = {kind: text_list(values) for kind, values in zip(INDEXED_FIELDS, names, strict=True)}
+        total, oldest, newest, dropped = pipe.execute()
+    names_by_kind = values_by_kind(connection, keys)
     with connection.pipeline(transaction=False) as pipe:
         for kind, values in names_by_kind.items():
             for value in values:
@@ -97,12 +94,11 @@ def _group_stats(connection: Redis, keys: DlqKeys, top: list[tuple[str, int]], c
             key = keys.by("group", fingerprint)
             pipe.zrangebyscore(key, cutoff, "+inf", start=0, num=1, withscores=True)
             pipe.zrevrange(key, 0, 0, withscores=True)
-            pipe.hget(keys.groups, fingerprint)
         rows = pipe.execute()
+    samples = group_samples(connection, keys, [fingerprint for fingerprint, _ in top])
     groups = []
-    for n, (fingerprint, count) in enumerate(top):
-        first, last, sample = rows[3 * n : 3 * n + 3]
-        details = _json_object(sample)
+    for n, ((fingerprint, count), details) in enumerate(zip(top, samples, strict=True)):
+        first, last = rows[2 * n : 2 * n + 2]
         groups.append(
             GroupStats(
                 fingerprint=fingerprint,
@@ -116,11 +112,3 @@ def _group_stats(connection: Redis, keys: DlqKeys, top: list[tuple[str, int]], c
             )
         )
     return groups
-
-
-def _json_object(raw: bytes | None) -> dict[str, str]:
-    try:
-        value = json.loads(raw) if raw else {}
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}

@@ -24,6 +24,7 @@ from rq.job import Job
 
 from failure_handlers.jobs.meta import serialized_meta
 from failure_handlers.storage import scripts
+from failure_handlers.storage.keys import METRIC_LABEL_SEPARATOR as SEP
 from failure_handlers.storage.keys import METRIC_LABELS, OTHER_LABEL_VALUE, DlqKeys
 
 MAX_LABEL_CHARS = 120
@@ -43,14 +44,25 @@ def label_value(text: object) -> str:
 
 
 def spec(max_label_values: int, max_series: int, increments: Sequence[tuple[str, Sequence[object]]]) -> str:
-    """The JSON counter spec that `count_all` (lua/prelude.lua) applies: one +1 per (metric, values)."""
-    incr = []
+    """The counter spec that `count_all` (lua/prelude.lua) applies: one +1 per (metric, values).
+
+    Two parts, split at the first newline: what the usual case needs, readable without JSON (per
+    increment `metric US new_only US field`, increments apart by RS; label values hold no control
+    characters), then the JSON of it all, decoded by the script only for a series it has not seen.
+    """
+    incr: list[list[object]] = []
+    fast: list[str] = []
     for metric, values in increments:
         labels = METRIC_LABELS[metric]
         if len(values) != len(labels):
             raise ValueError(f"{metric} takes {len(labels)} label values, got {len(values)}")
-        incr.append([metric, list(labels), [label_value(value) for value in values], metric in NEW_ENTRY_ONLY])
-    return json.dumps({"cap": max_label_values, "series": max_series, "incr": incr}, ensure_ascii=False)
+        texts = [label_value(value) for value in values]
+        new_only = metric in NEW_ENTRY_ONLY
+        incr.append([metric, list(labels), texts, new_only])
+        fast.append(SEP.join((metric, "1" if new_only else "0", *texts)))
+    head = "\x1e".join(fast)
+    body = json.dumps({"cap": max_label_values, "series": max_series, "incr": incr}, ensure_ascii=False)
+    return f"{head}\n{body}"
 
 
 def failure_increments(

@@ -1,18 +1,18 @@
 """The DLQ's figures for `/metrics`, from its indexes only (never a scan of entries).
 
-Two pipelined round trips: sizes, oldest entry, dropped and counters; then one ZCOUNT per queue
-and per failure group, and the samples of the largest groups.
+Pipelined round trips: sizes, oldest entry, dropped and counters; the values seen
+(`dlq/seen.py`); then one ZCOUNT per queue and per failure group, and the samples of the largest groups.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 
 from redis import Redis
 
-from failure_handlers.dlq.text import text, text_list
+from failure_handlers.dlq.seen import group_samples, values_by_kind
+from failure_handlers.dlq.text import text
 from failure_handlers.storage.keys import METRIC_LABEL_SEPARATOR, METRIC_LABELS, DlqKeys
 
 
@@ -37,19 +37,18 @@ class DlqState:
 
 
 def read_dlq_state(connection: Redis, keys: DlqKeys, ttl_seconds: int, top_groups: int) -> DlqState:
-    """The DLQ under `keys`, whatever its size, in two or three pipelined round trips."""
+    """The DLQ under `keys`, whatever its size, in four or five pipelined round trips."""
     cutoff = time.time() - ttl_seconds
     with connection.pipeline(transaction=False) as pipe:
         pipe.zcount(keys.index, cutoff, "+inf")
         pipe.zrangebyscore(keys.index, cutoff, "+inf", start=0, num=1, withscores=True)
         pipe.get(keys.dropped)
-        pipe.zrange(keys.names("queue"), 0, -1)
-        pipe.zrange(keys.names("group"), 0, -1)
         pipe.zcard(keys.alert_outbox)
         for metric in METRIC_LABELS:
             pipe.hgetall(keys.metric(metric))
-        total, oldest, dropped, queue_names, group_names, pending, *raw_counters = pipe.execute()
-    queues, fingerprints = text_list(queue_names), text_list(group_names)
+        total, oldest, dropped, pending, *raw_counters = pipe.execute()
+    seen = values_by_kind(connection, keys, ("queue", "group"))
+    queues, fingerprints = seen["queue"], seen["group"]
     with connection.pipeline(transaction=False) as pipe:
         for queue in queues:
             pipe.zcount(keys.by("queue", queue), cutoff, "+inf")
@@ -62,10 +61,9 @@ def read_dlq_state(connection: Redis, keys: DlqKeys, ttl_seconds: int, top_group
         key=lambda pair: (-pair[0], pair[1]),
     )
     top = sizes[:top_groups]
-    samples = connection.hmget(keys.groups, [fingerprint for _, fingerprint in top]) if top else []
+    samples = group_samples(connection, keys, [fingerprint for _, fingerprint in top])
     groups = []
-    for (count, fingerprint), sample in zip(top, samples, strict=True):
-        details = _json_object(sample)
+    for (count, fingerprint), details in zip(top, samples, strict=True):
         groups.append(Group(fingerprint, count, str(details.get("exc_type", "")), str(details.get("func_name", ""))))
     return DlqState(
         total=int(total),
@@ -90,11 +88,3 @@ def counter_rows(raw: dict[bytes, bytes], width: int) -> list[tuple[tuple[str, .
         if len(parts) == width:
             rows.append((parts, int(value)))
     return sorted(rows)
-
-
-def _json_object(raw: bytes | str | None) -> dict[str, object]:
-    try:
-        value = json.loads(raw) if raw else {}
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}

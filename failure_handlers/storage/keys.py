@@ -12,10 +12,16 @@ Pruning is housekeeping, not a removal: index members whose entry has already ex
 
 Under `DLQ_PREFIX` (default `rq:dlq:`):
 - `<prefix>entry:<job_id>`     hash: one dead job (fields: `entry.DeadLetterEntry`)
-- `<prefix>index`              sorted set: job ids scored by failure time (epoch seconds)
-- `<prefix>by:<kind>:<value>`  sorted sets: the same, per queue / func / exc / group value
-- `<prefix>names:<kind>`       sorted sets: the values seen per kind, scored by last failure time
-- `<prefix>groups`             hash: fingerprint -> JSON sample (exc_type, message, func_name, origin)
+- `<prefix>index`              sorted set: job ids scored by failure time (epoch seconds); no TTL (trimmed by the
+                               add script: by count on every add, by age in its sweep)
+- `<prefix>by:<kind>:<value>`  sorted sets: the same, per queue / func / exc / group value; no TTL (the sweep
+                               removes aged members, and the whole key once the value is no longer seen)
+- `<prefix>values`             sorted set: the values seen, member `<kind>:<value>`, scored by last failure time
+- `<prefix>groups`             hash: fingerprint -> JSON sample (exc_type, message, func_name, origin), written
+                               when the group first appears, removed with it by the sweep
+- `<prefix>swept`              string (with a TTL): the add script's sweep by age ran less than SWEEP_EVERY ago
+- `<prefix>names:<kind>`       sorted sets of the layout written before 2026-11 (values per kind, with a TTL
+                               like every index key then): read until the sweep merged them into `values`
 - `<prefix>dropped`            counter: entries trimmed because DLQ_MAX_ENTRIES was passed
 - `<prefix>claims`             sorted set: job ids being requeued right now, scored by claim time
 - `<prefix>dismissed`          sorted set: job ids deleted from the DLQ but kept in RQ (`delete --keep-job`),
@@ -127,7 +133,16 @@ class DlqKeys:
         return f"{self.prefix}by:{kind}:{value}"
 
     def names(self, kind: str) -> str:
+        """The values seen per kind in the layout written before 2026-11 (see `values`)."""
         return f"{self.prefix}names:{kind}"
+
+    @property
+    def values(self) -> str:
+        return f"{self.prefix}values"
+
+    @property
+    def swept(self) -> str:
+        return f"{self.prefix}swept"
 
     @property
     def groups(self) -> str:

@@ -7,7 +7,6 @@ Thin views over the library the CLI uses (`DeadLetterQueue.list/count/get/stats`
 
 from __future__ import annotations
 
-import json
 import time
 
 from flask import Blueprint, Response, request
@@ -16,6 +15,7 @@ from failure_handlers.archive.outcomes import OUTCOMES
 from failure_handlers.audit.log import ACTIONS
 from failure_handlers.dlq.filters import DlqFilter
 from failure_handlers.dlq.first_cause import event_line
+from failure_handlers.dlq.seen import group_samples
 from failure_handlers.jobs.status import job_status
 from failure_handlers.operations.bulk_runs import BulkRuns
 from failure_handlers.web import rendering
@@ -105,9 +105,5 @@ def _group_label(state: DashboardState, filters: DlqFilter) -> str:
     """The sample message of the group being listed, as a heading."""
     if not filters.group:
         return ""
-    raw = state.connection.hget(state.dlq.keys.groups, filters.group)
-    try:
-        sample = json.loads(raw) if raw else {}
-    except ValueError:
-        return ""
-    return f"{sample.get('exc_type', '')}: {sample.get('message', '')}" if isinstance(sample, dict) else ""
+    [sample] = group_samples(state.connection, state.dlq.keys, [filters.group])
+    return f"{sample.get('exc_type', '')}: {sample.get('message', '')}" if sample else ""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 
 import pytest
+from redis import Redis
 from rq import Retry
 from rq.job import Job
 
@@ -58,3 +59,42 @@ def test_waiting_for_replicas_adds_no_round_trip(redis, redis_url, dlq, monkeypa
     assert len(dlq.list()) == 2
     warnings = [message for message in log_messages if message.startswith("WARNING")]
     assert len(warnings) == 2 and "0 of 1 replicas acknowledged the DLQ entry within 50 ms" in warnings[-1]
+
+
+# What one failure costs the server (INFO commandstats, the commands a Lua script runs included):
+# a final failure is the meta HSET and the `add` script (EVALSHA; inside: EXISTS, 2 HINCRBY, HSET,
+# EXPIREAT, 6 ZADD, ZRANGE, SET NX); a retried one the `count` script (EVALSHA; HSET, 2 HINCRBY).
+# Pinned, so that the DLQ's cost on the one server every worker shares cannot grow unnoticed.
+FINAL_FAILURE_COMMANDS = 15
+RETRIED_FAILURE_COMMANDS = 4
+
+
+def server_commands(redis: Redis) -> int:
+    stats = redis.info("commandstats")
+    return sum(int(value["calls"]) for name, value in stats.items() if name != "cmdstat_info")
+
+
+def commands_of_one_failure(redis: Redis, retry: Retry | None, retries_left: int | None) -> int:
+    """The server commands of the handler's call alone (the job enqueued and fetched before)."""
+    job = Job.fetch(enqueue(plain_rq_tasks.charge, 1, connection=redis, retry=retry).id, connection=redis)
+    job.retries_left = retries_left
+    try:
+        plain_rq_tasks.charge(1)
+    except ConnectionError:
+        exc_info = sys.exc_info()
+    before = server_commands(redis)
+    on_failure(job, redis, *exc_info)
+    return server_commands(redis) - before
+
+
+@pytest.mark.parametrize(
+    ("retry", "retries_left", "commands"),
+    [(None, None, FINAL_FAILURE_COMMANDS), (Retry(max=2, interval=1), 0, FINAL_FAILURE_COMMANDS),
+     (Retry(max=2, interval=1), 2, RETRIED_FAILURE_COMMANDS)],
+)  # fmt: skip
+def test_server_commands_per_failure_are_pinned(redis, dlq, retry, retries_left, commands):
+    warm_up = [(None, None), (Retry(max=2, interval=1), 0), (Retry(max=2, interval=1), 2)]
+    for warm_retry, warm_left in warm_up:  # scripts loaded, the values and counter series seen, the first sweep
+        commands_of_one_failure(redis, warm_retry, warm_left)
+    assert commands_of_one_failure(redis, retry, retries_left) == commands
+    assert len(dlq.list()) == 2 + (retries_left != 2)

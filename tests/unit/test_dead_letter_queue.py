@@ -23,11 +23,14 @@ def test_add_then_get_round_trips_every_field(fake_redis):
 
 
 def test_entry_and_index_use_the_documented_keys_and_ttl(fake_redis):
-    make_dlq(fake_redis).add(dead_entry("a"))
+    make_dlq(fake_redis).add(dead_entry("a", fingerprint="g1"))
     assert fake_redis.type("t:dlq:entry:a") == b"hash"
     assert fake_redis.zscore("t:dlq:index", "a") is not None
     assert 0 < fake_redis.ttl("t:dlq:entry:a") <= TTL + 1
-    assert 0 < fake_redis.ttl("t:dlq:index") <= TTL
+    # The index keys have no TTL (trimmed by count and swept by age by the add script, never refreshed).
+    index_keys = ["t:dlq:index", "t:dlq:by:queue:default", "t:dlq:values", "t:dlq:groups"]
+    assert [fake_redis.ttl(key) for key in index_keys] == [-1, -1, -1, -1]
+    assert fake_redis.zscore("t:dlq:values", "queue:default") is not None
 
 
 def test_index_score_is_failure_time(fake_redis):
@@ -285,3 +288,54 @@ def test_hostile_entry_is_cut_to_the_size_cap_with_marks_and_stored_as_utf8(fake
     assert bounded.job_snapshot == "" and bounded.traceback.endswith(SHRUNK_MARK)
     make_dlq(fake_redis).add(bounded)
     assert make_dlq(fake_redis).get("hostile").exc_message.startswith("\\udce9")
+
+
+def test_the_sweep_by_age_empties_every_index_key_of_what_expired(fake_redis):
+    """Index keys have no TTL: the add script's sweep (due when `<prefix>swept` is gone) takes out
+    members older than the TTL everywhere, and a value no longer seen with its `by:` key and sample."""
+    dlq = DeadLetterQueue(fake_redis, "t:dlq:", 1000)  # a sweep at most every 10 s: the first add's
+    dlq.add(dead_entry("kept", minutes_ago=1, fingerprint="g-kept"))
+    dlq.add(dead_entry("aged-default", minutes_ago=20, fingerprint="g-aged"))  # expired as written
+    dlq.add(dead_entry("aged-gone", minutes_ago=20, queue="gone", fingerprint="g-aged"))
+    keys = dlq.keys
+    assert fake_redis.zcard(keys.index) == 3 and fake_redis.exists(keys.by("queue", "gone"))  # not swept yet
+    assert [entry.job_id for entry in dlq.list()] == ["kept"]  # readers skip what aged out meanwhile
+    fake_redis.delete(keys.swept)
+    dlq.add(dead_entry("new", fingerprint="g-kept"))
+    assert fake_redis.zrange(keys.index, 0, -1) == [b"kept", b"new"]
+    assert fake_redis.zrange(keys.by("queue", "default"), 0, -1) == [b"kept", b"new"]
+    assert not fake_redis.exists(keys.by("queue", "gone"), keys.by("group", "g-aged"))
+    assert sorted(fake_redis.zrange(keys.values, 0, -1)) == [
+        b"exc:worker_tasks.example_tasks.InvoiceRejected",
+        b"func:worker_tasks.example_tasks.import_invoice",
+        b"group:g-kept",
+        b"queue:default",
+    ]
+    assert fake_redis.hkeys(keys.groups) == [b"g-kept"]
+    assert dlq.known_values("queue") == ["default"] and dlq.stats().total == 2
+
+
+def test_trimming_by_count_counts_only_entries_that_still_existed(fake_redis):
+    dlq = DeadLetterQueue(fake_redis, "t:dlq:", TTL, max_entries=2)
+    for n in range(2):
+        dlq.add(dead_entry(f"j{n}", minutes_ago=10 - n))
+    fake_redis.delete("t:dlq:entry:j0")  # expired, or deleted by hand: its member is left in the index
+    assert dlq.add(dead_entry("j2")) == 0 and dlq.dropped() == 0
+    assert dlq.add(dead_entry("j3")) == 1 and dlq.dropped() == 1
+    assert [entry.job_id for entry in dlq.list()] == ["j3", "j2"]
+
+
+@pytest.mark.parametrize("char", ["a", "é", "☃"])
+def test_bounded_cuts_exactly_what_passes_the_cap(char):
+    """Its shortcuts (no byte count when 4 bytes a character, or 1 for ASCII, fit) agree with `size`."""
+    from dataclasses import replace
+
+    from failure_handlers.dlq.entry import MAX_ENTRY_BYTES
+
+    base = dead_entry("edge")
+    room = (MAX_ENTRY_BYTES - base.size()) // len(char.encode())
+    fits = replace(base, traceback=base.traceback + char * room)
+    over = replace(base, traceback=base.traceback + char * (room + 1))
+    assert fits.size() <= MAX_ENTRY_BYTES < over.size()
+    assert fits.bounded() is fits
+    assert over.bounded() != over and over.bounded().size() <= MAX_ENTRY_BYTES

@@ -1,86 +1,122 @@
--- Write one dead job's entry: replace its older entry (the caller merged the two first, see ARGV[12]),
--- index it, trim by age and count.
+-- Write one dead job's entry: replace its older entry (the caller merged the two first, see ARGV[11]),
+-- index it, trim by count, and now and then sweep what aged out.
 -- KEYS: none (see prelude.lua).
 -- ARGV[1] prefix        ARGV[2] job id       ARGV[3] score (failure time, epoch seconds)
 -- ARGV[4] ttl (s)       ARGV[5] max entries  ARGV[6] now (epoch seconds)
--- ARGV[7] group sample (JSON: exc_type, func_name, origin, message)
+-- ARGV[7] group sample (JSON: exc_type, func_name, origin, message): stored in <prefix>groups when
+--         one of the entry's indexed values is new (a new group is one), if the group has none yet
 -- ARGV[8] guard: '' or a sorted set (RQ's failed registry) that must still hold the job, else
 --         nothing is written and -1 returned (the reconciler's race guard)
--- ARGV[9] the entry's fields, one JSON object of strings (entry.DeadLetterEntry.to_hash)
--- ARGV[10] '' or a counter spec (JSON, see count_all in prelude.lua): the failure handler's and the
+-- ARGV[9] '' or a counter spec (see count_all in prelude.lua): the failure handler's and the
 --         reconciler's counters. A handler write that replaces an existing entry of the job counts
 --         the failed run but not a second dead-lettering; a reconciler write that replaces one
 --         counts nothing (count_all in prelude.lua)
--- ARGV[11] the failure archive's stream MAXLEN, or '' / '0' when the archive is off: then nothing
+-- ARGV[10] the failure archive's stream MAXLEN, or '' / '0' when the archive is off: then nothing
 --         below touches the archive's keys. When on, the entry gets an `archive_id` field (kept
---         from the entry it replaces: the same dead-lettering), a `dead` event carries the entry, and
---         each entry trimmed by count a `trimmed` event (archive_event in prelude.lua)
--- ARGV[12] compare-and-set: '' writes unconditionally; 'none' writes only if the job has no entry;
+--         from the entry it replaces: the same dead-lettering), a `dead` event carries the entry
+--         (ARGV[12]), and each entry trimmed by count a `trimmed` event (archive_event in prelude.lua)
+-- ARGV[11] compare-and-set: '' writes unconditionally; 'none' writes only if the job has no entry;
 --         a number writes only if the stored entry's `revision` field is that number (an entry
 --         written before `revision` existed counts as 0). Each write stores revision + 1. The caller
---         merges a re-recording with the stored entry (recording/first_cause.py) and retries on -2.
+--         merges a re-recording with the stored entry (dlq/first_cause.py) and retries on -2.
+-- ARGV[12] the entry's fields as one JSON object, for the archive's `dead` event; '' when the archive is off
+-- ARGV[13..16] the indexed values: queue, func_name, exc_type, fingerprint ('': not indexed)
+-- ARGV[17..] the entry's fields (entry.DeadLetterEntry.to_hash), flat: name, value, name, value, ...
 -- Returns: how many of the oldest entries were dropped to stay under max entries (also added to
 -- <prefix>dropped), -1 (guard failed) or -2 (the stored entry is not the one expected: nothing written).
+--
+-- The index keys (<prefix>index, by:*, values, groups) have no TTL. The trim by count runs on every
+-- add; the sweep by age (members older than the TTL, whose entries have expired) runs when the key
+-- <prefix>swept has expired (at most once per SWEEP_EVERY seconds): it also moves the layout written
+-- before 2026-11 (names:<kind>, index keys with a TTL) to this one (docs/dlq-contract.md#upgrading).
 local id = ARGV[2]
 local score = tonumber(ARGV[3])
 local ttl = tonumber(ARGV[4])
 local cap = tonumber(ARGV[5])
 local now = tonumber(ARGV[6])
+local guard = ARGV[8]
+local maxlen = ARGV[10]
+local expected = ARGV[11]
 local key = prefix .. 'entry:' .. id
-if ARGV[8] ~= '' and not redis.call('ZSCORE', ARGV[8], id) then return -1 end
-local expected = ARGV[12] or ''
-local revision = redis.call('HGET', key, 'revision')
+if guard ~= '' and not redis.call('ZSCORE', guard, id) then return -1 end
+
+-- The usual write (the handler's, the reconciler's: the job has no entry yet) reads one thing.
 local present = redis.call('EXISTS', key) == 1
 if expected == 'none' and present then return -2 end
-if expected ~= '' and expected ~= 'none' and not (present and (revision or '0') == expected) then return -2 end
-redis.call('ZREM', prefix .. 'dismissed', id)
+local old = {}  -- revision, archive_id, then the indexed values of the entry being replaced
+if present then old = redis.call('HMGET', key, 'revision', 'archive_id', unpack(fields)) end
+if expected ~= '' and expected ~= 'none' and not (present and (old[1] or '0') == expected) then return -2 end
 
 -- The older entry of the job (merged into this one by the caller): out of its indexes first.
-local old = redis.call('HMGET', key, unpack(fields))
-local existed = old[1] or old[2] or old[3] or old[4]
-local archive = ARGV[11] ~= nil and ARGV[11] ~= '' and ARGV[11] ~= '0'
-local archive_id = archive and existed and redis.call('HGET', key, 'archive_id') or (id .. '@' .. ARGV[3])
-if not (existed and ARGV[8] ~= '') then count_all(ARGV[10], existed) end
-if existed then
-  unindex(id)
+local existed = present and (old[3] or old[4] or old[5] or old[6])
+local archive = maxlen ~= '' and maxlen ~= '0'
+local archive_id = archive and existed and old[2] or (id .. '@' .. ARGV[3])
+if not (existed and guard ~= '') then count_all(ARGV[9], existed) end
+if present then
+  unindex_values(id, {old[3], old[4], old[5], old[6]})
   redis.call('DEL', key)
 end
 
-local entry = cjson.decode(ARGV[9])
-local mapping = {}
-for name, value in pairs(entry) do
-  mapping[#mapping + 1] = name
-  mapping[#mapping + 1] = value
-end
-mapping[#mapping + 1] = 'revision'
-mapping[#mapping + 1] = tostring((tonumber(revision or '0') or 0) + 1)
+local revision = tostring((tonumber(old[1] or '0') or 0) + 1)
 if archive then
-  mapping[#mapping + 1] = 'archive_id'
-  mapping[#mapping + 1] = archive_id
+  redis.call('HSET', key, 'revision', revision, 'archive_id', archive_id, unpack(ARGV, 17))
+else
+  redis.call('HSET', key, 'revision', revision, unpack(ARGV, 17))
 end
-redis.call('HSET', key, unpack(mapping))
 redis.call('EXPIREAT', key, math.ceil(score + ttl))
-local values = {}
-for i = 1, #fields do values[i] = entry[fields[i]] end
-index_values(id, score, ttl, values)
-if entry.fingerprint and entry.fingerprint ~= '' then
-  redis.call('HSET', prefix .. 'groups', entry.fingerprint, ARGV[7])
-  redis.call('EXPIRE', prefix .. 'groups', ttl)
+if index_values(id, score, {ARGV[13], ARGV[14], ARGV[15], ARGV[16]}) > 0 and ARGV[16] ~= '' then
+  redis.call('HSETNX', groups_key, ARGV[16], ARGV[7])
 end
-if archive then archive_event(ARGV[11], 'dead', archive_id, id, ARGV[6], 'entry', ARGV[9]) end
+if archive then archive_event(maxlen, 'dead', archive_id, id, ARGV[6], 'entry', ARGV[12]) end
 
-for _, member in ipairs(redis.call('ZRANGEBYSCORE', index, '-inf', '(' .. (now - ttl), 'LIMIT', 0, 1000)) do
-  unindex(member)
-end
+-- Trim by count: the oldest members past max entries (members whose entry has expired first: they
+-- are the oldest). Only entries that still existed count as dropped.
 local dropped = 0
-local excess = redis.call('ZCARD', index) - cap
-if excess > 0 then
-  for _, member in ipairs(redis.call('ZRANGE', index, 0, excess - 1)) do
+local excess = redis.call('ZRANGE', index, 0, -(cap + 1))
+if #excess > 0 then
+  for _, member in ipairs(excess) do
     unindex(member)
-    archive_outcome(ARGV[11], member, 'trimmed', 'DLQ_MAX_ENTRIES', ARGV[6])
-    redis.call('DEL', prefix .. 'entry:' .. member)
-    dropped = dropped + 1
+    archive_outcome(maxlen, member, 'trimmed', 'DLQ_MAX_ENTRIES', ARGV[6])
+    dropped = dropped + redis.call('DEL', prefix .. 'entry:' .. member)
   end
-  redis.call('INCRBY', prefix .. 'dropped', dropped)
+  if dropped > 0 then redis.call('INCRBY', prefix .. 'dropped', dropped) end
+end
+
+-- The sweep by age, at most once per SWEEP_EVERY seconds (1% of the TTL, 1 s to 1 h).
+local sweep_every = math.max(1, math.min(3600, math.floor(ttl / 100)))
+if redis.call('SET', prefix .. 'swept', ARGV[6], 'NX', 'EX', sweep_every) then
+  local cutoff = now - ttl
+  local older = '(' .. cutoff
+  -- The layout of before 2026-11: the values seen per kind in names:<kind>, and a TTL on every index
+  -- key (refreshed by each add of the old script): merged into <prefix>values, the TTLs removed.
+  local migrating = false
+  for i = 1, #kinds do
+    local names = prefix .. 'names:' .. kinds[i]
+    local rows = redis.call('ZRANGE', names, 0, -1, 'WITHSCORES')
+    for j = 1, #rows, 2 do
+      migrating = true
+      seen(tonumber(rows[j + 1]), kinds[i] .. ':' .. rows[j])
+    end
+    if #rows > 0 then redis.call('DEL', names) end
+  end
+  if migrating then
+    redis.call('PERSIST', index)
+    redis.call('PERSIST', groups_key)
+  end
+  redis.call('ZREMRANGEBYSCORE', index, '-inf', older)
+  -- Each value's secondary index: dropped with the value when it was last seen before the cutoff,
+  -- else its aged members removed.
+  local rows = redis.call('ZRANGE', values_key, 0, -1, 'WITHSCORES')
+  for i = 1, #rows, 2 do
+    local by = prefix .. 'by:' .. rows[i]
+    if tonumber(rows[i + 1]) < cutoff then
+      redis.call('DEL', by)
+      if string.sub(rows[i], 1, 6) == 'group:' then redis.call('HDEL', groups_key, string.sub(rows[i], 7)) end
+    else
+      redis.call('ZREMRANGEBYSCORE', by, '-inf', older)
+      if migrating then redis.call('PERSIST', by) end
+    end
+  end
+  redis.call('ZREMRANGEBYSCORE', values_key, '-inf', older)
 end
 return dropped

@@ -1,60 +1,71 @@
 -- Shared by every script (prepended to each one by scripts.py).
 -- ARGV[1]: the DLQ key prefix (DLQ_PREFIX). Key names are built from it exactly as keys.py
--- builds them: <prefix>entry:<id>, <prefix>index, <prefix>by:<kind>:<value>, <prefix>names:<kind>.
--- Keys are addressed by prefix, not passed in KEYS: Redis Cluster is not supported.
+-- builds them: <prefix>entry:<id>, <prefix>index, <prefix>by:<kind>:<value>, <prefix>values,
+-- <prefix>groups. Keys are addressed by prefix, not passed in KEYS: Redis Cluster is not supported.
+-- The index keys have no TTL: the add script trims them by count on every add and by age in its
+-- sweep (add.lua); readers skip members older than the TTL or whose entry is gone.
 
 local prefix = ARGV[1]
 local index = prefix .. 'index'
+local values_key = prefix .. 'values'
+local groups_key = prefix .. 'groups'
 local kinds = {'queue', 'func', 'exc', 'group'}
 local fields = {'queue', 'func_name', 'exc_type', 'fingerprint'}
 
--- Take a member out of the main index and its four secondary indexes (values read from its hash).
--- Returns 1 if it was in the main index, else 0.
-local function unindex(member)
-  local values = redis.call('HMGET', prefix .. 'entry:' .. member, unpack(fields))
+-- Take a member out of the main index and the secondary index of each kind; `values[i]` is its
+-- value for kinds[i] (false/nil: none). Returns 1 if it was in the main index, else 0.
+local function unindex_values(member, values)
   for i = 1, #kinds do
     if values[i] then redis.call('ZREM', prefix .. 'by:' .. kinds[i] .. ':' .. values[i], member) end
   end
   return redis.call('ZREM', index, member)
 end
 
--- Note a value as seen at `score` in <prefix>names:<kind>, keeping the latest score.
--- ZADD GT (Redis >= 6.2) in one command; REDIS_VERSION_NUM exists from Redis 7.0 (and Valkey).
+-- The same, the values read from the member's hash.
+local function unindex(member)
+  return unindex_values(member, redis.call('HMGET', prefix .. 'entry:' .. member, unpack(fields)))
+end
+
+-- Note a value as seen at `score` in <prefix>values (member <kind>:<value>), keeping the latest
+-- score. Returns 1 if it was not there. ZADD GT (Redis >= 6.2); REDIS_VERSION_NUM exists from
+-- Redis 7.0 (and Valkey): older servers (and fakeredis) read the score first.
 local zadd_gt = (redis.REDIS_VERSION_NUM or 0) >= 0x060200
-local function seen(names, score, value)
-  if zadd_gt then
-    redis.call('ZADD', names, 'GT', score, value)
-  else
-    local last = tonumber(redis.call('ZSCORE', names, value) or 0)
-    if score > last then redis.call('ZADD', names, score, value) end
-  end
+local function seen(score, member)
+  local last = redis.call('ZSCORE', values_key, member)
+  if not last or score > tonumber(last) then redis.call('ZADD', values_key, score, member) end
+  return last and 0 or 1
 end
 
 -- Put a member in the main index and in the secondary index of each kind at `score`;
--- `values[i]` is its value for kinds[i] ('' or nil: not indexed for that kind).
-local function index_values(member, score, ttl, values)
+-- `values[i]` is its value for kinds[i] ('', false or nil: not indexed for that kind).
+-- Every value is noted in <prefix>values in one command. Returns how many values were new there.
+local function index_values(member, score, values)
   redis.call('ZADD', index, score, member)
-  redis.call('EXPIRE', index, ttl)
+  local pairs_ = {}
   for i = 1, #kinds do
     local value = values[i]
     if value and value ~= '' then
-      local by = prefix .. 'by:' .. kinds[i] .. ':' .. value
-      redis.call('ZADD', by, score, member)
-      redis.call('EXPIRE', by, ttl)
-      local names = prefix .. 'names:' .. kinds[i]
-      seen(names, score, value)
-      redis.call('EXPIRE', names, ttl)
+      redis.call('ZADD', prefix .. 'by:' .. kinds[i] .. ':' .. value, score, member)
+      pairs_[#pairs_ + 1] = score
+      pairs_[#pairs_ + 1] = kinds[i] .. ':' .. value
     end
   end
+  if #pairs_ == 0 then return 0 end
+  if zadd_gt then return redis.call('ZADD', values_key, 'GT', unpack(pairs_)) end
+  local new = 0
+  for i = 1, #pairs_, 2 do new = new + seen(pairs_[i], pairs_[i + 1]) end
+  return new
 end
 
 -- Put a member (whose hash exists) back in every index at `score` (values read from its hash).
-local function reindex(member, score, ttl)
-  index_values(member, score, ttl, redis.call('HMGET', prefix .. 'entry:' .. member, unpack(fields)))
+local function reindex(member, score)
+  return index_values(member, score, redis.call('HMGET', prefix .. 'entry:' .. member, unpack(fields)))
 end
 
 -- Prometheus counters kept in Redis (failure_handlers/metrics/counters.py builds the spec).
--- spec: JSON {"cap": N, "series": M, "incr": [[metric, [label, ...], [value, ...], new_only], ...]}.
+-- spec: per increment `metric US 0|1 US field` (new_only, field = the values joined by US), apart by
+-- RS; a newline; then JSON {"cap": N, "series": M, "incr": [[metric, [label, ...], [value, ...], new_only], ...]},
+-- decoded only for a series not seen yet.
 -- `new_only` items (dead_lettered) are skipped when `replacing` is true: the job already had an
 -- entry (dead-lettered again without a requeue in between, e.g. RQ's cleanup of a killed
 -- work-horse re-failing a job the handler had already recorded): every dead job counted once.
@@ -77,30 +88,38 @@ local function admitted(label, value, cap, memo)
   return result
 end
 
-local function count_all(spec_json, replacing)
-  if spec_json == nil or spec_json == '' then return 0 end
-  local spec = cjson.decode(spec_json)
-  local cap, series = tonumber(spec.cap), tonumber(spec.series)
-  local counted, memo = 0, {}
-  for _, item in ipairs(spec.incr) do
-    if not (replacing and item[4]) then
+local function count_all(spec, replacing)
+  if spec == nil or spec == '' then return 0 end
+  local newline = string.find(spec, '\n', 1, true)
+  if not newline then return 0 end  -- not a spec of this version
+  local counted, memo, full = 0, {}, nil
+  for item in string.gmatch(string.sub(spec, 1, newline - 1), '[^\30]+') do
+    local metric, new_only, field = string.match(item, '^([^\31]*)\31([01])\31(.*)$')
+    if not (replacing and new_only == '1') then
       counted = counted + 1
-      local hash = prefix .. 'metrics:' .. item[1]
-      local labels, values = item[2], item[3]
-      local field = table.concat(values, '\31')
-      -- The usual case: this series exists, so its values were admitted when it was created.
-      if redis.call('HEXISTS', hash, field) == 0 then
-        local parts, others = {}, {}
-        for i = 1, #labels do
-          parts[i] = admitted(labels[i], values[i], cap, memo)
-          others[i] = 'other'
+      local hash = prefix .. 'metrics:' .. metric
+      -- The usual case: this series exists (its values were admitted when it was created): one command.
+      if redis.call('HINCRBY', hash, field, 1) == 1 then
+        -- A new series: taken back, then its values admitted (or counted as 'other'), from the JSON part.
+        redis.call('HDEL', hash, field)
+        full = full or cjson.decode(string.sub(spec, newline + 1))
+        local cap, series = tonumber(full.cap), tonumber(full.series)
+        for _, incr in ipairs(full.incr) do
+          if incr[1] == metric then
+            local labels, values = incr[2], incr[3]
+            local parts, others = {}, {}
+            for i = 1, #labels do
+              parts[i] = admitted(labels[i], values[i], cap, memo)
+              others[i] = 'other'
+            end
+            field = table.concat(parts, '\31')
+            if redis.call('HLEN', hash) >= series and redis.call('HEXISTS', hash, field) == 0 then
+              field = table.concat(others, '\31')
+            end
+          end
         end
-        field = table.concat(parts, '\31')
-        if redis.call('HLEN', hash) >= series and redis.call('HEXISTS', hash, field) == 0 then
-          field = table.concat(others, '\31')
-        end
+        redis.call('HINCRBY', hash, field, 1)
       end
-      redis.call('HINCRBY', hash, field, 1)
     end
   end
   return counted
