@@ -37,10 +37,11 @@ def record_run(
     """One record for a run over `ids` (chosen by `what`: a filter, `selected on the list`, ...).
 
     The run has happened by now: a Redis error while recording it is a warning, not the run's failure.
-    A run that touched nothing (every id an error: an unknown id, a malformed entry) is bad input, which
-    changes nothing, the audit log included: it is not recorded. A cancelled run is always recorded
-    (an operator started it and stopped it), as `outcome` says when given (`interrupted`)."""
-    if not counts.done and not counts.skipped and not counts.cancelled and not outcome:
+    A run that changed nothing (every id unknown, gone, malformed or taken by another operator) is
+    not recorded: bad input changes nothing, the audit log included. A cancelled run is always
+    recorded (an operator started it and stopped it), as one with an `outcome` given (`interrupted`,
+    `failed`)."""
+    if not counts.done and not counts.cancelled and not outcome:
         return ""
     outcome = outcome or outcome_of(counts.done, counts.skipped, counts.errors, counts.cancelled)
     try:
