@@ -7,7 +7,6 @@ import json
 import click
 
 from failure_handlers.audit import os_actor
-from failure_handlers.audit.reports import record_queue_change
 from failure_handlers.cli.operator import operator
 from failure_handlers.dlq.actor import actor
 from failure_handlers.queues.pause import pause_queue, paused_queues, resume_queue
@@ -21,9 +20,8 @@ def pause(queue: str, reason: str, dry_run: bool) -> int:
     """Pause QUEUE: workers started with our worker class take none of its jobs until `resume`
     (running jobs finish; its jobs stay queued). Workers without it ignore the pause."""
     op = operator()
-    change = pause_queue(op.connection, op.dlq.keys, queue, reason, by=actor("rq-dlq pause"), dry_run=dry_run)
-    if not dry_run:
-        record_queue_change(op.audit, "pause", os_actor("cli"), queue, change.changed, change.line(), reason)
+    by = actor("rq-dlq pause")
+    change = pause_queue(op.connection, op.dlq.keys, queue, reason, by, dry_run, audit=op.audit, actor=os_actor("cli"))
     click.echo(change.line())
     return 0
 
@@ -34,9 +32,7 @@ def pause(queue: str, reason: str, dry_run: bool) -> int:
 def resume(queue: str, dry_run: bool) -> int:
     """Resume QUEUE: its workers take its jobs again within a few seconds."""
     op = operator()
-    change = resume_queue(op.connection, op.dlq.keys, queue, dry_run=dry_run)
-    if not dry_run:
-        record_queue_change(op.audit, "resume", os_actor("cli"), queue, change.changed, change.line())
+    change = resume_queue(op.connection, op.dlq.keys, queue, dry_run, audit=op.audit, actor=os_actor("cli"))
     click.echo(change.line())
     return 0
 

@@ -9,7 +9,6 @@ from rich.console import Console
 from rich.progress import Progress
 
 from failure_handlers.audit import os_actor
-from failure_handlers.audit.reports import record_replay
 from failure_handlers.cli.operator import (
     USAGE_ERROR,
     Operator,
@@ -156,10 +155,7 @@ def replay(
         at_front=front,
         dry_run=dry_run,
     )
-    outcome = replay_job(op.connection, op.dlq, plan, options, op.serializer)
-    if not dry_run:
-        edited = [name for name, given in (("args", args_json), ("kwargs", kwargs_json)) if given is not None or edit]
-        record_replay(op.audit, os_actor("cli"), job_id, outcome.result.value, outcome.line(), edited)
+    outcome = replay_job(op.connection, op.dlq, plan, options, op.serializer, op.audit, os_actor("cli"))
     if outcome.result is Result.ERROR:
         fail(f"{outcome.job_id!r}: {outcome.detail}")
         return USAGE_ERROR

@@ -29,6 +29,8 @@ from redis import Redis
 from rq.job import Job
 from rq.serializers import Serializer
 
+from failure_handlers.audit import Actor, AuditLog, os_actor
+from failure_handlers.audit.reports import record_replay
 from failure_handlers.dlq.actor import actor
 from failure_handlers.dlq.store import DeadLetterQueue
 from failure_handlers.errors import OperatorError
@@ -138,8 +140,13 @@ def replay_job(
     plan: ReplayPlan,
     options: RequeueOptions,
     serializer: Serializer | None = None,
+    audit: AuditLog | None = None,
+    audit_actor: Actor | None = None,
 ) -> Outcome:
-    """Run the checked replay (`check_replay`); `options.dry_run` only says what it would do."""
+    """Run the checked replay (`check_replay`); `options.dry_run` only says what it would do.
+
+    A real replay is recorded in the audit log (`audit`, by default this DLQ's; by `audit_actor`,
+    by default the OS user of a Python call), naming which of args / kwargs were edited, never their values."""
     if not options.dry_run:
         dlq.claims.release_stale()
     replayer = Replayer(
@@ -157,7 +164,11 @@ def replay_job(
     )
     outcome = (replayer.plan if options.dry_run else replayer.requeue)([plan.job_id])[0]
     edited = " and ".join(plan.edited)
-    return Outcome(outcome.job_id, outcome.result, f"{outcome.detail}, replayed with edited {edited}")
+    done = Outcome(outcome.job_id, outcome.result, f"{outcome.detail}, replayed with edited {edited}")
+    if not options.dry_run:
+        log = audit or AuditLog(connection, dlq.keys.prefix, archive_maxlen=dlq.archive_maxlen)
+        record_replay(log, audit_actor or os_actor("python"), plan.job_id, done.result.value, done.line(), plan.edited)
+    return done
 
 
 class Replayer(Requeuer):

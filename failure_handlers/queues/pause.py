@@ -18,6 +18,8 @@ from typing import Any
 from redis import Redis
 from rq import Queue
 
+from failure_handlers.audit import Actor, AuditLog, os_actor
+from failure_handlers.audit.reports import record_queue_change
 from failure_handlers.errors import OperatorError
 from failure_handlers.storage.keys import DlqKeys
 
@@ -80,9 +82,17 @@ def paused_among(connection: Redis, keys: DlqKeys, names: Sequence[str]) -> set[
 
 
 def pause_queue(
-    connection: Redis, keys: DlqKeys, name: str, reason: str = "", by: str = "", dry_run: bool = False
+    connection: Redis,
+    keys: DlqKeys,
+    name: str,
+    reason: str = "",
+    by: str = "",
+    dry_run: bool = False,
+    audit: AuditLog | None = None,
+    actor: Actor | None = None,
 ) -> PauseChange:
-    """Pause queue `name` (it must exist): workers of our class stop taking its jobs within seconds."""
+    """Pause queue `name` (it must exist): workers of our class stop taking its jobs within seconds.
+    Recorded in the audit log (`audit`, by default this prefix's; by `actor`, by default the OS user)."""
     require_known_queue(connection, name)
     queued = Queue(name, connection=connection).count
     state = {"reason": " ".join(reason.split())[:MAX_REASON_CHARS], "paused_at": _now(), "by": by}
@@ -90,11 +100,20 @@ def pause_queue(
         paused = connection.hexists(keys.paused_queues, name)
         return PauseChange(name, "already paused" if paused else "would pause", queued)
     added = connection.hsetnx(keys.paused_queues, name, json.dumps(state))
-    return PauseChange(name, "paused" if added else "already paused", queued)
+    change = PauseChange(name, "paused" if added else "already paused", queued)
+    _record(connection, keys, "pause", change, audit, actor, state["reason"])
+    return change
 
 
-def resume_queue(connection: Redis, keys: DlqKeys, name: str, dry_run: bool = False) -> PauseChange:
-    """Resume queue `name`: workers of our class take its jobs again within seconds."""
+def resume_queue(
+    connection: Redis,
+    keys: DlqKeys,
+    name: str,
+    dry_run: bool = False,
+    audit: AuditLog | None = None,
+    actor: Actor | None = None,
+) -> PauseChange:
+    """Resume queue `name`: workers of our class take its jobs again within seconds (recorded as a pause is)."""
     paused = connection.hexists(keys.paused_queues, name)
     if not paused:
         require_known_queue(connection, name)
@@ -102,7 +121,22 @@ def resume_queue(connection: Redis, keys: DlqKeys, name: str, dry_run: bool = Fa
     if dry_run:
         return PauseChange(name, "would resume" if paused else "not paused", queued)
     removed = connection.hdel(keys.paused_queues, name)
-    return PauseChange(name, "resumed" if removed else "not paused", queued)
+    change = PauseChange(name, "resumed" if removed else "not paused", queued)
+    _record(connection, keys, "resume", change, audit, actor)
+    return change
+
+
+def _record(
+    connection: Redis,
+    keys: DlqKeys,
+    action: str,
+    change: PauseChange,
+    audit: AuditLog | None,
+    actor: Actor | None,
+    detail: str = "",
+) -> None:
+    log = audit or AuditLog(connection, keys.prefix)
+    record_queue_change(log, action, actor or os_actor("python"), change.queue, change.changed, change.line(), detail)
 
 
 def _state(name: str, text: str) -> PauseState:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from failure_handlers.audit.reports import record_queue_change, record_replay
 from failure_handlers.operations.replay import ReplayError, check_replay, replay_job
 from failure_handlers.operations.requeue import Outcome
 from failure_handlers.operations.requeue_run import RequeueOptions
@@ -48,22 +47,15 @@ def replay(state: DashboardState, job_id: str, body: Any) -> Outcome:
         dry_run=dry_run,
         by=security.actor().label(),
     )
-    outcome = replay_job(state.connection, state.dlq, plan, options, state.serializer)
-    if not dry_run:
-        edited = [name for name, given in (("args", args), ("kwargs", kwargs)) if given is not None]
-        record_replay(state.audit, security.actor(), job_id, outcome.result.value, outcome.line(), edited)
-    return outcome
+    return replay_job(state.connection, state.dlq, plan, options, state.serializer, state.audit, security.actor())
 
 
 def pause(state: DashboardState, queue: str, reason: str) -> PauseChange:
     security.require("pause")
-    change = pause_queue(state.connection, state.dlq.keys, queue, reason, by=security.actor().label())
-    record_queue_change(state.audit, "pause", security.actor(), queue, change.changed, change.line(), reason)
-    return change
+    by = security.actor()
+    return pause_queue(state.connection, state.dlq.keys, queue, reason, by.label(), audit=state.audit, actor=by)
 
 
 def resume(state: DashboardState, queue: str) -> PauseChange:
     security.require("resume")
-    change = resume_queue(state.connection, state.dlq.keys, queue)
-    record_queue_change(state.audit, "resume", security.actor(), queue, change.changed, change.line())
-    return change
+    return resume_queue(state.connection, state.dlq.keys, queue, audit=state.audit, actor=security.actor())

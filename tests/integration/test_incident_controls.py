@@ -23,8 +23,9 @@ from failure_handlers.dlq.store import DeadLetterQueue
 from failure_handlers.operations.replay import check_replay, replay_job
 from failure_handlers.operations.requeue import Result
 from failure_handlers.operations.requeue_run import RequeueOptions
+from failure_handlers.queues.pause import pause_queue, resume_queue
 from failure_handlers.queues.worker import PAUSE_POLL_SECONDS
-from failure_handlers.storage.keys import META_MAX_RETRIES, META_REPLAY
+from failure_handlers.storage.keys import META_MAX_RETRIES, META_REPLAY, DlqKeys
 from tests.conftest import TEST_ENV
 from tests.incident_tasks import STARTED, charge, mark
 from tests.integration.conftest import assert_one_line_error
@@ -246,3 +247,16 @@ def test_eight_concurrent_replays_enqueue_one_job(redis, dlq, workers):
     assert len(results) == 8 and set(results) <= {"requeued", "skipped"}
     assert Queue("billing", connection=redis).get_job_ids() == [job_id]  # queued once
     assert Job.fetch(job_id, connection=redis).meta[META_REPLAY]["edited"] == ["kwargs"]
+
+
+def test_the_python_api_records_its_pause_and_resume_by_the_os_user(redis):
+    Queue("known", connection=redis).enqueue(mark, "known", 0)
+    keys = DlqKeys(TEST_ENV["DLQ_PREFIX"])
+    assert pause_queue(redis, keys, "known", "maintenance").action == "paused"
+    assert resume_queue(redis, keys, "known", dry_run=True).action == "would resume"  # a dry run: not recorded
+    assert resume_queue(redis, keys, "known").action == "resumed"
+    records = sorted(AuditLog(redis, TEST_ENV["DLQ_PREFIX"]).read(), key=lambda record: record.id)
+    assert [(r.action, r.via, r.queue, r.outcome, r.detail) for r in records] == [
+        ("pause", "python", "known", "ok", "maintenance"),
+        ("resume", "python", "known", "ok", ""),
+    ]
