@@ -273,7 +273,8 @@ class Supervisor:
         # An idle RQ worker blocks on the queue for worker_ttl - 15 s (405 s by default) and runs
         # maintenance only between pops; only maintenance takes over the scheduler lock of a killed
         # worker. Without these two options, retries of the remaining jobs stall for ~7 minutes.
-        options = ["--worker-ttl", "30", "--maintenance-interval", "5"]
+        # The Procfile's worker class (its maintenance repairs retries torn by a kill: jobs/torn_retries.py).
+        options = ["--worker-ttl", "30", "--maintenance-interval", "5", "-w", "failure_handlers.queues.PausableWorker"]
         return start_worker(self.url, [QUEUE], env=self.env, extra_args=options, output=self._log("worker"))
 
     def _log(self, name: str) -> int:

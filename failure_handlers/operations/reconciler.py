@@ -45,6 +45,7 @@ from failure_handlers.dlq.text import member_list
 from failure_handlers.integration.worker import record_failure
 from failure_handlers.jobs.safe_reader import UNDECODED, StoredJob, read_jobs
 from failure_handlers.jobs.status import job_statuses
+from failure_handlers.jobs.torn_retries import repair_torn_retries
 from failure_handlers.metrics import counters
 from failure_handlers.operations.maintenance_lock import MaintenanceLock
 from failure_handlers.operations.reconciler_health import record_pass
@@ -157,6 +158,7 @@ class Reconciler:
 
     def _clean_abandoned(self, queue: Queue) -> None:
         try:
+            repair_torn_retries(queue, self.serializer)  # before RQ's cleanup drops them (jobs/torn_retries.py)
             # RQ calls the job's callback and these handlers for each abandoned job (docs/rq-behaviour.md):
             # a job enqueued without our callback is recorded by the worker-side handler, as in a worker.
             StartedJobRegistry(queue=queue).cleanup(exception_handlers=[record_failure])

@@ -19,6 +19,9 @@ docs/rq-behaviour.md). The mixin wraps that one method, through RQ's public `--w
    no extra read) none of a queue paused more than `PAUSE_READ_SECONDS` before.
 A job already running when the pause comes finishes. Burst workers stop when only paused queues
 have jobs.
+
+Its registry maintenance first schedules again the jobs whose retry a killed process tore
+(`jobs/torn_retries.py`), which RQ's own cleanup would drop for good.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from rq.job import Job
 from rq.queue import Queue
 from rq.worker import SimpleWorker, Worker, WorkerStatus
 
+from failure_handlers.jobs.torn_retries import repair_torn_retries
 from failure_handlers.queues.pause import paused_among
 from failure_handlers.storage.keys import DlqKeys
 
@@ -70,6 +74,15 @@ class PauseAware:
             if queue.name not in self._paused_now(fresh=blocked) or not self._give_back(job, queue):
                 return job, queue
             # paused while we were blocked on it: given back at the head of its queue, unrun
+
+    def clean_registries(self) -> None:
+        """RQ's maintenance, after scheduling again the jobs of a torn retry (`jobs/torn_retries.py`)."""
+        for queue in self._queues_of_worker():
+            try:
+                repair_torn_retries(queue, self.serializer)  # type: ignore[attr-defined]
+            except redis.exceptions.RedisError as error:
+                self.log.warning("Worker %s: cannot repair torn retries of %s (%s)", self.name, queue.name, error)  # type: ignore[attr-defined]
+        super().clean_registries()  # type: ignore[misc]
 
     def _paused_now(self, fresh: bool = False) -> set[str]:
         """Which of this worker's queues are paused, as read at most PAUSE_READ_SECONDS ago (`fresh`: now)."""

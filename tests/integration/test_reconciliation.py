@@ -238,3 +238,34 @@ def test_a_worker_killed_after_the_handler_dead_lettered_its_job_keeps_the_real_
     assert (entry.attempts, entry.duplicated_runs) == (1, 0)
     shown = run_script("scripts/dlq.py", "show", job.id)
     assert "then: rq.exceptions.AbandonedJobError" in shown.stdout, shown.stdout + shown.stderr
+
+
+def test_a_retry_torn_by_a_kill_is_scheduled_again_by_the_reconciler(redis, dlq):
+    """RQ 3.0's Job.retry writes the status `scheduled` at once and the ScheduledJobRegistry entry in a
+    pipeline after: a process killed in between left a job in no registry, which RQ's cleanup then
+    dropped from the StartedJobRegistry for good (jobs/torn_retries.py; seen in the chaos run)."""
+    queue = Queue(connection=redis)
+    job = enqueue(chaos_job, "ok", connection=redis, retry=Retry(max=3, interval=1))
+    redis.lpop(queue.key)  # taken by a worker ...
+    started = StartedJobRegistry("default", connection=redis)
+    redis.zadd(started.key, {job.id: 1})  # ... which died: its heartbeat expired long ago
+    job.set_status("scheduled")  # the torn retry: the status written, the pipeline never sent
+    assert redis.zscore(queue.scheduled_job_registry.key, job.id) is None
+
+    result = run_script("scripts/dlq.py", "reconcile")
+
+    assert result.returncode == 0, result.stderr
+    assert redis.zscore(queue.scheduled_job_registry.key, job.id) is not None  # due now: the scheduler runs it
+    assert job.id not in started.get_job_ids(cleanup=False) and job.get_status(refresh=True) == "scheduled"
+    assert "retry was torn" in result.stderr and dlq.get(job.id) is None
+
+
+def test_a_torn_retry_runs_to_the_end_with_a_worker(redis, dlq, worker):
+    queue = Queue(connection=redis)
+    job = enqueue(chaos_job, "ok", connection=redis, retry=Retry(max=3, interval=1))
+    redis.lpop(queue.key)
+    redis.zadd(StartedJobRegistry("default", connection=redis).key, {job.id: 1})
+    job.set_status("scheduled")
+    assert run_script("scripts/dlq.py", "reconcile").returncode == 0
+    worker()  # the Procfile's worker, --with-scheduler
+    wait_for(lambda: job.get_status(refresh=True) == "finished", 30, "the repaired job to run")

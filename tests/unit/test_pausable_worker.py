@@ -5,7 +5,8 @@ failing on the pause read is not a reason to stop working."""
 from __future__ import annotations
 
 import redis.exceptions
-from rq import Queue
+from rq import Queue, Retry
+from rq.registry import StartedJobRegistry
 
 from failure_handlers.queues.pause import paused_among
 from failure_handlers.queues.worker import PausableSimpleWorker
@@ -70,3 +71,15 @@ def test_a_busy_worker_reads_the_pause_about_once_a_second_not_per_job(fake_redi
     for _ in range(5):
         assert worker.dequeue_job_and_maintain_ttl(None) is not None
     assert len(reads) == 1  # one read for five jobs dequeued within PAUSE_READ_SECONDS, none blocking
+
+
+def test_its_maintenance_schedules_again_a_retry_torn_by_a_kill(fake_redis):
+    """jobs/torn_retries.py: status `scheduled`, in no registry, still in the StartedJobRegistry."""
+    queue = Queue("billing", connection=fake_redis)
+    job = queue.enqueue(len, "a", retry=Retry(max=2, interval=1))
+    fake_redis.lpop(queue.key)
+    fake_redis.zadd(StartedJobRegistry(queue=queue).key, {job.id: 1})
+    job.set_status("scheduled")
+    PausableSimpleWorker([queue], connection=fake_redis).clean_registries()
+    assert fake_redis.zscore(queue.scheduled_job_registry.key, job.id) is not None
+    assert job.id not in StartedJobRegistry(queue=queue).get_job_ids(cleanup=False)
