@@ -21,9 +21,12 @@ from rq import Queue
 
 from benchmarks.synthetic import make_entries, make_failed_jobs
 from failure_handlers.archive import database
+from failure_handlers.audit import os_actor
 from failure_handlers.config import parse_settings
 from failure_handlers.dlq.store import DeadLetterQueue
 from failure_handlers.dlq.text import text
+from failure_handlers.operations.bulk_runs import BulkRuns
+from failure_handlers.operations.report import BulkReport
 from failure_handlers.runtime import connect
 from failure_handlers.web import create_app
 from tests.acl_users import create_users, delete_users, user_url
@@ -45,6 +48,7 @@ class Scenario:
     dead: list[str]  # failed jobs with their DLQ entries
     unreconciled: str  # a failed job without a DLQ entry
     dangling: str  # an index member whose entry hash is gone
+    bulk_run: str  # a finished background bulk run (its page and its JSON are reads)
 
 
 @pytest.fixture
@@ -78,7 +82,10 @@ def scenario(admin: Redis) -> Scenario:
     dlq.add(dangling)
     admin.delete(dlq.keys.entry(dangling.job_id))  # evicted, or deleted by hand: its index members stay
     dlq.search_index.refresh()  # as the reconciler's passes do: `list --search` reads the index
-    return Scenario(dead, unreconciled, dangling.job_id)
+    runs = BulkRuns(admin, dlq.keys)
+    bulk_run = runs.create("requeue", "queue=billing", os_actor("dashboard"), 3)
+    runs.finish(bulk_run, BulkReport("requeue", False, 3))
+    return Scenario(dead, unreconciled, dangling.job_id, bulk_run)
 
 
 def viewer_url(url: str) -> str:
@@ -126,6 +133,7 @@ def get_routes(client: FlaskClient, scenario: Scenario) -> list[str]:
         if "GET" not in (rule.methods or set()) or rule.rule in AFTER_A_WRITE:
             continue
         path = rule.rule.replace("<job_id>", scenario.dead[0]).replace("<path:filename>", "dashboard.js")
+        path = path.replace("<run_id>", scenario.bulk_run)
         assert "<" not in path, f"a GET route this test does not know how to fill: {rule.rule}"
         paths.append(path)
     return paths
