@@ -15,6 +15,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -68,6 +69,25 @@ def dashboard_url(redis_url: str, redis, archive_url: str) -> Iterator[str]:
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for(lambda: process.poll() is not None or _answers_with_auth(base), 20, "the dashboard to listen")
+        yield base
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=10)
+
+
+@contextmanager
+def dashboard_with_users(redis_url: str, users: str) -> Iterator[str]:
+    """`rq-dlq web` with DASHBOARD_USERS=`users` on a free port, its base URL while it runs."""
+    port = free_port()
+    env = {
+        **os.environ, **TEST_ENV, "REDIS_URL": redis_url, "DASHBOARD_PORT": str(port), "DLQ_TTL_SECONDS": str(WEEK),
+        "DASHBOARD_USERS": users,
+    }  # fmt: skip
+    process = subprocess.Popen([RQ_DLQ, "web"], cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: process.poll() is not None or _answers_with_auth(base), 20, "the dashboard to listen")
+        assert process.poll() is None
         yield base
     finally:
         process.send_signal(signal.SIGTERM)

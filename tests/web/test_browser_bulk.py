@@ -5,9 +5,6 @@ lists the three, by that operator."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import time
 from collections.abc import Iterator
 
@@ -15,14 +12,9 @@ import pytest
 from rq import Queue
 
 from benchmarks.synthetic import make_failed_jobs
-from failure_handlers.dev.worker_process import PROJECT_ROOT
 from failure_handlers.queues.pause import paused_queues
 from failure_handlers.web.users import hash_password
-from tests.conftest import TEST_ENV
-from tests.polling import wait_for
-from tests.web.conftest import WEEK
-from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS, _answers_with_auth
-from tests.web.test_server import RQ_DLQ, free_port
+from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS, dashboard_with_users
 
 PASSWORD = "correct horse battery"
 COUNT = 2_000
@@ -34,20 +26,8 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture
 def dashboard_url(redis_url: str, redis) -> Iterator[str]:
-    port = free_port()
-    env = {
-        **os.environ, **TEST_ENV, "REDIS_URL": redis_url, "DASHBOARD_PORT": str(port), "DLQ_TTL_SECONDS": str(WEEK),
-        "DASHBOARD_USERS": f"user otto operator {hash_password(PASSWORD)}",
-    }  # fmt: skip
-    process = subprocess.Popen([RQ_DLQ, "web"], cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: process.poll() is not None or _answers_with_auth(base), 20, "the dashboard to listen")
-        assert process.poll() is None
+    with dashboard_with_users(redis_url, f"user otto operator {hash_password(PASSWORD)}") as base:
         yield base
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=10)
 
 
 def bar_value(page) -> int | None:

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import subprocess
 from collections.abc import Iterator
 
 import pytest
@@ -16,12 +14,8 @@ from benchmarks.synthetic import make_failed_jobs
 from failure_handlers.audit.actor import os_user
 from failure_handlers.dev.worker_process import PROJECT_ROOT
 from failure_handlers.web.users import hash_password
-from tests.conftest import TEST_ENV
 from tests.integration.conftest import run_script
-from tests.polling import wait_for
-from tests.web.conftest import WEEK
-from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS, _answers_with_auth
-from tests.web.test_server import RQ_DLQ, free_port
+from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS, dashboard_with_users
 
 PASSWORD = "correct horse battery"
 
@@ -33,20 +27,8 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture
 def dashboard_url(redis_url: str, redis) -> Iterator[str]:
     hashed = hash_password(PASSWORD)
-    port = free_port()
-    env = {
-        **os.environ, **TEST_ENV, "REDIS_URL": redis_url, "DASHBOARD_PORT": str(port), "DLQ_TTL_SECONDS": str(WEEK),
-        "DASHBOARD_USERS": f"user vera viewer {hashed}; user ada admin {hashed}",
-    }  # fmt: skip
-    process = subprocess.Popen([RQ_DLQ, "web"], cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: process.poll() is not None or _answers_with_auth(base), 20, "the dashboard to listen")
-        assert process.poll() is None
+    with dashboard_with_users(redis_url, f"user vera viewer {hashed}; user ada admin {hashed}") as base:
         yield base
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=10)
 
 
 def test_a_viewer_sees_no_action_and_the_activity_page_lists_who_did_what(dashboard_url, dlq, redis, tmp_path):
