@@ -149,15 +149,11 @@ def replay_job(
     by default the OS user of a Python call), naming which of args / kwargs were edited, never their values."""
     if not options.dry_run:
         dlq.claims.release_stale()
-    replayer = Replayer(
+    replayer = options.requeuer(
         connection,
         dlq,
-        options.retries,
-        options.intervals,
-        max_label_values=options.max_label_values,
-        serializer_name=options.serializer_name,
-        at_front=options.at_front,
-        serializer=serializer,
+        serializer,
+        Replayer,
         force=True,  # the operator changed the call: an idempotency key done for the old one does not hold
         by=options.by or actor("replay"),
         replay=plan,

@@ -20,6 +20,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from redis import Redis
 from rq.serializers import Serializer
@@ -48,6 +49,26 @@ class RequeueOptions:
     batch: int = REQUEUE_BATCH  # jobs per claim + MULTI
     rate: float | None = None  # at most this many jobs per second
     by: str | None = None  # who requeues, for the archive (default: `requeue (user@host)`)
+
+    def requeuer(
+        self,
+        connection: Redis,
+        dlq: DeadLetterQueue,
+        serializer: Serializer | None = None,
+        requeuer_class: type[Requeuer] = Requeuer,
+        **overrides: Any,
+    ) -> Requeuer:
+        """The `Requeuer` (or a subclass: the replay's) these options describe; `overrides` win."""
+        values: dict[str, Any] = {
+            "max_label_values": self.max_label_values,
+            "serializer_name": self.serializer_name,
+            "at_front": self.at_front,
+            "serializer": serializer,
+            "force": self.force,
+            "by": self.by,
+            **overrides,
+        }
+        return requeuer_class(connection, dlq, self.retries, self.intervals, **values)
 
 
 def requeue_jobs(
@@ -81,18 +102,7 @@ def requeue_jobs(
     report = BulkReport("requeue", options.dry_run, len(ids))
     if not options.dry_run:
         dlq.claims.release_stale()  # a requeue that died half-way gives its jobs back
-    requeuer = Requeuer(
-        connection,
-        dlq,
-        options.retries,
-        options.intervals,
-        max_label_values=options.max_label_values,
-        serializer_name=options.serializer_name,
-        at_front=options.at_front,
-        serializer=serializer,
-        force=options.force,
-        by=options.by,
-    )
+    requeuer = options.requeuer(connection, dlq, serializer)
     size = batch_size(options.batch, options.rate)
     for start in range(0, len(ids), size):
         if stop is not None and stop():
