@@ -290,18 +290,33 @@ def _freeze(setup: SentinelSetup, seconds: float) -> Disruption:
 
 
 def _shut_down(setup: SentinelSetup) -> Disruption:
-    """SIGTERM the primary; once the Sentinels have promoted the other server, start it again (its
-    supervisor) and wait until it is a synced replica."""
+    """SIGTERM the primary; once every Sentinel has finished promoting the other server, start it again
+    (its supervisor) as a replica of the new primary and wait until it is a synced replica.
+
+    The old server keeps no data (persistence off). Started before every Sentinel had finished the
+    failover, or started as a primary, it could be taken as the primary again, empty, and the promoted
+    server would resync from it and lose every key (seen under load). A server Sentinel has demoted has
+    its REPLICAOF written to its config file; `--replicaof` is that file here.
+    """
     old = setup.current_primary()
     new = setup.other(old)
     disruption = Disruption("shutdown", time.time())
     old.stop()
     wait_until(lambda: _names(setup, new), FAILOVER_SECONDS, "the Sentinels to promote the replica")
     disruption.promoted = time.time()
-    old.start_again()
-    wait_until(lambda: setup.is_replica_of(old, new), FAILOVER_SECONDS, "the restarted server to rejoin as a replica")
+    _wait_described(setup, lambda: setup.settled_on(new), "every Sentinel to finish the failover")
+    old.start_again(["--replicaof", "127.0.0.1", str(new.port)])
+    _wait_described(setup, lambda: setup.is_replica_of(old, new), "the restarted server to rejoin as a replica")
     disruption.ended = time.time()
     return disruption
+
+
+def _wait_described(setup: SentinelSetup, probe: Callable[[], bool], what: str) -> None:
+    """`wait_until`, whose timeout says what each Sentinel and server said last."""
+    try:
+        wait_until(probe, FAILOVER_SECONDS, what)
+    except TimeoutError as error:
+        raise TimeoutError(f"{error}; {setup.describe()}") from None
 
 
 def _names(setup: SentinelSetup, server: RedisProcess) -> bool:

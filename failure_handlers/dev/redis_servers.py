@@ -81,10 +81,10 @@ class RedisProcess:
                 self.process.kill()
                 self.process.wait()
 
-    def start_again(self) -> None:
-        """The same command on the same port (its data directory kept), once it answers PING."""
+    def start_again(self, extra_args: Sequence[str] = ()) -> None:
+        """The same command on the same port (its data directory kept), plus `extra_args`, once it answers PING."""
         assert self.process.poll() is not None, "the server still runs"
-        self.process = _spawn(self.command, self.log_path, append=True)
+        self.process = _spawn([*self.command, *extra_args], self.log_path, append=True)
         _await_start(self, self.port)
 
     def answers(self) -> bool:
@@ -208,6 +208,43 @@ class SentinelSetup:
         named = wait_until(agreed, SENTINEL_READY_SECONDS, "the Sentinels to agree on a primary")
         assert named is not None
         return named
+
+    def settled_on(self, server: RedisProcess) -> bool:
+        """Every Sentinel names `server`, none is in a failover, and `server` says it is a primary: the
+        failover is over everywhere, not only in the Sentinel that led it."""
+        try:
+            for sentinel in self.sentinels:
+                with sentinel.client() as client:
+                    if int(client.sentinel_get_master_addr_by_name(MASTER_NAME)[1]) != server.port:
+                        return False
+                    if "failover_in_progress" in str(client.sentinel_master(MASTER_NAME).get("flags", "")):
+                        return False
+            with server.client(socket_connect_timeout=1) as client:
+                return bool(client.info("replication").get("role") == "master")
+        except (RedisError, TypeError):
+            return False
+
+    def describe(self) -> str:
+        """What each Sentinel names and each server says it is (for a timeout's message)."""
+        views = []
+        for sentinel in self.sentinels:
+            try:
+                with sentinel.client(socket_connect_timeout=1) as client:
+                    state = client.sentinel_master(MASTER_NAME)
+                    views.append(f"sentinel {sentinel.port}: {state.get('port')} [{state.get('flags')}]")
+            except (RedisError, TypeError) as error:
+                views.append(f"sentinel {sentinel.port}: {type(error).__name__}")
+        for server in self.servers():
+            try:
+                with server.client(socket_connect_timeout=1) as client:
+                    info = client.info("replication")
+                    views.append(
+                        f"server {server.port}: {info.get('role')} of {info.get('master_port', '-')}"
+                        f" link {info.get('master_link_status', '-')}, {client.dbsize()} keys"
+                    )
+            except RedisError as error:
+                views.append(f"server {server.port}: {type(error).__name__}")
+        return "; ".join(views)
 
     def other(self, server: RedisProcess) -> RedisProcess:
         return self.replica if server is self.primary else self.primary
