@@ -1,15 +1,19 @@
 """Put failed jobs back on their own queues: exactly once, with a fresh retry budget, in failure order.
 
 How one batch goes:
-1. read the DLQ entries and RQ jobs (pipelined);
+1. read the DLQ entries and RQ jobs (pipelined): of a job, only the fields a requeue reads
+   (`jobs/lean_job.py`: one HMGET, no `Job` object); an unusual job is read whole into an RQ `Job`
+   (a second round trip for those only);
 2. claim them in one Lua call (`dlq.claims.claim`, see `dlq/claims.py`): the DLQ entry leaves every index and the
    job leaves RQ's FailedJobRegistry atomically, so of two operators requeueing one job only one
    gets it;
 3. for each claimed job: RQ 3.0's own requeue keeps `retries_left` (0 after exhaustion; see
    docs/rq-behaviour.md#requeue), so set a fresh budget; a job whose RQ hash has expired is
    rebuilt from the entry's snapshot;
-4. one MULTI: enqueue every job and delete its claimed entry. A run that dies between 2 and 4
-   leaves claims that `dlq.claims.release_stale` gives back to the DLQ.
+4. one MULTI: write every job back as RQ's enqueue does (a lean job: one HSET of the fields that
+   change; a `Job`: `Queue._enqueue_job`), push the ids (one RPUSH/LPUSH per run of jobs of one
+   queue, in order) and delete the claimed entries. A run that dies between 2 and 4 leaves claims
+   that `dlq.claims.release_stale` gives back to the DLQ.
 A job of an `@idempotent` task whose key is already done is skipped (`already processed`): running
 it again would only return the stored result. `force=True` requeues it and makes it run its body
 again (`idempotency/requeue_check.py`).
@@ -24,17 +28,19 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from redis import Redis
+from redis.client import Pipeline
 from rq import Queue
 from rq.defaults import DEFAULT_FAILURE_TTL
 from rq.job import Job, JobStatus, validate_job_id
 from rq.registry import FailedJobRegistry
-from rq.serializers import Serializer
+from rq.serializers import Serializer, resolve_serializer
 
 from failure_handlers.dlq.claims import CLAIMED_ENTRY, CLAIMED_REGISTRY
 from failure_handlers.dlq.entry import DeadLetterEntry
 from failure_handlers.dlq.store import DeadLetterQueue
 from failure_handlers.dlq.text import text
 from failure_handlers.idempotency.requeue_check import already_processed
+from failure_handlers.jobs.lean_job import LEAN_FIELDS, LeanJob
 from failure_handlers.jobs.snapshot import rebuild_job
 from failure_handlers.metrics import counters
 from failure_handlers.recording.failure_record import utc_now_iso
@@ -71,7 +77,7 @@ class Outcome:
 class _Candidate:
     job_id: str
     entry: DeadLetterEntry | None
-    job: Job | None
+    job: Job | LeanJob | None
     problem: str = ""
     claim: int = 0  # DeadLetterQueue.claim's code
 
@@ -85,7 +91,7 @@ class _Candidate:
     def func_name(self) -> str | None:
         if self.entry is not None:
             return self.entry.func_name
-        return self.job.func_name if self.job is not None else None
+        return self.job.func_name if isinstance(self.job, Job) else None
 
     @property
     def failed_at(self) -> float:
@@ -98,7 +104,11 @@ class Requeuer:
     One batch at a time; `operations/requeue_run.py` runs a whole list of ids through it.
     `max_label_values` (METRICS_MAX_LABEL_VALUES) and `serializer_name` (RQ_SERIALIZER) have no
     default: a caller that forgot them would count and decode differently from the others.
+    `lean_jobs`: read and write the usual job as a `LeanJob` (False: always as an RQ `Job`, for a
+    subclass that changes more of the job, like the replay).
     """
+
+    lean_jobs = True
 
     def __init__(
         self,
@@ -182,25 +192,45 @@ class Requeuer:
             candidates.append(_Candidate(job_id, entry, job, problem))
         return candidates
 
-    def _fetch(self, job_ids: Sequence[str]) -> tuple[dict[str, DeadLetterEntry | None], dict[str, Job | None]]:
+    def _fetch(
+        self, job_ids: Sequence[str]
+    ) -> tuple[dict[str, DeadLetterEntry | None], dict[str, Job | LeanJob | None]]:
         """The entries (only the fields a requeue reads) and the RQ jobs of a batch: one round trip.
 
         The entry's big fields (traceback, history, snapshot) are not read: the snapshot only for the
         few jobs whose RQ hash is gone, the whole hash only for an entry without its required fields
-        (gone, or malformed): a second, small round trip each.
+        (gone, or malformed), and the whole job hash only for a job that is not a `LeanJob`: a
+        further, small round trip each.
         """
         keys = self.dlq.keys
+        lean = self.lean_jobs
+        serializer = resolve_serializer(self.serializer)
         with self.connection.pipeline(transaction=False) as pipe:
             for job_id in job_ids:
                 pipe.hmget(keys.entry(job_id), *_READ_FIELDS)
-                pipe.hgetall(Job.key_for(job_id))
+                if lean:
+                    pipe.hmget(Job.key_for(job_id), *LEAN_FIELDS)
+                else:
+                    pipe.hgetall(Job.key_for(job_id))
             replies = pipe.execute()
         entries: dict[str, DeadLetterEntry | None] = {}
-        jobs: dict[str, Job | None] = {}
+        jobs: dict[str, Job | LeanJob | None] = {}
+        whole: list[str] = []  # lean reads that must be read whole after all
         for n, job_id in enumerate(job_ids):
             values, raw_job = replies[2 * n], replies[2 * n + 1]
-            jobs[job_id] = self._restore(job_id, raw_job) if raw_job else None
             entries[job_id] = _lean_entry(values) if all(value is not None for value in values) else None
+            if not lean:
+                jobs[job_id] = self._restore(job_id, raw_job) if raw_job else None
+            elif entries[job_id] is not None and (job := LeanJob.read(job_id, raw_job, serializer)) is not None:
+                jobs[job_id] = job
+            else:
+                whole.append(job_id)
+        if whole:
+            with self.connection.pipeline(transaction=False) as pipe:
+                for job_id in whole:
+                    pipe.hgetall(Job.key_for(job_id))
+                for job_id, raw_job in zip(whole, pipe.execute(), strict=True):
+                    jobs[job_id] = self._restore(job_id, raw_job) if raw_job else None
         incomplete = [job_id for job_id in job_ids if entries[job_id] is None]
         rebuilt = [job_id for job_id in job_ids if jobs[job_id] is None and entries[job_id] is not None]
         if incomplete or rebuilt:
@@ -271,7 +301,7 @@ class Requeuer:
             return {}
         # Oldest failure first; pushing at the front reverses, so push newest first.
         ordered = sorted(claimed, key=lambda c: c.failed_at, reverse=self.at_front)
-        prepared = []
+        prepared: list[tuple[_Candidate, Job | LeanJob]] = []
         outcomes = {}
         for candidate in ordered:
             try:
@@ -284,8 +314,7 @@ class Requeuer:
                 self.connection, self.dlq.keys, [c.queue_name for c, _ in prepared], self.max_label_values
             )
             with self.connection.pipeline(transaction=True) as pipe:
-                for candidate, job in prepared:
-                    self._queue(candidate.queue_name)._enqueue_job(job, pipeline=pipe, at_front=self.at_front)
+                self._write_jobs(pipe, prepared)
                 if prepared:
                     self.dlq.claims.finish_many([candidate.job_id for candidate, _ in prepared], pipe)
                     requeued = Counter(labels[candidate.queue_name] for candidate, _ in prepared)
@@ -299,7 +328,33 @@ class Requeuer:
             outcomes[candidate.job_id] = Outcome(candidate.job_id, Result.REQUEUED, self._destination(candidate))
         return outcomes
 
-    def _prepare(self, candidate: _Candidate) -> Job:
+    def _write_jobs(self, pipe: Pipeline, prepared: Sequence[tuple[_Candidate, Job | LeanJob]]) -> None:
+        """Enqueue the jobs on `pipe` in order: a `LeanJob` by one HSET, its id pushed with the others
+        of the same queue next to it (one push per run); a `Job` by RQ's `_enqueue_job`."""
+        serializer = resolve_serializer(self.serializer)
+        run: list[str] = []  # ids of lean jobs of one queue waiting to be pushed
+        run_queue: Queue | None = None
+        for candidate, job in prepared:
+            queue = self._queue(candidate.queue_name)
+            if run and (queue is not run_queue or not isinstance(job, LeanJob)):
+                self._push(pipe, run_queue, run)
+            if isinstance(job, LeanJob):
+                fields = job.enqueue_fields(queue.name, queue._default_timeout, serializer)
+                pipe.hset(Job.key_for(job.id), mapping=fields)
+                run.append(job.id)
+                run_queue = queue
+            else:
+                queue._enqueue_job(job, pipeline=pipe, at_front=self.at_front)
+        if run:
+            self._push(pipe, run_queue, run)
+
+    def _push(self, pipe: Pipeline, queue: Queue | None, run: list[str]) -> None:
+        """Push `run` as RQ's `push_job_id` would one by one (LPUSH of a, b, c leaves c, b, a in front)."""
+        if queue is not None:
+            (pipe.lpush if self.at_front else pipe.rpush)(queue.key, *run)
+        run.clear()
+
+    def _prepare(self, candidate: _Candidate) -> Job | LeanJob:
         job = candidate.job
         if job is None:
             if candidate.entry is None:  # `_refusal` turned these away already
@@ -315,9 +370,10 @@ class Requeuer:
             job.meta[META_IDEMPOTENCY_FORCE] = True
         else:
             job.meta.pop(META_IDEMPOTENCY_FORCE, None)
-        job.started_at = None
-        job.ended_at = None
-        job._exc_info = ""  # as RQ 3.0's FailedJobRegistry.requeue does
+        if isinstance(job, Job):  # a LeanJob writes these as cleared (`LeanJob.enqueue_fields`)
+            job.started_at = None
+            job.ended_at = None
+            job._exc_info = ""  # as RQ 3.0's FailedJobRegistry.requeue does
         return job
 
     def _give_back(self, candidate: _Candidate) -> None:
