@@ -26,6 +26,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from typing import Any
 
 from redis import Redis
 from redis.client import Pipeline
@@ -44,12 +45,14 @@ from failure_handlers.jobs.lean_job import LEAN_FIELDS, LeanJob
 from failure_handlers.jobs.snapshot import rebuild_job
 from failure_handlers.metrics import counters
 from failure_handlers.recording.failure_record import utc_now_iso
+from failure_handlers.storage import scripts
 from failure_handlers.storage.keys import (
     META_IDEMPOTENCY_FORCE,
     META_MAX_RETRIES,
     META_REQUEUE_COUNT,
     META_REQUEUED_AT,
 )
+from failure_handlers.storage.scripts import ScriptArg
 
 FAILED_STATES = (JobStatus.FAILED, JobStatus.STOPPED)
 # The entry fields a requeue reads (the required ones: the rest of the entry is not needed).
@@ -150,7 +153,7 @@ class Requeuer:
 
     def requeue(self, job_ids: Sequence[str]) -> list[Outcome]:
         """Requeue one batch; returns one outcome per id (in the order given)."""
-        candidates = self._read(job_ids)
+        candidates = self._read(job_ids, writing=True)
         processed = self._already_processed(candidates)
         outcomes: dict[str, Outcome] = {}
         ready = []
@@ -174,10 +177,10 @@ class Requeuer:
 
     # -- steps ---------------------------------------------------------------------------------
 
-    def _read(self, job_ids: Sequence[str]) -> list[_Candidate]:
+    def _read(self, job_ids: Sequence[str], writing: bool = False) -> list[_Candidate]:
         ids = list(dict.fromkeys(job_ids))
         valid = [job_id for job_id in ids if _valid_id(job_id)]
-        entries, jobs = self._fetch(valid)
+        entries, jobs = self._fetch(valid, writing)
         candidates = []
         for job_id in ids:
             if job_id not in entries:
@@ -193,26 +196,30 @@ class Requeuer:
         return candidates
 
     def _fetch(
-        self, job_ids: Sequence[str]
+        self, job_ids: Sequence[str], writing: bool = False
     ) -> tuple[dict[str, DeadLetterEntry | None], dict[str, Job | LeanJob | None]]:
         """The entries (only the fields a requeue reads) and the RQ jobs of a batch: one round trip.
 
         The entry's big fields (traceback, history, snapshot) are not read: the snapshot only for the
         few jobs whose RQ hash is gone, the whole hash only for an entry without its required fields
         (gone, or malformed), and the whole job hash only for a job that is not a `LeanJob`: a
-        further, small round trip each.
+        further, small round trip each. `writing` (a requeue, not a plan): the first round trip is
+        one call of `requeue_read.lua` (a plan reads with plain HMGETs: a read-only user can run it).
         """
         keys = self.dlq.keys
         lean = self.lean_jobs
         serializer = resolve_serializer(self.serializer)
-        with self.connection.pipeline(transaction=False) as pipe:
-            for job_id in job_ids:
-                pipe.hmget(keys.entry(job_id), *_READ_FIELDS)
-                if lean:
-                    pipe.hmget(Job.key_for(job_id), *LEAN_FIELDS)
-                else:
-                    pipe.hgetall(Job.key_for(job_id))
-            replies = pipe.execute()
+        if lean and writing and job_ids:
+            replies = self._read_by_script(job_ids)
+        else:
+            with self.connection.pipeline(transaction=False) as pipe:
+                for job_id in job_ids:
+                    pipe.hmget(keys.entry(job_id), *_READ_FIELDS)
+                    if lean:
+                        pipe.hmget(Job.key_for(job_id), *LEAN_FIELDS)
+                    else:
+                        pipe.hgetall(Job.key_for(job_id))
+                replies = pipe.execute()
         entries: dict[str, DeadLetterEntry | None] = {}
         jobs: dict[str, Job | LeanJob | None] = {}
         whole: list[str] = []  # lean reads that must be read whole after all
@@ -247,6 +254,19 @@ class Requeuer:
                 if entry is not None:
                     entries[job_id] = replace(entry, job_snapshot=text(snapshot) if snapshot else "")
         return entries, jobs
+
+    def _read_by_script(self, job_ids: Sequence[str]) -> list[Any]:
+        """Per job two replies, as the HMGET pipeline gives them: the entry's `_READ_FIELDS`, the job's
+        `LEAN_FIELDS` (a missing value is None, also where RESP3 turns the script's false into False)."""
+        head: list[ScriptArg] = [self.dlq.keys.prefix, Job.key_for(""), len(_READ_FIELDS), *_READ_FIELDS]
+        flat = scripts.REQUEUE_READ.run(self.connection, [*head, len(LEAN_FIELDS), *LEAN_FIELDS, *job_ids])
+        values = [None if value is False else value for value in flat]
+        entry_width, width = len(_READ_FIELDS), len(_READ_FIELDS) + len(LEAN_FIELDS)
+        replies: list[Any] = []
+        for start in range(0, len(values), width):
+            replies.append(values[start : start + entry_width])
+            replies.append(values[start + entry_width : start + width])
+        return replies
 
     def _restore(self, job_id: str, raw: dict[bytes, bytes]) -> Job | None:
         """An RQ job from its hash, as `Job.fetch_many` makes it; None if RQ cannot read it (then a
