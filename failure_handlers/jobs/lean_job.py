@@ -54,6 +54,7 @@ class LeanJob:
     failure_ttl: int | None
     raw_data: bytes
     retries_left: int | None = field(default=None)  # None: the stored value stays, as RQ's save does
+    stored_intervals: list[int] | None = field(default=None)  # retry_intervals as read (written only if changed)
 
     @classmethod
     def read(cls, job_id: str, values: Sequence[bytes | None], serializer: Serializer) -> LeanJob | None:
@@ -62,15 +63,17 @@ class LeanJob:
         if status is None or data is None or ttl or rate_limit_key:
             return None
         try:
+            retry_intervals = json.loads(intervals) if intervals else None
             return cls(
                 job_id,
                 JobStatus(status.decode()),
                 origin.decode() if origin else "",
                 serializer.loads(meta) if meta else {},
-                json.loads(intervals) if intervals else None,
+                retry_intervals,
                 bool(timeout),
                 int(failure_ttl) if failure_ttl else None,
                 data,
+                stored_intervals=retry_intervals,
             )
         except Exception:  # noqa: BLE001 - anything RQ's restore handles its own way: the Job way
             return None
@@ -87,20 +90,24 @@ class LeanJob:
         return self.status
 
     def enqueue_fields(self, queue_name: str, default_timeout: int, serializer: Serializer) -> dict[FieldT, EncodableT]:
-        """The HSET that leaves the hash as RQ's requeue would (status queued, run times cleared)."""
+        """The HSET that leaves the hash as RQ's requeue would (status queued, run times cleared).
+
+        RQ's save writes every field; a field whose stored value is already what it would write
+        (origin, retry_intervals) is left out."""
         fields: dict[FieldT, EncodableT] = {
             "status": JobStatus.QUEUED.value,
             "enqueued_at": utcformat(now()),
             "started_at": "",
             "ended_at": "",
             "exc_info": EMPTY_EXC_INFO,
-            "origin": queue_name,
         }
+        if queue_name != self.origin:
+            fields["origin"] = queue_name
         if self.meta:
             fields["meta"] = serializer.dumps(self.meta)
         if self.retries_left is not None:
             fields["retries_left"] = self.retries_left
-        if self.retry_intervals is not None:
+        if self.retry_intervals is not None and self.retry_intervals != self.stored_intervals:
             fields["retry_intervals"] = json.dumps(self.retry_intervals)
         if not self.has_timeout:
             fields["timeout"] = default_timeout
