@@ -12,8 +12,10 @@ How one batch goes:
    rebuilt from the entry's snapshot;
 4. one MULTI: write every job back as RQ's enqueue does (a lean job: one HSET of the fields that
    change; a `Job`: `Queue._enqueue_job`), push the ids (one RPUSH/LPUSH per run of jobs of one
-   queue, in order) and delete the claimed entries. A run that dies between 2 and 4 leaves claims
-   that `dlq.claims.release_stale` gives back to the DLQ.
+   queue, in order) and delete the claimed entries. The lean jobs' hashes are WATCHed: if one
+   changed or expired since step 1, the MULTI does nothing and is sent again with those jobs read
+   and written whole. A run that dies between 2 and 4 leaves claims that
+   `dlq.claims.release_stale` gives back to the DLQ.
 A job of an `@idempotent` task whose key is already done is skipped (`already processed`): running
 it again would only return the stored result. `force=True` requeues it and makes it run its body
 again (`idempotency/requeue_check.py`).
@@ -30,6 +32,7 @@ from typing import Any
 
 from redis import Redis
 from redis.client import Pipeline
+from redis.exceptions import WatchError
 from rq import Queue
 from rq.defaults import DEFAULT_FAILURE_TTL
 from rq.job import Job, JobStatus, validate_job_id
@@ -333,13 +336,13 @@ class Requeuer:
             labels = counters.requeue_label(
                 self.connection, self.dlq.keys, [c.queue_name for c, _ in prepared], self.max_label_values
             )
-            with self.connection.pipeline(transaction=True) as pipe:
-                self._write_jobs(pipe, prepared)
-                if prepared:
-                    self.dlq.claims.finish_many([candidate.job_id for candidate, _ in prepared], pipe)
-                    requeued = Counter(labels[candidate.queue_name] for candidate, _ in prepared)
-                    counters.queue_requeue_increments(pipe, self.dlq.keys, requeued)
-                pipe.execute()
+            try:
+                self._execute(prepared, labels, watch=True)
+            except WatchError:
+                # A lean job's hash changed or expired since it was read (its HSET alone would leave a
+                # job without its call): read those jobs whole (rebuilt if gone) and write them whole.
+                prepared = self._prepare_whole(prepared, outcomes)
+                self._execute(prepared, labels, watch=False)
         except Exception:
             for candidate, _ in prepared:
                 self._give_back(candidate)
@@ -347,6 +350,51 @@ class Requeuer:
         for candidate, _ in prepared:
             outcomes[candidate.job_id] = Outcome(candidate.job_id, Result.REQUEUED, self._destination(candidate))
         return outcomes
+
+    def _execute(
+        self, prepared: Sequence[tuple[_Candidate, Job | LeanJob]], labels: dict[str, str], watch: bool
+    ) -> None:
+        """The batch's MULTI: the jobs enqueued, their claimed entries deleted, the requeues counted.
+        `watch`: the lean jobs' hashes are WATCHed, so that the MULTI does nothing (WatchError) if
+        one of them changed or expired since it was read."""
+        with self.connection.pipeline(transaction=True) as pipe:
+            lean_keys = [Job.key_for(job.id) for _, job in prepared if isinstance(job, LeanJob)]
+            if watch and lean_keys:
+                pipe.watch(*lean_keys)  # type: ignore[no-untyped-call]  # unannotated in redis-py 8.1
+                pipe.multi()
+            self._write_jobs(pipe, prepared)
+            if prepared:
+                self.dlq.claims.finish_many([candidate.job_id for candidate, _ in prepared], pipe)
+                requeued = Counter(labels[candidate.queue_name] for candidate, _ in prepared)
+                counters.queue_requeue_increments(pipe, self.dlq.keys, requeued)
+            pipe.execute()
+
+    def _prepare_whole(
+        self, prepared: Sequence[tuple[_Candidate, Job | LeanJob]], outcomes: dict[str, Outcome]
+    ) -> list[tuple[_Candidate, Job | LeanJob]]:
+        """`prepared` with each `LeanJob` read again whole into an RQ `Job` (rebuilt from the entry's
+        snapshot if its hash is gone); one that cannot be is given back, with an error outcome."""
+        lean = [candidate for candidate, job in prepared if isinstance(job, LeanJob)]
+        with self.connection.pipeline(transaction=False) as pipe:
+            for candidate in lean:
+                pipe.hgetall(Job.key_for(candidate.job_id))
+                pipe.hget(self.dlq.keys.entry(candidate.job_id), "job_snapshot")
+            replies = iter(pipe.execute())
+        whole: list[tuple[_Candidate, Job | LeanJob]] = []
+        for candidate, job in prepared:
+            if isinstance(job, LeanJob):
+                raw, snapshot = next(replies), next(replies)
+                candidate.job = self._restore(candidate.job_id, raw) if raw else None
+                if candidate.entry is not None:
+                    candidate.entry = replace(candidate.entry, job_snapshot=text(snapshot) if snapshot else "")
+                try:
+                    job = self._prepare(candidate)
+                except ValueError as error:
+                    self._give_back(candidate)
+                    outcomes[candidate.job_id] = Outcome(candidate.job_id, Result.ERROR, str(error))
+                    continue
+            whole.append((candidate, job))
+        return whole
 
     def _write_jobs(self, pipe: Pipeline, prepared: Sequence[tuple[_Candidate, Job | LeanJob]]) -> None:
         """Enqueue the jobs on `pipe` in order: a `LeanJob` by one HSET, its id pushed with the others

@@ -14,6 +14,7 @@ from benchmarks.synthetic import make_failed_jobs
 from failure_handlers.dlq.filters import DlqFilter
 from failure_handlers.dlq.store import DeadLetterQueue
 from failure_handlers.operations.requeue import Requeuer, Result
+from failure_handlers.runtime import connect
 from tests.integration.test_requeue_exactly_once import QUEUE, options, registry_ids
 
 VARYING = {b"enqueued_at", b"meta"}  # the time of the requeue (meta: its requeued_at), compared apart
@@ -112,3 +113,28 @@ def test_a_claim_takes_the_batch_out_of_every_index_and_into_claims(redis, dlq):
     assert index_keys and all(redis.zmscore(key, ids[:3]) == [None] * 3 for key in index_keys)
     assert redis.zrange(dlq.keys.claims, 0, -1) == sorted(job_id.encode() for job_id in ids[:3])
     assert dlq.select_ids(DlqFilter()) == [ids[3]]
+
+
+def test_a_job_hash_that_expires_before_the_multi_is_rebuilt_not_left_half_written(redis, dlq, redis_url):
+    ids = make_failed_jobs(redis, QUEUE, 4, dlq=dlq)
+    other = connect(redis_url)  # a second client: what expires or changes a hash between read and write
+
+    class ExpiringBetween(Requeuer):
+        writes = 0
+
+        def _write_jobs(self, pipe, prepared):  # called after WATCH, before EXEC
+            ExpiringBetween.writes += 1
+            if ExpiringBetween.writes == 1:
+                other.delete(Job.key_for(ids[1]))  # as if its failure TTL ran out just now
+            super()._write_jobs(pipe, prepared)
+
+    outcomes = requeue_with(ExpiringBetween, redis, dlq, ids)
+
+    assert ExpiringBetween.writes == 2  # the first MULTI did nothing; the second wrote the jobs whole
+    assert [o.result for o in outcomes] == [Result.REQUEUED] * 4
+    assert Queue(QUEUE, connection=redis).get_job_ids() == ids  # each once
+    rebuilt = Job.fetch(ids[1], connection=redis)
+    assert rebuilt.get_status() is JobStatus.QUEUED and rebuilt.func_name and rebuilt.args == ("INV-1",)
+    assert rebuilt.meta["requeue_count"] == 1
+    assert registry_ids(redis) == [] and dlq.count() == 0 and redis.zcard(dlq.keys.claims) == 0
+    assert redis.hget(dlq.keys.metric("requeued"), QUEUE) == b"4"  # counted once
