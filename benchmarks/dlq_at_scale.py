@@ -9,8 +9,12 @@ start included for both; and CPU time: the command's process, and the server's f
 Reported values are medians over the cycles. On a loaded machine the wall times wander: the CPU
 rows are the ones to compare.
 
+Item 5 also counts the server's commands per job (INFO commandstats delta, the commands a Lua script
+runs included, INFO itself left out); the two commands run in alternating order from cycle to cycle.
+
 Standalone: python benchmarks/dlq_at_scale.py [--entries 100000] [--requeue-jobs 10000] [--repeat 3]
-(runs on BENCH_REDIS_URL, or a private embedded valkey-server; prints a table; asserts nothing).
+[--only dlq|requeue] (runs on BENCH_REDIS_URL, or a private embedded valkey-server; prints a table;
+asserts nothing).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from redis import Redis
@@ -40,6 +44,7 @@ from benchmarks.figures import (  # noqa: E402
     runs,
     seconds_text,
 )
+from benchmarks.round_trips import command_calls  # noqa: E402
 from benchmarks.server import BenchServer, bench_server  # noqa: E402
 from benchmarks.synthetic import make_entries, make_failed_jobs  # noqa: E402
 from failure_handlers.dlq.filters import DlqFilter  # noqa: E402
@@ -61,11 +66,17 @@ SEARCH_TARGET = 0.200
 
 @dataclass(frozen=True)
 class Run:
-    """One command: its wall time, its process' CPU time and the server's CPU time (seconds)."""
+    """One command: its wall time, its process' CPU time and the server's CPU time (seconds), and
+    the server's commands (name -> calls; INFO left out)."""
 
     wall: float
     cpu: float
     server_cpu: float
+    commands: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def command_count(self) -> int:
+        return sum(self.commands.values())
 
 
 def run_cli(url: str, *args: str) -> float:
@@ -78,6 +89,7 @@ def measure_cli(url: str, *args: str) -> Run:
     env = {**os.environ, "REDIS_URL": url, "DLQ_PREFIX": PREFIX, "DLQ_MAX_ENTRIES": "1000000", "LOG_LEVEL": "WARNING"}
     server = connect(url)
     server_before = server_cpu(server)
+    commands_before = command_calls(server)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     result = subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True)
@@ -86,7 +98,14 @@ def measure_cli(url: str, *args: str) -> Run:
     if result.returncode != 0:
         raise RuntimeError(f"benchmark command failed: {' '.join(args)}\n{result.stderr}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return Run(elapsed, cpu, server_cpu(server) - server_before)
+    server_seconds = server_cpu(server) - server_before
+    commands_after = command_calls(server)
+    commands = {
+        name: calls - commands_before.get(name, 0)
+        for name, calls in commands_after.items()
+        if name != "info" and calls != commands_before.get(name, 0)
+    }
+    return Run(elapsed, cpu, server_seconds, commands)
 
 
 def server_cpu(connection: Redis) -> float:
@@ -178,14 +197,25 @@ def dlq_figures(server: BenchServer, entries: int, repeat: int) -> list[Figure]:
     ]
 
 
-def requeue_cycle(server: BenchServer, jobs: int) -> tuple[Run, Run]:
-    """(rq's run, ours) requeueing `jobs` failed jobs each, on identical data."""
+def requeue_cycle(server: BenchServer, jobs: int, ours_first: bool = False) -> tuple[Run, Run]:
+    """(rq's run, ours) requeueing `jobs` failed jobs each, on identical data; `ours_first`: ours runs first."""
     connection = server.fresh()
     dlq = DeadLetterQueue(connection, PREFIX, TTL, max_entries=jobs * 2)
     make_failed_jobs(connection, "bench-rq", jobs)
     make_failed_jobs(connection, "bench-ours", jobs, dlq=dlq)
-    rq = measure_cli(server.url, "-m", "rq.cli", "requeue", "--all", "--queue", "bench-rq", "-u", server.url)
-    ours = measure_cli(server.url, "scripts/requeue.py", "--all", "--queue", "bench-ours")
+
+    def rq_run() -> Run:
+        return measure_cli(server.url, "-m", "rq.cli", "requeue", "--all", "--queue", "bench-rq", "-u", server.url)
+
+    def our_run() -> Run:
+        return measure_cli(server.url, "scripts/requeue.py", "--all", "--queue", "bench-ours")
+
+    if ours_first:
+        ours = our_run()
+        rq = rq_run()
+    else:
+        rq = rq_run()
+        ours = our_run()
     for queue in ("bench-rq", "bench-ours"):
         if connection.llen(f"rq:queue:{queue}") != jobs:
             raise RuntimeError(f"requeue on {queue} did not requeue every job")
@@ -194,7 +224,8 @@ def requeue_cycle(server: BenchServer, jobs: int) -> tuple[Run, Run]:
 
 def requeue_figures(server: BenchServer, jobs: int, repeat: int) -> list[Figure]:
     """Item 5: `scripts/requeue.py --all` vs `rq requeue --all --queue ...`, medians over `repeat` cycles."""
-    timings = [requeue_cycle(server, jobs) for _ in range(repeat)]
+    timings = [requeue_cycle(server, jobs, ours_first=cycle % 2 == 1) for cycle in range(repeat)]
+    print(f"server commands per job, last cycle:\n{command_table(timings, jobs)}", file=sys.stderr)
     rq_rates = [jobs / rq.wall for rq, _ in timings]
     our_rates = [jobs / ours.wall for _, ours in timings]
     ratio = median(our_rates) / median(rq_rates)
@@ -226,7 +257,28 @@ def requeue_figures(server: BenchServer, jobs: int, repeat: int) -> list[Figure]
         cpu_row(
             f"requeue {jobs:,}: CPU time, command + server (ratio: rq's / ours)", lambda run: run.cpu + run.server_cpu
         ),
+        Figure(
+            section,
+            f"requeue {jobs:,}: server commands per job (INFO commandstats, Lua's included; ratio: rq's / ours)",
+            runs([ours.command_count / jobs for _, ours in timings], _count),
+            runs([rq.command_count / jobs for rq, _ in timings], _count),
+            median([rq.command_count for rq, _ in timings]) / max(1, median([o.command_count for _, o in timings])),
+        ),
     ]
+
+
+def _count(value: float) -> str:
+    return f"{value:.1f}"
+
+
+def command_table(timings: list[tuple[Run, Run]], jobs: int) -> str:
+    """The last cycle's commands per job, by command: rq's and ours (for benchmarks/NOTES.md)."""
+    rq, ours = timings[-1]
+    names = sorted(set(rq.commands) | set(ours.commands), key=lambda name: -(ours.commands.get(name, 0)))
+    lines = ["| command | ours per job | rq per job |", "|---|---|---|"]
+    for name in names:
+        lines.append(f"| {name} | {ours.commands.get(name, 0) / jobs:.3f} | {rq.commands.get(name, 0) / jobs:.3f} |")
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -234,10 +286,14 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=100_000)
     parser.add_argument("--requeue-jobs", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--only", choices=("dlq", "requeue"), help="Only item 4 (dlq) or item 5 (requeue).")
     options = parser.parse_args()
+    figures: list[Figure] = []
     with bench_server() as server:
-        figures = dlq_figures(server, options.entries, options.repeat)
-        figures += requeue_figures(server, options.requeue_jobs, options.repeat)
+        if options.only != "requeue":
+            figures += dlq_figures(server, options.entries, options.repeat)
+        if options.only != "dlq":
+            figures += requeue_figures(server, options.requeue_jobs, options.repeat)
     print("| metric | ours | baseline | ratio | target |\n|---|---|---|---|---|")
     for figure in figures:
         ratio = f"{figure.ratio:.2f}" if figure.ratio is not None else ""

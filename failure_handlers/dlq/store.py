@@ -357,7 +357,7 @@ class DeadLetterQueue:
     ) -> builtins.list[str]:
         key, needs_check = self._plan(filters)
         low, high = self._score_range(filters)
-        check = [INDEXED_FIELDS[kind] for kind in filters.equalities()]
+        check = [INDEXED_FIELDS[kind] for kind in filters.equalities()] if needs_check else []
         if filters.search:
             check.extend(SEARCHED_FIELDS)
         position, skip = (0, offset) if needs_check else (offset, 0)

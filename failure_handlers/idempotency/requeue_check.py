@@ -11,10 +11,9 @@ normally. One pipelined round trip for a whole batch.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from redis import Redis
-from rq.job import Job
 from rq.utils import import_attribute
 
 from failure_handlers.errors import IdempotencyKeyError
@@ -25,7 +24,17 @@ from failure_handlers.jobs.safe_reader import safe_loads
 ALREADY_PROCESSED = "already processed"
 
 
-def already_processed(connection: Redis, prefix: str, jobs: Sequence[Job], serializer: str) -> dict[str, str]:
+class JobCall(Protocol):
+    """What the check reads of a job: an RQ `Job`, or the requeue's `LeanJob`."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def data(self) -> bytes: ...
+
+
+def already_processed(connection: Redis, prefix: str, jobs: Sequence[JobCall], serializer: str) -> dict[str, str]:
     """Job id -> why it is a no-op to requeue, for the jobs whose idempotency key is done."""
     pending: list[tuple[str, str, str]] = []  # job id, func name, key
     for job in jobs:
@@ -42,7 +51,7 @@ def already_processed(connection: Redis, prefix: str, jobs: Sequence[Job], seria
     }
 
 
-def _func_and_key(job: Job, serializer: str) -> tuple[str, str] | None:
+def _func_and_key(job: JobCall, serializer: str) -> tuple[str, str] | None:
     try:
         call: Any = safe_loads(job.data, serializer)
     except Exception:  # noqa: BLE001 - unreadable job data: requeued normally

@@ -174,8 +174,11 @@ class Replayer(Requeuer):
         super().__init__(*args, **kwargs)
         self.replay = replay
 
+    lean_jobs = False  # the replay changes the job's call: it goes through an RQ `Job`
+
     def _prepare(self, candidate: _Candidate) -> Job:
         job = super()._prepare(candidate)
+        assert isinstance(job, Job)  # lean_jobs is off
         plan = self.replay
         job.func_name = plan.func_name
         job.instance = None

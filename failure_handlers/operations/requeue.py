@@ -1,15 +1,21 @@
 """Put failed jobs back on their own queues: exactly once, with a fresh retry budget, in failure order.
 
 How one batch goes:
-1. read the DLQ entries and RQ jobs (pipelined);
+1. read the DLQ entries and RQ jobs (`requeue_reads.py`: one script call): of a job, only the
+   fields a requeue reads (`jobs/lean_job.py`, no `Job` object); an unusual job is read whole into
+   an RQ `Job` (a second round trip for those only);
 2. claim them in one Lua call (`dlq.claims.claim`, see `dlq/claims.py`): the DLQ entry leaves every index and the
    job leaves RQ's FailedJobRegistry atomically, so of two operators requeueing one job only one
    gets it;
 3. for each claimed job: RQ 3.0's own requeue keeps `retries_left` (0 after exhaustion; see
    docs/rq-behaviour.md#requeue), so set a fresh budget; a job whose RQ hash has expired is
    rebuilt from the entry's snapshot;
-4. one MULTI: enqueue every job and delete its claimed entry. A run that dies between 2 and 4
-   leaves claims that `dlq.claims.release_stale` gives back to the DLQ.
+4. one MULTI: write every job back as RQ's enqueue does (a lean job: one HSET of the fields that
+   change; a `Job`: `Queue._enqueue_job`), push the ids (one RPUSH/LPUSH per run of jobs of one
+   queue, in order) and delete the claimed entries. The lean jobs' hashes are WATCHed: if one
+   changed or expired since step 1, the MULTI does nothing and is sent again with those jobs read
+   and written whole. A run that dies between 2 and 4 leaves claims that
+   `dlq.claims.release_stale` gives back to the DLQ.
 A job of an `@idempotent` task whose key is already done is skipped (`already processed`): running
 it again would only return the stored result. `force=True` requeues it and makes it run its body
 again (`idempotency/requeue_check.py`).
@@ -24,19 +30,23 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from redis import Redis
+from redis.client import Pipeline
+from redis.exceptions import WatchError
 from rq import Queue
 from rq.defaults import DEFAULT_FAILURE_TTL
 from rq.job import Job, JobStatus, validate_job_id
 from rq.registry import FailedJobRegistry
-from rq.serializers import Serializer
+from rq.serializers import Serializer, resolve_serializer
 
 from failure_handlers.dlq.claims import CLAIMED_ENTRY, CLAIMED_REGISTRY
 from failure_handlers.dlq.entry import DeadLetterEntry
 from failure_handlers.dlq.store import DeadLetterQueue
 from failure_handlers.dlq.text import text
 from failure_handlers.idempotency.requeue_check import already_processed
+from failure_handlers.jobs.lean_job import LeanJob
 from failure_handlers.jobs.snapshot import rebuild_job
 from failure_handlers.metrics import counters
+from failure_handlers.operations.requeue_reads import BatchReader
 from failure_handlers.recording.failure_record import utc_now_iso
 from failure_handlers.storage.keys import (
     META_IDEMPOTENCY_FORCE,
@@ -46,8 +56,6 @@ from failure_handlers.storage.keys import (
 )
 
 FAILED_STATES = (JobStatus.FAILED, JobStatus.STOPPED)
-# The entry fields a requeue reads (the required ones: the rest of the entry is not needed).
-_READ_FIELDS = ("job_id", "func_name", "queue", "exc_type", "failed_at")  # DeadLetterEntry.REQUIRED
 
 
 class Result(StrEnum):
@@ -71,7 +79,7 @@ class Outcome:
 class _Candidate:
     job_id: str
     entry: DeadLetterEntry | None
-    job: Job | None
+    job: Job | LeanJob | None
     problem: str = ""
     claim: int = 0  # DeadLetterQueue.claim's code
 
@@ -85,7 +93,7 @@ class _Candidate:
     def func_name(self) -> str | None:
         if self.entry is not None:
             return self.entry.func_name
-        return self.job.func_name if self.job is not None else None
+        return self.job.func_name if isinstance(self.job, Job) else None
 
     @property
     def failed_at(self) -> float:
@@ -98,7 +106,11 @@ class Requeuer:
     One batch at a time; `operations/requeue_run.py` runs a whole list of ids through it.
     `max_label_values` (METRICS_MAX_LABEL_VALUES) and `serializer_name` (RQ_SERIALIZER) have no
     default: a caller that forgot them would count and decode differently from the others.
+    `lean_jobs`: read and write the usual job as a `LeanJob` (False: always as an RQ `Job`, for a
+    subclass that changes more of the job, like the replay).
     """
+
+    lean_jobs = True
 
     def __init__(
         self,
@@ -125,6 +137,7 @@ class Requeuer:
         self.intervals = list(intervals)
         self.at_front = at_front
         self._queues: dict[str, Queue] = {}
+        self.reader = BatchReader(connection, dlq.keys, serializer, lean=self.lean_jobs)
 
     def plan(self, job_ids: Sequence[str]) -> list[Outcome]:
         """What `requeue` would do, changing nothing."""
@@ -140,7 +153,7 @@ class Requeuer:
 
     def requeue(self, job_ids: Sequence[str]) -> list[Outcome]:
         """Requeue one batch; returns one outcome per id (in the order given)."""
-        candidates = self._read(job_ids)
+        candidates = self._read(job_ids, writing=True)
         processed = self._already_processed(candidates)
         outcomes: dict[str, Outcome] = {}
         ready = []
@@ -164,10 +177,10 @@ class Requeuer:
 
     # -- steps ---------------------------------------------------------------------------------
 
-    def _read(self, job_ids: Sequence[str]) -> list[_Candidate]:
+    def _read(self, job_ids: Sequence[str], writing: bool = False) -> list[_Candidate]:
         ids = list(dict.fromkeys(job_ids))
         valid = [job_id for job_id in ids if _valid_id(job_id)]
-        entries, jobs = self._fetch(valid)
+        entries, jobs = self._fetch(valid, writing)
         candidates = []
         for job_id in ids:
             if job_id not in entries:
@@ -182,51 +195,11 @@ class Requeuer:
             candidates.append(_Candidate(job_id, entry, job, problem))
         return candidates
 
-    def _fetch(self, job_ids: Sequence[str]) -> tuple[dict[str, DeadLetterEntry | None], dict[str, Job | None]]:
-        """The entries (only the fields a requeue reads) and the RQ jobs of a batch: one round trip.
-
-        The entry's big fields (traceback, history, snapshot) are not read: the snapshot only for the
-        few jobs whose RQ hash is gone, the whole hash only for an entry without its required fields
-        (gone, or malformed): a second, small round trip each.
-        """
-        keys = self.dlq.keys
-        with self.connection.pipeline(transaction=False) as pipe:
-            for job_id in job_ids:
-                pipe.hmget(keys.entry(job_id), *_READ_FIELDS)
-                pipe.hgetall(Job.key_for(job_id))
-            replies = pipe.execute()
-        entries: dict[str, DeadLetterEntry | None] = {}
-        jobs: dict[str, Job | None] = {}
-        for n, job_id in enumerate(job_ids):
-            values, raw_job = replies[2 * n], replies[2 * n + 1]
-            jobs[job_id] = self._restore(job_id, raw_job) if raw_job else None
-            entries[job_id] = _lean_entry(values) if all(value is not None for value in values) else None
-        incomplete = [job_id for job_id in job_ids if entries[job_id] is None]
-        rebuilt = [job_id for job_id in job_ids if jobs[job_id] is None and entries[job_id] is not None]
-        if incomplete or rebuilt:
-            with self.connection.pipeline(transaction=False) as pipe:
-                for job_id in incomplete:
-                    pipe.hgetall(keys.entry(job_id))
-                for job_id in rebuilt:
-                    pipe.hget(keys.entry(job_id), "job_snapshot")
-                replies = pipe.execute()
-            for job_id, raw in zip(incomplete, replies, strict=False):
-                entries[job_id] = DeadLetterEntry.from_hash(raw) if raw else None
-            for job_id, snapshot in zip(rebuilt, replies[len(incomplete) :], strict=True):
-                entry = entries[job_id]
-                if entry is not None:
-                    entries[job_id] = replace(entry, job_snapshot=text(snapshot) if snapshot else "")
-        return entries, jobs
-
-    def _restore(self, job_id: str, raw: dict[bytes, bytes]) -> Job | None:
-        """An RQ job from its hash, as `Job.fetch_many` makes it; None if RQ cannot read it (then a
-        job with a snapshot is rebuilt from it)."""
-        job = Job(job_id, connection=self.connection, serializer=self.serializer)
-        try:
-            job.restore(raw)
-        except Exception:  # noqa: BLE001 - an unreadable RQ hash: rebuild from the snapshot if we can
-            return None
-        return job
+    def _fetch(
+        self, job_ids: Sequence[str], writing: bool = False
+    ) -> tuple[dict[str, DeadLetterEntry | None], dict[str, Job | LeanJob | None]]:
+        """Step 1 (`BatchReader.fetch`): the batch's entries and jobs."""
+        return self.reader.fetch(job_ids, writing)
 
     def _refusal(self, candidate: _Candidate) -> Outcome | None:
         """Why this job cannot be requeued (an error, or a skip if another requeue beat us), or None."""
@@ -271,7 +244,7 @@ class Requeuer:
             return {}
         # Oldest failure first; pushing at the front reverses, so push newest first.
         ordered = sorted(claimed, key=lambda c: c.failed_at, reverse=self.at_front)
-        prepared = []
+        prepared: list[tuple[_Candidate, Job | LeanJob]] = []
         outcomes = {}
         for candidate in ordered:
             try:
@@ -283,14 +256,13 @@ class Requeuer:
             labels = counters.requeue_label(
                 self.connection, self.dlq.keys, [c.queue_name for c, _ in prepared], self.max_label_values
             )
-            with self.connection.pipeline(transaction=True) as pipe:
-                for candidate, job in prepared:
-                    self._queue(candidate.queue_name)._enqueue_job(job, pipeline=pipe, at_front=self.at_front)
-                if prepared:
-                    self.dlq.claims.finish_many([candidate.job_id for candidate, _ in prepared], pipe)
-                    requeued = Counter(labels[candidate.queue_name] for candidate, _ in prepared)
-                    counters.queue_requeue_increments(pipe, self.dlq.keys, requeued)
-                pipe.execute()
+            try:
+                self._execute(prepared, labels, watch=True)
+            except WatchError:
+                # A lean job's hash changed or expired since it was read (its HSET alone would leave a
+                # job without its call): read those jobs whole (rebuilt if gone) and write them whole.
+                prepared = self._prepare_whole(prepared, outcomes)
+                self._execute(prepared, labels, watch=False)
         except Exception:
             for candidate, _ in prepared:
                 self._give_back(candidate)
@@ -299,7 +271,78 @@ class Requeuer:
             outcomes[candidate.job_id] = Outcome(candidate.job_id, Result.REQUEUED, self._destination(candidate))
         return outcomes
 
-    def _prepare(self, candidate: _Candidate) -> Job:
+    def _execute(
+        self, prepared: Sequence[tuple[_Candidate, Job | LeanJob]], labels: dict[str, str], watch: bool
+    ) -> None:
+        """The batch's MULTI: the jobs enqueued, their claimed entries deleted, the requeues counted.
+        `watch`: the lean jobs' hashes are WATCHed, so that the MULTI does nothing (WatchError) if
+        one of them changed or expired since it was read."""
+        with self.connection.pipeline(transaction=True) as pipe:
+            lean_keys = [Job.key_for(job.id) for _, job in prepared if isinstance(job, LeanJob)]
+            if watch and lean_keys:
+                pipe.watch(*lean_keys)  # type: ignore[no-untyped-call]  # unannotated in redis-py 8.1
+                pipe.multi()
+            self._write_jobs(pipe, prepared)
+            if prepared:
+                self.dlq.claims.finish_many([candidate.job_id for candidate, _ in prepared], pipe)
+                requeued = Counter(labels[candidate.queue_name] for candidate, _ in prepared)
+                counters.queue_requeue_increments(pipe, self.dlq.keys, requeued)
+            pipe.execute()
+
+    def _prepare_whole(
+        self, prepared: Sequence[tuple[_Candidate, Job | LeanJob]], outcomes: dict[str, Outcome]
+    ) -> list[tuple[_Candidate, Job | LeanJob]]:
+        """`prepared` with each `LeanJob` read again whole into an RQ `Job` (rebuilt from the entry's
+        snapshot if its hash is gone); one that cannot be is given back, with an error outcome."""
+        lean = [candidate for candidate, job in prepared if isinstance(job, LeanJob)]
+        with self.connection.pipeline(transaction=False) as pipe:
+            for candidate in lean:
+                pipe.hgetall(Job.key_for(candidate.job_id))
+                pipe.hget(self.dlq.keys.entry(candidate.job_id), "job_snapshot")
+            replies = iter(pipe.execute())
+        whole: list[tuple[_Candidate, Job | LeanJob]] = []
+        for candidate, job in prepared:
+            if isinstance(job, LeanJob):
+                raw, snapshot = next(replies), next(replies)
+                candidate.job = self.reader.restore(candidate.job_id, raw) if raw else None
+                if candidate.entry is not None:
+                    candidate.entry = replace(candidate.entry, job_snapshot=text(snapshot) if snapshot else "")
+                try:
+                    job = self._prepare(candidate)
+                except ValueError as error:
+                    self._give_back(candidate)
+                    outcomes[candidate.job_id] = Outcome(candidate.job_id, Result.ERROR, str(error))
+                    continue
+            whole.append((candidate, job))
+        return whole
+
+    def _write_jobs(self, pipe: Pipeline, prepared: Sequence[tuple[_Candidate, Job | LeanJob]]) -> None:
+        """Enqueue the jobs on `pipe` in order: a `LeanJob` by one HSET, its id pushed with the others
+        of the same queue next to it (one push per run); a `Job` by RQ's `_enqueue_job`."""
+        serializer = resolve_serializer(self.serializer)
+        run: list[str] = []  # ids of lean jobs of one queue waiting to be pushed
+        run_queue: Queue | None = None
+        for candidate, job in prepared:
+            queue = self._queue(candidate.queue_name)
+            if run and (queue is not run_queue or not isinstance(job, LeanJob)):
+                self._push(pipe, run_queue, run)
+            if isinstance(job, LeanJob):
+                fields = job.enqueue_fields(queue.name, queue._default_timeout, serializer)
+                pipe.hset(Job.key_for(job.id), mapping=fields)
+                run.append(job.id)
+                run_queue = queue
+            else:
+                queue._enqueue_job(job, pipeline=pipe, at_front=self.at_front)
+        if run:
+            self._push(pipe, run_queue, run)
+
+    def _push(self, pipe: Pipeline, queue: Queue | None, run: list[str]) -> None:
+        """Push `run` as RQ's `push_job_id` would one by one (LPUSH of a, b, c leaves c, b, a in front)."""
+        if queue is not None:
+            (pipe.lpush if self.at_front else pipe.rpush)(queue.key, *run)
+        run.clear()
+
+    def _prepare(self, candidate: _Candidate) -> Job | LeanJob:
         job = candidate.job
         if job is None:
             if candidate.entry is None:  # `_refusal` turned these away already
@@ -315,9 +358,10 @@ class Requeuer:
             job.meta[META_IDEMPOTENCY_FORCE] = True
         else:
             job.meta.pop(META_IDEMPOTENCY_FORCE, None)
-        job.started_at = None
-        job.ended_at = None
-        job._exc_info = ""  # as RQ 3.0's FailedJobRegistry.requeue does
+        if isinstance(job, Job):  # a LeanJob writes these as cleared (`LeanJob.enqueue_fields`)
+            job.started_at = None
+            job.ended_at = None
+            job._exc_info = ""  # as RQ 3.0's FailedJobRegistry.requeue does
         return job
 
     def _give_back(self, candidate: _Candidate) -> None:
@@ -337,14 +381,6 @@ class Requeuer:
     def _registry(self, queue_name: str) -> FailedJobRegistry:
         registry: FailedJobRegistry = self._queue(queue_name).failed_job_registry  # unannotated in rq 3.0
         return registry
-
-
-def _lean_entry(values: Sequence[bytes]) -> DeadLetterEntry:
-    """An entry holding only the fields a requeue reads (`_READ_FIELDS`, in order); the rest empty."""
-    job_id, func_name, queue, exc_type, failed_at = (text(value) for value in values)
-    return DeadLetterEntry(
-        job_id, func_name, queue, "", "", exc_type, "", "", 0, 0, enqueued_at="", failed_at=failed_at, worker=""
-    )
 
 
 def _valid_id(job_id: str) -> bool:
