@@ -180,7 +180,7 @@ class Requeuer:
     def _read(self, job_ids: Sequence[str], writing: bool = False) -> list[_Candidate]:
         ids = list(dict.fromkeys(job_ids))
         valid = [job_id for job_id in ids if _valid_id(job_id)]
-        entries, jobs = self._fetch(valid, writing)
+        entries, jobs = self.reader.fetch(valid, writing)  # step 1
         candidates = []
         for job_id in ids:
             if job_id not in entries:
@@ -194,12 +194,6 @@ class Requeuer:
                 problem = "no such job (not in the DLQ, and RQ has no job with this id)"
             candidates.append(_Candidate(job_id, entry, job, problem))
         return candidates
-
-    def _fetch(
-        self, job_ids: Sequence[str], writing: bool = False
-    ) -> tuple[dict[str, DeadLetterEntry | None], dict[str, Job | LeanJob | None]]:
-        """Step 1 (`BatchReader.fetch`): the batch's entries and jobs."""
-        return self.reader.fetch(job_ids, writing)
 
     def _refusal(self, candidate: _Candidate) -> Outcome | None:
         """Why this job cannot be requeued (an error, or a skip if another requeue beat us), or None."""
