@@ -62,6 +62,7 @@ REAL_CAUSES = {
 NEEDED_RUNS = {"ok": 1, "permanent": 1, "flaky": 1 + RETRY_MAX, "single": 1}  # the runs each fate takes without chaos
 BUDGET = {"ok": 1 + RETRY_MAX, "permanent": 1 + RETRY_MAX, "flaky": 1 + RETRY_MAX, "single": 1}
 FAILOVER_SECONDS = 60  # the Sentinels promote within a few seconds; room for a loaded machine
+DEFAULT_REPLICA_PRIORITY = 100  # redis-server's default
 WAIT_TIMEOUT_MS = 1000
 RUNS_FILE = "runs.log"
 # What an extra run explained by each disruption means (`_explain`): the earlier run's writes (its dequeue,
@@ -178,6 +179,7 @@ class FailoverFigures:
     dead_by_cause: Counter[str] = field(default_factory=Counter)
     handler_errors: int = 0  # "Failure handler could not ..." lines in the workers' logs
     short_of_replicas: int = 0  # "... replicas acknowledged ..." warnings in the workers' logs
+    sentinel_events: list[str] = field(default_factory=list)  # each Sentinel's switches and aborted failovers
     load: tuple[float, float] = (0.0, 0.0)  # 1-minute load average at the start and the end
     seconds: float = 0.0
 
@@ -263,6 +265,7 @@ def run(config: FailoverConfig, work_dir: Path, say: Callable[[str], None] = pri
         figures.accounts = _account(connection, dlq, settings, fates, runs_file, figures.disruptions)
     figures.dead_by_cause.update(account.exc_type for account in figures.accounts if account.exc_type)
     figures.handler_errors, figures.short_of_replicas = _log_counts(work_dir)
+    figures.sentinel_events = _sentinel_events(work_dir)
     figures.load = (figures.load[0], os.getloadavg()[0])
     figures.seconds = time.monotonic() - started
     return figures
@@ -297,6 +300,13 @@ def _shut_down(setup: SentinelSetup) -> Disruption:
     failover, or started as a primary, it could be taken as the primary again, empty, and the promoted
     server would resync from it and lose every key (seen under load). A server Sentinel has demoted has
     its REPLICAOF written to its config file; `--replicaof` is that file here.
+
+    Until its first sync is done it is also started with `replica-priority 0`: Sentinel may promote a
+    replica that has never synced (its `master_link_down_since_seconds` is -1, which passes Sentinel's
+    "disconnected too long" check), and on a loaded machine (down-after 1 s) the Sentinels once took the
+    new primary for down while the restarted server was still empty and promoted it: every key was lost
+    (21 of 24 jobs gone, three re-created by the workers that held them). Once synced it holds the data,
+    and its priority goes back to the default.
     """
     old = setup.current_primary()
     new = setup.other(old)
@@ -305,9 +315,12 @@ def _shut_down(setup: SentinelSetup) -> Disruption:
     wait_until(lambda: _names(setup, new), FAILOVER_SECONDS, "the Sentinels to promote the replica")
     disruption.promoted = time.time()
     _wait_described(setup, lambda: setup.settled_on(new), "every Sentinel to finish the failover")
-    old.start_again(["--replicaof", "127.0.0.1", str(new.port)])
-    # Usually `old` rejoins as `new`'s replica; on a loaded machine the Sentinels (down-after 1 s) may fail
-    # over once more, back to `old`, once it has synced: either way, the pair ends synced.
+    old.start_again(["--replicaof", "127.0.0.1", str(new.port), "--replica-priority", "0"])
+    _wait_described(setup, lambda: setup.is_replica_of(old, new), "the restarted server to sync as a replica")
+    with old.client() as client:
+        client.config_set("replica-priority", DEFAULT_REPLICA_PRIORITY)
+    # Now that `old` holds the data, the Sentinels (down-after 1 s) may fail over once more, back to it,
+    # on a loaded machine: either way, the pair ends synced.
     _wait_described(setup, lambda: _synced_pair(setup), "the restarted server to rejoin as a replica")
     disruption.ended = time.time()
     return disruption
@@ -499,6 +512,17 @@ def _archive_rows(connection: Redis, settings: Settings, ids: list[str]) -> Coun
         found = db.execute(select(failed_jobs.c.job_id).where(failed_jobs.c.job_id.in_(ids))).all()
     engine.dispose()
     return Counter(job_id for (job_id,) in found)
+
+
+def _sentinel_events(work_dir: Path) -> list[str]:
+    """Each Sentinel's log lines that say it switched the primary or gave up a failover, by Sentinel:
+    what a failed run needs to tell a second failover from a lost write."""
+    events = []
+    for log in sorted(work_dir.glob("servers/sentinel-*/server.log")):
+        for line in log.read_text(errors="replace").splitlines():
+            if "+switch-master" in line or "-failover-abort" in line:
+                events.append(f"{log.parent.name}: {line.strip()}")
+    return events
 
 
 def _log_counts(work_dir: Path) -> tuple[int, int]:

@@ -29,7 +29,7 @@ def test_no_job_nor_its_cause_is_lost_nor_dead_lettered_twice_through_a_freeze_a
     with capsys.disabled():
         for line in ["", *lines, figures.summary()]:
             print(f"[failover chaos] {line}")
-    details = "\n".join(account.line() for account in figures.accounts)
+    details = "\n".join([*(account.line() for account in figures.accounts), *figures.sentinel_events])
     assert [disruption.kind for disruption in figures.disruptions] == ["freeze", "shutdown"]
     assert figures.unfinished == 0, details
     assert figures.select(lambda a: a.lost) == [], details
