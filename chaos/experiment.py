@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import random
-import signal
 import socket
 import subprocess
 import sys
@@ -27,7 +26,7 @@ from rq import Retry, Worker
 from rq.command import send_kill_horse_command
 
 from failure_handlers.config import parse_settings
-from failure_handlers.dev.worker_process import PROJECT_ROOT, descendants, start_worker, stop_worker
+from failure_handlers.dev.worker_process import PROJECT_ROOT, kill_at_once, start_worker, stop_worker
 from failure_handlers.dlq.store import DeadLetterQueue
 from failure_handlers.jobs.status import job_statuses
 from failure_handlers.metrics.counters import read_counters
@@ -290,11 +289,7 @@ class Supervisor:
     def kill_worker(self, rng: random.Random) -> int:
         """SIGKILL one worker with its work-horse and scheduler (a lost machine); returns its pid."""
         process = rng.choice(self.processes)
-        for pid in [*descendants(process.pid), process.pid]:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        kill_at_once(process.pid)
         process.wait()
         return process.pid
 

@@ -63,6 +63,22 @@ def start_worker(
     )
 
 
+def kill_at_once(pid: int) -> None:
+    """SIGKILL `pid` and its descendants, `pid` first: a lost machine (worker, work-horse, scheduler).
+
+    Its children are read before (once it is gone they are init's). The worker goes first so that it
+    cannot see its work-horse die and do RQ's bookkeeping: killed work-horse first, a worker on a loaded
+    machine once had the time to mark the job failed and take it out of the StartedJobRegistry before its
+    own SIGKILL, which is not what a lost machine leaves behind.
+    """
+    children = descendants(pid)
+    for target in [pid, *children]:
+        try:
+            os.kill(target, signal.SIGKILL)
+        except ProcessLookupError:  # ended meanwhile
+            pass
+
+
 def descendants(pid: int) -> list[int]:
     """Child processes of `pid`, recursively (read from /proc; Linux only)."""
     children: dict[int, list[int]] = {}

@@ -14,7 +14,7 @@ from rq.command import send_stop_job_command
 from rq.intermediate_queue import IntermediateQueue
 from rq.registry import FailedJobRegistry, StartedJobRegistry
 
-from failure_handlers.dev.worker_process import PROJECT_ROOT, descendants, rq_command
+from failure_handlers.dev.worker_process import PROJECT_ROOT, kill_at_once, rq_command
 from tests import dying_worker_tasks, plain_rq_tasks
 from tests.conftest import TEST_ENV
 from tests.integration.conftest import run_script
@@ -96,8 +96,7 @@ def test_abandoned_job_of_a_killed_worker_is_dead_lettered(redis, dlq, worker):
     process = worker()
     job = enqueue(chaos_job, "ok", 60, connection=redis, retry=None)
     wait_for(lambda: job.get_status(refresh=True) == "started", 20, "the job to start")
-    for pid in [*descendants(process.pid), process.pid]:
-        os.kill(pid, signal.SIGKILL)  # the whole machine is gone: worker and work-horse
+    kill_at_once(process.pid)  # the whole machine is gone: worker and work-horse
     process.wait()
     # RQ notices only when the execution's heartbeat expires (>= 60 s); move that moment to now.
     started = StartedJobRegistry("default", connection=redis)
@@ -217,8 +216,7 @@ def test_a_worker_killed_after_the_handler_dead_lettered_its_job_keeps_the_real_
     )
     written = wait_for(lambda: dlq.get(job.id), 30, "the handler's DLQ entry")
     assert written.exc_type == "RuntimeError"
-    for pid in [*descendants(process.pid), process.pid]:
-        os.kill(pid, signal.SIGKILL)  # before RQ's own bookkeeping: the job stays in the StartedJobRegistry
+    kill_at_once(process.pid)  # before RQ's own bookkeeping: the job stays in the StartedJobRegistry
     process.wait()
     started = StartedJobRegistry("default", connection=redis)
     assert job.id in started.get_job_ids(cleanup=False)
