@@ -12,9 +12,15 @@ rows are the ones to compare.
 Item 5 also counts the server's commands per job (INFO commandstats delta, the commands a Lua script
 runs included, INFO itself left out); the two commands run in alternating order from cycle to cycle.
 
+`--only purge`: per cycle, fill the DLQ and `dlq.py purge --yes` it, nothing else: the purge's wall
+time, its CPU and the server's, and the server's commands per entry (the last cycle's, by command, on
+stderr, with the server's microseconds per entry from INFO commandstats). `--root DIR` runs the CLI
+commands from another checkout (cwd and PYTHONPATH DIR, its .venv's python if it has one): the
+same benchmark measures main's purge and this one's.
+
 Standalone: python benchmarks/dlq_at_scale.py [--entries 100000] [--requeue-jobs 10000] [--repeat 3]
-[--only dlq|requeue] (runs on BENCH_REDIS_URL, or a private embedded valkey-server; prints a table;
-asserts nothing).
+[--only dlq|requeue|purge] [--root DIR] (runs on BENCH_REDIS_URL, or a private embedded valkey-server;
+prints a table; asserts nothing).
 """
 
 from __future__ import annotations
@@ -64,6 +70,9 @@ REQUEUE_RATIO_TARGET = 3.0
 SEARCH_TARGET = 0.200
 
 
+CLI_ROOT = ROOT  # where the CLI commands run (`--root`)
+
+
 @dataclass(frozen=True)
 class Run:
     """One command: its wall time, its process' CPU time and the server's CPU time (seconds), and
@@ -73,6 +82,7 @@ class Run:
     cpu: float
     server_cpu: float
     commands: dict[str, int] = field(default_factory=dict)
+    usec: dict[str, int] = field(default_factory=dict)  # server microseconds by command (commandstats)
 
     @property
     def command_count(self) -> int:
@@ -87,12 +97,18 @@ def run_cli(url: str, *args: str) -> float:
 def measure_cli(url: str, *args: str) -> Run:
     """`python ARGS` from the project root against `url`: wall, its own CPU and the server's CPU."""
     env = {**os.environ, "REDIS_URL": url, "DLQ_PREFIX": PREFIX, "DLQ_MAX_ENTRIES": "1000000", "LOG_LEVEL": "WARNING"}
+    python = sys.executable
+    if CLI_ROOT != ROOT:
+        env["PYTHONPATH"] = str(CLI_ROOT)
+        if (CLI_ROOT / ".venv" / "bin" / "python").exists():
+            python = str(CLI_ROOT / ".venv" / "bin" / "python")
     server = connect(url)
     server_before = server_cpu(server)
     commands_before = command_calls(server)
+    usec_before = command_usec(server)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    result = subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True)
+    result = subprocess.run([python, *args], cwd=CLI_ROOT, env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if result.returncode != 0:
@@ -105,7 +121,15 @@ def measure_cli(url: str, *args: str) -> Run:
         for name, calls in commands_after.items()
         if name != "info" and calls != commands_before.get(name, 0)
     }
-    return Run(elapsed, cpu, server_seconds, commands)
+    usec = {name: spent - usec_before.get(name, 0) for name, spent in command_usec(server).items() if name in commands}
+    return Run(elapsed, cpu, server_seconds, commands, usec)
+
+
+def command_usec(connection: Redis) -> dict[str, int]:
+    """Microseconds the server spent per command so far (INFO commandstats `usec`; a script's
+    includes the commands it ran, which are also counted under their own names)."""
+    stats = connection.info("commandstats")
+    return {name.removeprefix("cmdstat_"): int(value["usec"]) for name, value in stats.items()}
 
 
 def server_cpu(connection: Redis) -> float:
@@ -193,6 +217,51 @@ def dlq_figures(server: BenchServer, entries: int, repeat: int) -> list[Figure]:
             "6. Memory per DLQ entry",
             f"server memory per entry at {entries:,} entries (used_memory growth / entries: entry + index members)",
             runs(cycles["memory"], lambda size: f"{size / 1024:.1f} KB"),
+        ),
+    ]
+
+
+def purge_cycle(server: BenchServer, entries: int) -> Run:
+    """Fill the DLQ with `entries` entries (no RQ jobs, as in `dlq_cycle`) and `dlq.py purge --yes` it."""
+    connection = server.fresh()
+    dlq = DeadLetterQueue(connection, PREFIX, TTL, max_entries=entries * 2)
+    dlq.add_many(make_entries(entries))
+    if dlq.count() != entries:
+        raise RuntimeError(f"the DLQ holds {dlq.count()} entries, expected {entries}")
+    purge = measure_cli(server.url, "scripts/dlq.py", "purge", "--yes")
+    if dlq.count() != 0 or connection.keys(f"{PREFIX}entry:*") or connection.keys(f"{PREFIX}by:*"):
+        raise RuntimeError("purge left entries or index keys behind")
+    return purge
+
+
+def purge_figures(server: BenchServer, entries: int, repeat: int) -> list[Figure]:
+    """`dlq.py purge --yes` of `entries`, alone: wall, CPU (command, server), commands per entry."""
+    timings = [purge_cycle(server, entries) for _ in range(repeat)]
+    last = timings[-1]
+    lines = ["| command | calls per entry | server µs per entry |", "|---|---|---|"]
+    for name in sorted(last.commands, key=lambda name: -last.usec.get(name, 0)):
+        lines.append(f"| {name} | {last.commands[name] / entries:.3f} | {last.usec.get(name, 0) / entries:.2f} |")
+    print(f"purge of {entries:,}, server commands, last cycle ({CLI_ROOT}):\n" + "\n".join(lines), file=sys.stderr)
+    section = f"4. The DLQ at {entries:,} entries (`--only purge`, CLI from {CLI_ROOT})"
+    walls = [run.wall for run in timings]
+    return [
+        Figure(
+            section,
+            f"`python scripts/dlq.py purge --yes` of {entries:,}, wall time",
+            runs(walls, seconds_text),
+            target=f"< {seconds_text(PURGE_TARGET)}",
+            met=median(walls) < PURGE_TARGET,
+        ),
+        Figure(section, "the purge's CPU time: its process", runs([run.cpu for run in timings], seconds_text)),
+        Figure(
+            section,
+            "the purge's CPU time: the server's (INFO cpu)",
+            runs([r.server_cpu for r in timings], seconds_text),
+        ),
+        Figure(
+            section,
+            "the purge's server commands per entry (INFO commandstats, Lua's included)",
+            runs([run.command_count / entries for run in timings], _count),
         ),
     ]
 
@@ -286,13 +355,20 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=100_000)
     parser.add_argument("--requeue-jobs", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--only", choices=("dlq", "requeue"), help="Only item 4 (dlq) or item 5 (requeue).")
+    parser.add_argument(
+        "--only", choices=("dlq", "requeue", "purge"), help="Only item 4 (dlq), item 5 (requeue), or the purge."
+    )
+    parser.add_argument("--root", type=Path, default=ROOT, help="Run the CLI commands from this checkout.")
     options = parser.parse_args()
+    global CLI_ROOT
+    CLI_ROOT = options.root.resolve()
     figures: list[Figure] = []
     with bench_server() as server:
-        if options.only != "requeue":
+        if options.only == "purge":
+            figures += purge_figures(server, options.entries, options.repeat)
+        if options.only in (None, "dlq"):
             figures += dlq_figures(server, options.entries, options.repeat)
-        if options.only != "dlq":
+        if options.only in (None, "requeue"):
             figures += requeue_figures(server, options.requeue_jobs, options.repeat)
     print("| metric | ours | baseline | ratio | target |\n|---|---|---|---|---|")
     for figure in figures:
