@@ -243,14 +243,19 @@ class DeadLetterQueue:
             args.append(value.encode())
         return args
 
-    def delete(self, job_ids: Iterable[str], outcome: str = "deleted", by: str = "") -> int:
+    def delete(
+        self, job_ids: Iterable[str], outcome: str = "deleted", by: str = "", rq_keys: Sequence[str] = ()
+    ) -> int:
         """Remove entries from the DLQ and every index; returns how many were indexed.
 
         With the archive on, each removed entry's row gets `outcome` (deleted, purged, requeued)
-        and `by` (who or what did it) in the same script.
+        and `by` (who or what did it) in the same script. `rq_keys`: RQ's key names split around
+        the name (`operations.delete.rq_key_names`): each entry deleted also takes its RQ job out of
+        its queue's failed registry and deletes the job's keys, in the same atomic step.
         """
         removed = 0
-        head: list[ScriptArg] = [self.keys.prefix, self.archive_maxlen, outcome, by, time.time()]
+        head: list[ScriptArg] = [self.keys.prefix, self.archive_maxlen, outcome, by, time.time(), len(rq_keys)]
+        head += rq_keys
         for chunk in _chunks(list(job_ids), SCAN_BATCH):
             removed += int(scripts.DELETE.run(self.connection, [*head, *chunk]))
         return removed
