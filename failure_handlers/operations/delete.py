@@ -45,7 +45,7 @@ def delete_dead_jobs(
     return deleted
 
 
-def rq_key_names(connection: Redis) -> tuple[str, ...]:
+def rq_key_names(connection: Redis | None = None) -> tuple[str, ...]:
     """RQ's key names as the delete script builds them, each split around the name it is built from
     (prefix, suffix): a queue's FailedJobRegistry, then a job's hash, dependents and result. Taken
     from RQ's own classes, so they follow RQ: the script never spells an RQ key itself."""
