@@ -9,7 +9,7 @@ from rq.job import Job
 from rq.registry import FailedJobRegistry
 from rq.results import Result
 
-from failure_handlers.dlq.store import SCAN_BATCH, DeadLetterQueue
+from failure_handlers.dlq.store import DELETES_PER_TRIP, SCAN_BATCH, DeadLetterQueue
 
 _NAME = "\x00"  # stands for the job id (or queue name) in `rq_key_names`; never part of one RQ builds
 
@@ -29,16 +29,16 @@ def delete_dead_jobs(
     With `keep_job` each job is also *dismissed* (`DeadLetterQueue.dismiss`): deleted from the DLQ while
     its RQ job stays failed, so the reconciler does not bring its entry back.
 
-    Batched, 1,000 jobs at a time, one delete script each (`storage/lua/delete.lua`): it reads each
-    entry's index values and queue, and removes the entry, its index members and (unless `keep_job`)
-    its RQ job together, atomically; a job whose entry is gone by then is left alone (it may be live
-    again). `outcome` (deleted, or purged for `rq-dlq purge`) and `by` go to the failure archive when
-    it is on.
+    Batched, 1,000 jobs at a time, one delete script each (`storage/lua/delete.lua`, three per round
+    trip): it reads each entry's index values and queue, and removes the entry, its index members and
+    (unless `keep_job`) its RQ job together, atomically; a job whose entry is gone by then is left
+    alone (it may be live again). `outcome` (deleted, or purged for `rq-dlq purge`) and `by` go to the
+    failure archive when it is on.
     """
     rq_keys = () if keep_job else rq_key_names(connection)
     deleted = 0
-    for start in range(0, len(job_ids), SCAN_BATCH):
-        chunk = job_ids[start : start + SCAN_BATCH]
+    for start in range(0, len(job_ids), SCAN_BATCH * DELETES_PER_TRIP):
+        chunk = job_ids[start : start + SCAN_BATCH * DELETES_PER_TRIP]
         if keep_job:
             dlq.dismiss(chunk)  # the reconciler must not bring these back from the failed registry
         deleted += dlq.delete(chunk, outcome, by, rq_keys=rq_keys)
