@@ -12,9 +12,16 @@ rows are the ones to compare.
 Item 5 also counts the server's commands per job (INFO commandstats delta, the commands a Lua script
 runs included, INFO itself left out); the two commands run in alternating order from cycle to cycle.
 
+`--only purge`: per cycle, fill the DLQ and `dlq.py purge --yes` it, nothing else: the purge's wall
+time, its CPU and the server's, and the server's commands per entry (the last cycle's, by command, on
+stderr, with the server's microseconds per entry from INFO commandstats). With `--against DIR`, each
+cycle also fills the DLQ again and purges it with the CLI of another checkout (cwd and PYTHONPATH
+DIR, its .venv's python if it has one; e.g. main), which one goes first alternating: the baseline
+column, measured in the same run.
+
 Standalone: python benchmarks/dlq_at_scale.py [--entries 100000] [--requeue-jobs 10000] [--repeat 3]
-[--only dlq|requeue] (runs on BENCH_REDIS_URL, or a private embedded valkey-server; prints a table;
-asserts nothing).
+[--only dlq|requeue|purge] [--against DIR] (runs on BENCH_REDIS_URL, or a private embedded valkey-server;
+prints a table; asserts nothing).
 """
 
 from __future__ import annotations
@@ -73,6 +80,7 @@ class Run:
     cpu: float
     server_cpu: float
     commands: dict[str, int] = field(default_factory=dict)
+    usec: dict[str, int] = field(default_factory=dict)  # server microseconds by command (commandstats)
 
     @property
     def command_count(self) -> int:
@@ -84,15 +92,22 @@ def run_cli(url: str, *args: str) -> float:
     return measure_cli(url, *args).wall
 
 
-def measure_cli(url: str, *args: str) -> Run:
-    """`python ARGS` from the project root against `url`: wall, its own CPU and the server's CPU."""
+def measure_cli(url: str, *args: str, root: Path = ROOT) -> Run:
+    """`python ARGS` from the project root (or the checkout `root`) against `url`: wall, its own CPU
+    and the server's CPU."""
     env = {**os.environ, "REDIS_URL": url, "DLQ_PREFIX": PREFIX, "DLQ_MAX_ENTRIES": "1000000", "LOG_LEVEL": "WARNING"}
+    python = sys.executable
+    if root != ROOT:
+        env["PYTHONPATH"] = str(root)
+        if (root / ".venv" / "bin" / "python").exists():
+            python = str(root / ".venv" / "bin" / "python")
     server = connect(url)
     server_before = server_cpu(server)
     commands_before = command_calls(server)
+    usec_before = command_usec(server)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    result = subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True)
+    result = subprocess.run([python, *args], cwd=root, env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if result.returncode != 0:
@@ -105,7 +120,15 @@ def measure_cli(url: str, *args: str) -> Run:
         for name, calls in commands_after.items()
         if name != "info" and calls != commands_before.get(name, 0)
     }
-    return Run(elapsed, cpu, server_seconds, commands)
+    usec = {name: spent - usec_before.get(name, 0) for name, spent in command_usec(server).items() if name in commands}
+    return Run(elapsed, cpu, server_seconds, commands, usec)
+
+
+def command_usec(connection: Redis) -> dict[str, int]:
+    """Microseconds the server spent per command so far (INFO commandstats `usec`; a script's
+    includes the commands it ran, which are also counted under their own names)."""
+    stats = connection.info("commandstats")
+    return {name.removeprefix("cmdstat_"): int(value["usec"]) for name, value in stats.items()}
 
 
 def server_cpu(connection: Redis) -> float:
@@ -197,6 +220,81 @@ def dlq_figures(server: BenchServer, entries: int, repeat: int) -> list[Figure]:
     ]
 
 
+def purge_cycle(server: BenchServer, entries: int, root: Path = ROOT) -> Run:
+    """Fill the DLQ with `entries` entries (no RQ jobs, as in `dlq_cycle`) and `dlq.py purge --yes` it
+    (with the CLI of the checkout `root`)."""
+    connection = server.fresh()
+    dlq = DeadLetterQueue(connection, PREFIX, TTL, max_entries=entries * 2)
+    dlq.add_many(make_entries(entries))
+    if dlq.count() != entries:
+        raise RuntimeError(f"the DLQ holds {dlq.count()} entries, expected {entries}")
+    purge = measure_cli(server.url, "scripts/dlq.py", "purge", "--yes", root=root)
+    if dlq.count() != 0 or connection.keys(f"{PREFIX}entry:*") or connection.keys(f"{PREFIX}by:*"):
+        raise RuntimeError("purge left entries or index keys behind")
+    return purge
+
+
+def purge_figures(server: BenchServer, entries: int, repeat: int, against: Path | None = None) -> list[Figure]:
+    """`dlq.py purge --yes` of `entries`, alone: wall, CPU (command, server), commands per entry; with
+    `against`, that checkout's purge too, cycle by cycle, which one goes first alternating."""
+    ours: list[Run] = []
+    theirs: list[Run] = []
+    for cycle in range(repeat):
+        if against is not None and cycle % 2 == 1:
+            theirs.append(purge_cycle(server, entries, against))
+        ours.append(purge_cycle(server, entries))
+        if against is not None and cycle % 2 == 0:
+            theirs.append(purge_cycle(server, entries, against))
+    for root, timings in ((ROOT, ours), (against, theirs)):
+        if timings:
+            print(
+                f"purge of {entries:,} by {root}, last cycle:\n{purge_command_table(timings[-1], entries)}",
+                file=sys.stderr,
+            )
+    section = f"4. The DLQ at {entries:,} entries (`--only purge`; baseline: the CLI of {against})"
+
+    def row(
+        metric: str,
+        pick: Callable[[Run], float],
+        unit: Callable[[float], str],
+        target: str = "",
+        met: bool | None = None,
+    ) -> Figure:
+        values = [pick(run) for run in ours]
+        baseline = [pick(run) for run in theirs]
+        ratio = median(baseline) / median(values) if baseline and median(values) else None
+        shown = runs(baseline, unit) if baseline else ""
+        return Figure(section, metric, runs(values, unit), shown, ratio, target=target, met=met)
+
+    walls = [run.wall for run in ours]
+    return [
+        row(
+            f"`python scripts/dlq.py purge --yes` of {entries:,}, wall time",
+            lambda run: run.wall,
+            seconds_text,
+            target=f"< {seconds_text(PURGE_TARGET)}",
+            met=median(walls) < PURGE_TARGET,
+        ),
+        row("the purge's CPU time: its process", lambda run: run.cpu, seconds_text),
+        row("the purge's CPU time: the server's (INFO cpu)", lambda run: run.server_cpu, seconds_text),
+        row("the purge's CPU time: process + server", lambda run: run.cpu + run.server_cpu, seconds_text),
+        row(
+            "the purge's server commands per entry (INFO commandstats, Lua's included)",
+            lambda run: run.command_count / entries,
+            _count,
+        ),
+    ]
+
+
+def purge_command_table(run: Run, entries: int) -> str:
+    """One purge's server commands per entry, by command, with the server's µs per entry (commandstats:
+    a script's µs include the commands it ran; wall-clock µs, inflated on a loaded machine)."""
+    lines = ["| command | calls per entry | server µs per entry |", "|---|---|---|"]
+    for name in sorted(run.commands, key=lambda name: -run.usec.get(name, 0)):
+        lines.append(f"| {name} | {run.commands[name] / entries:.3f} | {run.usec.get(name, 0) / entries:.2f} |")
+    return "\n".join(lines)
+
+
 def requeue_cycle(server: BenchServer, jobs: int, ours_first: bool = False) -> tuple[Run, Run]:
     """(rq's run, ours) requeueing `jobs` failed jobs each, on identical data; `ours_first`: ours runs first."""
     connection = server.fresh()
@@ -286,13 +384,19 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=100_000)
     parser.add_argument("--requeue-jobs", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--only", choices=("dlq", "requeue"), help="Only item 4 (dlq) or item 5 (requeue).")
+    parser.add_argument(
+        "--only", choices=("dlq", "requeue", "purge"), help="Only item 4 (dlq), item 5 (requeue), or the purge."
+    )
+    parser.add_argument("--against", type=Path, help="--only purge: also purge with the CLI of this checkout.")
     options = parser.parse_args()
     figures: list[Figure] = []
     with bench_server() as server:
-        if options.only != "requeue":
+        if options.only == "purge":
+            against = options.against.resolve() if options.against else None
+            figures += purge_figures(server, options.entries, options.repeat, against)
+        if options.only in (None, "dlq"):
             figures += dlq_figures(server, options.entries, options.repeat)
-        if options.only != "dlq":
+        if options.only in (None, "requeue"):
             figures += requeue_figures(server, options.requeue_jobs, options.repeat)
     print("| metric | ours | baseline | ratio | target |\n|---|---|---|---|---|")
     for figure in figures:

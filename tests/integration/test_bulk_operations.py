@@ -16,12 +16,13 @@ from rq.job import Job
 from benchmarks.synthetic import dead_entry_for, make_entries, make_failed_jobs
 from failure_handlers.dlq.filters import DlqFilter
 from failure_handlers.dlq.store import DeadLetterQueue
-from failure_handlers.dlq.text import text
+from failure_handlers.dlq.text import text, text_list
 from failure_handlers.operations.delete import delete_dead_jobs
 from failure_handlers.operations.report import BulkReport
 from failure_handlers.operations.requeue import Result
 from failure_handlers.operations.requeue_run import RequeueOptions, requeue_jobs
 from failure_handlers.runtime import connect
+from failure_handlers.storage.keys import INDEXED_FIELDS
 from tests.conftest import TEST_ENV
 from tests.integration.conftest import run_script
 from tests.integration.test_operator_tooling import database
@@ -140,6 +141,86 @@ def test_purge_deletes_entries_and_rq_jobs_and_appends_one_purged_event_each(red
     assert {(event["type"], event["outcome"]) for event in purged} == {("outcome", "purged")}
     assert [event["type"] for event in after if event["type"] == "audit"] == ["audit"]
     assert int(redis.get(dlq.keys.archive_seq)) == seq_before + 2_101  # one number per event, none skipped
+
+
+def index_problems(redis: Redis, dlq: DeadLetterQueue) -> list[str]:
+    """Every disagreement between the entries and their indexes: a member of the index or of a `by:`
+    key without its entry hash (an orphan) or whose entry has another value, an entry missing from
+    the index or from the `by:` key of one of its values."""
+    problems = []
+    indexed = set(text_list(redis.zrange(dlq.keys.index, 0, -1)))
+    entries = {text(key).removeprefix(dlq.keys.entry("")) for key in redis.keys(dlq.keys.entry("*"))}
+    problems += [f"orphan in the index: {job_id}" for job_id in indexed - entries]
+    problems += [f"entry not in the index: {job_id}" for job_id in entries - indexed]
+    for job_id in entries:
+        for kind, field in INDEXED_FIELDS.items():
+            value = text(redis.hget(dlq.keys.entry(job_id), field))
+            if value and redis.zscore(dlq.keys.by(kind, value), job_id) is None:
+                problems.append(f"entry {job_id} not in {dlq.keys.by(kind, value)}")
+    for key in map(text, redis.keys(f"{dlq.keys.prefix}by:*")):
+        kind, _, value = key.removeprefix(dlq.keys.prefix + "by:").partition(":")
+        for job_id in text_list(redis.zrange(key, 0, -1)):
+            if job_id not in entries:
+                problems.append(f"orphan in {key}: {job_id}")
+            elif text(redis.hget(dlq.keys.entry(job_id), INDEXED_FIELDS[kind])) != value:
+                problems.append(f"{job_id} in {key} with another {kind}")
+    return problems
+
+
+def rq_job_failed(redis: Redis, queue: str, job_id: str) -> bool:
+    """RQ's failed job is still there: its hash, and its member in the queue's failed registry."""
+    registry = Queue(queue, connection=redis).failed_job_registry.key
+    return bool(redis.exists(Job.key_for(job_id))) and redis.zscore(registry, job_id) is not None
+
+
+def failed_ids(redis: Redis, queue: str) -> list[str]:
+    return text_list(redis.zrange(Queue(queue, connection=redis).failed_job_registry.key, 0, -1))
+
+
+def test_a_filtered_purge_removes_exactly_the_matching_entries_with_their_jobs_and_no_index_member_is_left(redis, dlq):
+    billing = make_failed_jobs(redis, QUEUE, 1_300, dlq=dlq)  # two delete scripts
+    mail = make_failed_jobs(redis, "mail", 200, dlq=dlq)
+    key_errors = {job_id for job_id in billing if dlq.get(job_id).exc_type == "KeyError"}  # type: ignore[union-attr]
+    assert 0 < len(key_errors) < len(billing)
+    both = run_script("scripts/dlq.py", "purge", "--queue", QUEUE, "--exc-type", "KeyError", "--yes")  # rows checked
+    assert both.returncode == 0, both.stderr
+    assert both.stdout.strip() == f"deleted {len(key_errors)} entries"
+    assert index_problems(redis, dlq) == []
+    left = set(billing) - key_errors
+    assert set(dlq.select_ids(DlqFilter())) == left | set(mail)
+    assert not any(redis.exists(Job.key_for(job_id)) for job_id in key_errors)
+    assert set(failed_ids(redis, QUEUE)) == left
+    result = run_script("scripts/dlq.py", "purge", "--queue", QUEUE, "--yes")  # one index: no row read first
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"deleted {len(left)} entries"
+    assert index_problems(redis, dlq) == []
+    assert sorted(dlq.select_ids(DlqFilter())) == sorted(mail)
+    assert Queue(QUEUE, connection=redis).failed_job_registry.count == 0
+    assert not any(redis.exists(Job.key_for(job_id)) for job_id in billing)
+    assert all(rq_job_failed(redis, "mail", job_id) for job_id in mail)  # the other queue's jobs untouched
+
+
+def test_a_job_whose_entry_is_gone_when_its_batch_is_deleted_is_left_alone(redis, dlq):
+    ids = make_failed_jobs(redis, QUEUE, 5, dlq=dlq)
+    requeued, expired = ids[0], ids[1]
+    dlq.delete([requeued])  # since it was chosen: requeued by another operator (its job is live again)
+    redis.delete(dlq.keys.entry(expired))  # its entry expired, its index members left behind
+    assert delete_dead_jobs(redis, dlq, ids, outcome="purged") == 3
+    assert rq_job_failed(redis, QUEUE, requeued) and rq_job_failed(redis, QUEUE, expired)
+    assert not any(redis.exists(Job.key_for(job_id)) for job_id in ids[2:])
+    assert sorted(failed_ids(redis, QUEUE)) == sorted([requeued, expired])
+    assert dlq.count() == 0 and redis.zcard(dlq.keys.index) == 0
+
+
+def test_an_entry_added_while_a_purge_runs_is_kept_in_every_index(redis, dlq):
+    chosen = make_failed_jobs(redis, QUEUE, 1_500, dlq=dlq)
+    assert sorted(dlq.members(DlqFilter()) or []) == sorted(chosen)  # what the purge chose
+    late = make_failed_jobs(redis, QUEUE, 20, dlq=dlq)  # the same queue, functions and groups, failed since
+    assert delete_dead_jobs(redis, dlq, chosen, outcome="purged") == 1_500
+    assert sorted(dlq.select_ids(DlqFilter())) == sorted(late)
+    assert index_problems(redis, dlq) == []
+    assert all(rq_job_failed(redis, QUEUE, job_id) for job_id in late)
+    assert not any(redis.exists(Job.key_for(job_id)) for job_id in chosen)
 
 
 def test_delete_dead_jobs_with_keep_job_dismisses_them(redis, dlq):
