@@ -186,11 +186,16 @@ def dead_letter_queue(connection: Redis, settings: Settings) -> DeadLetterQueue:
     connection, or settings that differ, build a new one in its place. A forked work-horse inherits
     its parent's, on the parent's connection object, whose pool redis-py resets after a fork."""
     for held, dlq_settings, archive_settings, dlq in _last_dlq:
-        if held is connection and dlq_settings == settings.dlq and archive_settings == settings.archive:
+        if held is connection and _same(dlq_settings, settings.dlq) and _same(archive_settings, settings.archive):
             return dlq
     dlq = DeadLetterQueue.from_settings(connection, settings.dlq, settings.archive)
     _last_dlq[:] = [(connection, settings.dlq, settings.archive, dlq)]
     return dlq
+
+
+def _same(kept: object, current: object) -> bool:
+    """Equal settings; the very same object (the usual case: settings are loaded once) without comparing."""
+    return kept is current or kept == current
 
 
 def _classify(

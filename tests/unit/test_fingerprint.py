@@ -79,7 +79,11 @@ def test_cpythons_sha1_and_the_hashlib_fallback_give_the_same_digest(monkeypatch
 
     from failure_handlers.recording import fingerprint as module
 
-    cases = [("KeyError", "missing sku 1234", "orders.py:reserve"), ("E", "", ""), ("Ünïcode", "naïve ✓ \ud800", "ö.py:f")]
+    cases = [
+        ("KeyError", "missing sku 1234", "orders.py:reserve"),
+        ("E", "", ""),
+        ("Ünïcode", "naïve ✓ \ud800", "ö.py:f"),
+    ]
     if sys.implementation.name == "cpython":
         assert module._sha1.__module__ == "_sha1"  # the fast path is the one in use
     fast = [fingerprint(*case) for case in cases]

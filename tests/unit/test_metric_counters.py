@@ -134,7 +134,9 @@ def test_the_failure_spec_is_cached_per_labels_and_caps_and_equal_to_the_uncache
     assert counters.failure_spec(100, 2000, "billing", "app.charge", "KeyError", "permanent") == built
     assert counters._cached_failure_spec.cache_info().hits == 1
     other_caps = counters.failure_spec(5, 7, "billing", "app.charge", "KeyError", "permanent")
-    assert other_caps == counters.spec(5, 7, counters.failure_increments("billing", "app.charge", "KeyError", "permanent"))
+    assert other_caps == counters.spec(
+        5, 7, counters.failure_increments("billing", "app.charge", "KeyError", "permanent")
+    )
     assert other_caps != built
     retried = counters.failure_spec(100, 2000, "billing", "app.charge", "KeyError", None)
     assert retried == counters.spec(100, 2000, counters.failure_increments("billing", "app.charge", "KeyError", None))
