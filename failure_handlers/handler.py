@@ -25,8 +25,11 @@ from rq.exceptions import AbandonedJobError
 from rq.job import Job
 
 from failure_handlers import runtime
+from failure_handlers.archive.settings import ArchiveSettings
+from failure_handlers.config import Settings
 from failure_handlers.dlq.entry import MAX_RECORDED_FAILURES, DeadLetterEntry
 from failure_handlers.dlq.runs import number_record
+from failure_handlers.dlq.settings import DlqSettings
 from failure_handlers.dlq.store import DeadLetterQueue, Written
 from failure_handlers.jobs.meta import queue_save_final
 from failure_handlers.metrics import counters
@@ -103,7 +106,7 @@ def handle_failure(
     counted = _counter_spec(job, record["exc_type"], _reason_label(verdict, attempt) if final else None)
     span = tracing.current_span()
     if final:
-        dlq = DeadLetterQueue.from_settings(connection, settings.dlq, settings.archive)
+        dlq = dead_letter_queue(connection, settings)
         entry = build_entry(
             **fields_of(job),
             record=record,
@@ -169,6 +172,30 @@ def handle_failure(
         summary,
         job_id=job.id,
     )
+
+
+# The DLQ the last final failure of this process wrote to, with what it was built from (one tuple at most).
+_last_dlq: list[tuple[Redis, DlqSettings, ArchiveSettings, DeadLetterQueue]] = []
+
+
+def dead_letter_queue(connection: Redis, settings: Settings) -> DeadLetterQueue:
+    """The configured DLQ on `connection`: one object per (connection, settings), reused by the final
+    failures of a process rather than built for each (it holds no state besides those).
+
+    Only the last one is kept, and only for the very same connection object (`is`): another
+    connection, or settings that differ, build a new one in its place. A forked work-horse inherits
+    its parent's, on the parent's connection object, whose pool redis-py resets after a fork."""
+    for held, dlq_settings, archive_settings, dlq in _last_dlq:
+        if held is connection and _same(dlq_settings, settings.dlq) and _same(archive_settings, settings.archive):
+            return dlq
+    dlq = DeadLetterQueue.from_settings(connection, settings.dlq, settings.archive)
+    _last_dlq[:] = [(connection, settings.dlq, settings.archive, dlq)]
+    return dlq
+
+
+def _same(kept: object, current: object) -> bool:
+    """Equal settings; the very same object (the usual case: settings are loaded once) without comparing."""
+    return kept is current or kept == current
 
 
 def _classify(
@@ -265,8 +292,10 @@ def _counter_spec(job: Job, exc_type: str, dead_reason: str | None) -> str:
             func = job.func_name or ""
         except Exception:  # noqa: BLE001 - unreadable job data: still counted
             func = ""
-        increments = counters.failure_increments(job.origin or "", func, exc_type, dead_reason)
-        return counters.spec(settings.metrics.max_label_values, settings.metrics.max_series, increments)
+        metrics = settings.metrics
+        return counters.failure_spec(
+            metrics.max_label_values, metrics.max_series, job.origin or "", func, exc_type, dead_reason
+        )
     except Exception:  # noqa: BLE001 - metrics never stop the handler's own work
         logger.opt(exception=True).error("Failure handler could not build the counters for job {}", job.id)
         return ""

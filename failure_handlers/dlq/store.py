@@ -10,6 +10,7 @@ round trip; reads of many entries are pipelined, one round trip per page. Statis
 from __future__ import annotations
 
 import builtins
+import functools
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -91,8 +92,17 @@ class DeadLetterQueue:
         # > 0: `add_replicated` ends its round trip with WAIT (DLQ_WAIT_REPLICAS, DLQ_WAIT_TIMEOUT_MS)
         self.wait_replicas = wait_replicas
         self.wait_timeout_ms = wait_timeout_ms
-        self.claims = DlqClaims(connection, self.keys, ttl_seconds, archive_maxlen, self.get_many)
-        self.search_index = SearchIndex(connection, self.keys, ttl_seconds)
+
+    # Built on first use, not by every constructor: the failure handler's DLQ only ever adds.
+    @functools.cached_property
+    def claims(self) -> DlqClaims:
+        """The requeue claim protocol on this DLQ's entries (`claims.py`)."""
+        return DlqClaims(self.connection, self.keys, self.ttl_seconds, self.archive_maxlen, self.get_many)
+
+    @functools.cached_property
+    def search_index(self) -> SearchIndex:
+        """The index behind `--search` (`search_index.py`)."""
+        return SearchIndex(self.connection, self.keys, self.ttl_seconds)
 
     @classmethod
     def from_settings(cls, connection: Redis, dlq: DlqSettings, archive: ArchiveSettings) -> DeadLetterQueue:

@@ -11,6 +11,7 @@ from rq.registry import FailedJobRegistry
 
 from failure_handlers import DeadLetterQueue, PermanentError, handler
 from failure_handlers.dlq.entry import MAX_RECORDED_FAILURES
+from failure_handlers.dlq.filters import DlqFilter
 from failure_handlers.dlq.store import Written
 from failure_handlers.sentinel_connection import primary_moved
 from worker_tasks import enqueue
@@ -168,3 +169,49 @@ def test_a_dlq_write_short_of_replicas_is_written_again_only_when_the_sentinels_
 
 def test_a_plain_connection_never_has_a_primary_that_moved(fake_redis):
     assert primary_moved(fake_redis) is False
+
+
+def test_one_dlq_per_connection_and_settings_is_reused_and_another_connection_gets_its_own(fake_redis, monkeypatch):
+    import fakeredis
+
+    from failure_handlers import runtime
+
+    settings = runtime.settings()
+    first = handler.dead_letter_queue(fake_redis, settings)
+    assert handler.dead_letter_queue(fake_redis, settings) is first
+    other = fakeredis.FakeRedis()
+    second = handler.dead_letter_queue(other, settings)
+    assert second is not first and second.connection is other
+    again = handler.dead_letter_queue(fake_redis, settings)
+    assert again is not second and again.connection is fake_redis  # nothing of the other connection's kept
+    monkeypatch.setenv("DLQ_PREFIX", "moved:dlq:")
+    monkeypatch.setenv("DLQ_MAX_ENTRIES", "12")
+    runtime.settings.cache_clear()
+    changed = handler.dead_letter_queue(fake_redis, runtime.settings())
+    assert changed is not again and (changed.keys.prefix, changed.max_entries) == ("moved:dlq:", 12)
+    current = runtime.settings()
+    runtime.settings.cache_clear()
+    reloaded = runtime.settings()  # equal settings, another object
+    assert reloaded is not current and handler.dead_letter_queue(fake_redis, reloaded) is changed
+
+
+def test_final_failures_on_two_connections_are_each_written_on_their_own():
+    import fakeredis
+
+    one, two = fakeredis.FakeRedis(), fakeredis.FakeRedis()
+    jobs = {}
+    for connection in (one, two, one):
+        job = run(Queue("unit", connection=connection), raises_permanent)
+        jobs.setdefault(connection, []).append(job.id)
+    for connection, ids in jobs.items():
+        dlq = DeadLetterQueue(connection, "test:dlq:", 3600)
+        assert sorted(dlq.select_ids(DlqFilter())) == sorted(ids)
+
+
+def test_a_dlq_builds_its_claims_and_search_index_on_first_use(fake_redis):
+    dlq = DeadLetterQueue(fake_redis, "test:dlq:", 3600, archive_maxlen=50)
+    assert "claims" not in vars(dlq) and "search_index" not in vars(dlq)
+    claims = dlq.claims
+    assert dlq.claims is claims and (claims.connection, claims.keys, claims.ttl_seconds) == (fake_redis, dlq.keys, 3600)
+    assert claims.archive_maxlen == 50 and dlq.search_index is dlq.search_index
+    assert dlq.search_index.connection is fake_redis

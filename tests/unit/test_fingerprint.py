@@ -64,3 +64,30 @@ def test_frames_from_a_real_traceback_and_from_its_text():
         text = traceback.format_exc()
     assert innermost_project_frame(frames_of(tb)) == "test_fingerprint.py:project_code"
     assert frames_from_text(text) == frames_of(tb)
+
+
+def test_the_digest_is_sha1_of_type_normalised_message_and_origin_pinned():
+    import hashlib
+
+    text = "ValueError\nbad amount <n>\ntasks.py:charge"
+    assert hashlib.sha1(text.encode()).hexdigest()[:12] == "1986069a2467"
+    assert fingerprint("ValueError", "bad amount 12", "tasks.py:charge") == "1986069a2467"
+
+
+def test_cpythons_sha1_and_the_hashlib_fallback_give_the_same_digest(monkeypatch):
+    import hashlib
+
+    from failure_handlers.recording import fingerprint as module
+
+    cases = [
+        ("KeyError", "missing sku 1234", "orders.py:reserve"),
+        ("E", "", ""),
+        ("Ünïcode", "naïve ✓ \ud800", "ö.py:f"),
+    ]
+    if sys.implementation.name == "cpython":
+        assert module._sha1.__module__ == "_sha1"  # the fast path is the one in use
+    fast = [fingerprint(*case) for case in cases]
+    for data in (b"", b"abc", "naïve ✓".encode(), b"x" * 100_000):
+        assert module._sha1(data).hexdigest() == hashlib.sha1(data).hexdigest()
+    monkeypatch.setattr(module, "_sha1", hashlib.sha1)  # the fallback (no `_sha1` module)
+    assert [fingerprint(*case) for case in cases] == fast

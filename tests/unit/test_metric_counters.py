@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from rq import Queue, Retry, SimpleWorker
 
@@ -123,3 +125,51 @@ def test_an_entry_the_reconciler_closes_as_requeued_is_counted_as_a_requeue_once
     dlq.add(dead_entry("deleted-by-an-operator"))
     dlq.delete(["deleted-by-an-operator"])  # outcome "deleted": not a requeue
     assert counters.read_counters(fake_redis, KEYS)["requeued"] == [((entry.queue,), 1), (("other",), 1)]
+
+
+def test_the_failure_spec_is_cached_per_labels_and_caps_and_equal_to_the_uncached_one():
+    counters._cached_failure_spec.cache_clear()
+    built = counters.spec(100, 2000, counters.failure_increments("billing", "app.charge", "KeyError", "permanent"))
+    assert counters.failure_spec(100, 2000, "billing", "app.charge", "KeyError", "permanent") == built
+    assert counters.failure_spec(100, 2000, "billing", "app.charge", "KeyError", "permanent") == built
+    assert counters._cached_failure_spec.cache_info().hits == 1
+    other_caps = counters.failure_spec(5, 7, "billing", "app.charge", "KeyError", "permanent")
+    assert other_caps == counters.spec(
+        5, 7, counters.failure_increments("billing", "app.charge", "KeyError", "permanent")
+    )
+    assert other_caps != built
+    retried = counters.failure_spec(100, 2000, "billing", "app.charge", "KeyError", None)
+    assert retried == counters.spec(100, 2000, counters.failure_increments("billing", "app.charge", "KeyError", None))
+    with pytest.raises(ValueError):
+        counters.failure_spec(100, 2000, "billing", "app.charge", "KeyError", "because")
+
+
+def test_a_label_longer_than_a_label_can_be_is_not_kept_in_the_cache():
+    counters._cached_failure_spec.cache_clear()
+    huge = "f" * 100_000
+    spec = counters.failure_spec(100, 2000, "q", huge, "E", None)
+    assert spec == counters.spec(100, 2000, counters.failure_increments("q", huge, "E", None))
+    assert counters._cached_failure_spec.cache_info().currsize == 0
+
+
+def test_the_handlers_counter_spec_follows_a_change_of_the_metrics_settings(fake_redis, monkeypatch):
+    from failure_handlers import handler, runtime
+
+    job = Queue("billing", connection=fake_redis).enqueue(always_fails)
+    first = handler._counter_spec(job, "KeyError", "permanent")
+    metrics = runtime.settings().metrics
+    assert (json_cap(first), json_series(first)) == (metrics.max_label_values, metrics.max_series) != (7, 9)
+    monkeypatch.setenv("METRICS_MAX_LABEL_VALUES", "7")
+    monkeypatch.setenv("METRICS_MAX_SERIES", "9")
+    runtime.settings.cache_clear()
+    second = handler._counter_spec(job, "KeyError", "permanent")
+    assert (json_cap(second), json_series(second)) == (7, 9)
+    assert second.split("\n")[0] == first.split("\n")[0]  # the same increments, other caps
+
+
+def json_cap(spec):
+    return json.loads(spec.split("\n", 1)[1])["cap"]
+
+
+def json_series(spec):
+    return json.loads(spec.split("\n", 1)[1])["series"]
