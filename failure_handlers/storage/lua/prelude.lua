@@ -32,21 +32,26 @@ end
 local zadd_gt = (redis.REDIS_VERSION_NUM or 0) >= 0x060200
 local function seen(score, member)
   local last = redis.call('ZSCORE', values_key, member)
-  if not last or score > tonumber(last) then redis.call('ZADD', values_key, score, member) end
+  if not last or tonumber(score) > tonumber(last) then redis.call('ZADD', values_key, score, member) end
   return last and 0 or 1
 end
 
--- Put a member in the main index and in the secondary index of each kind at `score`;
+-- Put a member in the main index and in the secondary index of each kind at `score` (a number, or
+-- better the caller's ARGV text: the server then parses it once per ZADD, with no number formatted in between);
 -- `values[i]` is its value for kinds[i] ('', false or nil: not indexed for that kind).
--- Every value is noted in <prefix>values in one command. Returns how many values were new there.
-local function index_values(member, score, values)
+-- Every value is noted in <prefix>values in one command, at `seen_at` (default `score`): the add
+-- script rounds it up to its sweep interval, so that a storm's values, already there with that
+-- score, are left as they are (ZADD GT moving a member of that small listpack costs more than all
+-- four secondary indexes together). Returns how many values were new there.
+local function index_values(member, score, values, seen_at)
+  seen_at = seen_at or score
   redis.call('ZADD', index, score, member)
   local pairs_ = {}
   for i = 1, #kinds do
     local value = values[i]
     if value and value ~= '' then
       redis.call('ZADD', prefix .. 'by:' .. kinds[i] .. ':' .. value, score, member)
-      pairs_[#pairs_ + 1] = score
+      pairs_[#pairs_ + 1] = seen_at
       pairs_[#pairs_ + 1] = kinds[i] .. ':' .. value
     end
   end
