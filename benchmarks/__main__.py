@@ -30,6 +30,7 @@ from benchmarks import (  # noqa: E402
     report,
     round_trips,
     scrape,
+    server_instructions,
     server_limit,
     storm,
     worker_throughput,
@@ -54,6 +55,8 @@ class Sizes:
     archive_rows: int = 10_000
     storm_jobs: int = storm.FULL_JOBS  # 4 worker processes, ours and plain RQ once each
     storm_pairs: int = 1
+    instruction_adds: int = 2_000  # under valgrind: about 50 times slower than native
+    instruction_jobs: int = 500
 
 
 QUICK = Sizes(
@@ -70,6 +73,8 @@ QUICK = Sizes(
     limit_ops=500,
     archive_rows=500,
     storm_jobs=500,
+    instruction_adds=100,
+    instruction_jobs=50,
 )
 
 
@@ -94,6 +99,7 @@ def suite(server: BenchServer, sizes: Sizes, log_dir: Path, load: report.LoadWat
             lambda: archive_speed.failure_path_figures(server, sizes.final_jobs, sizes.pairs),
         ),
         ("11 failure storm", lambda: storm.figures(server, sizes.storm_jobs, sizes.storm_pairs)),
+        ("12 server instructions", lambda: server_instructions.figures(sizes.instruction_adds, sizes.instruction_jobs)),
     ]
     figures: list[Figure] = []
     with log_files.logs_to_files(log_dir):

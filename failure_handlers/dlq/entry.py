@@ -66,6 +66,16 @@ class DeadLetterEntry:
         """
         return self._hash
 
+    def stored_fields(self) -> dict[str, str]:
+        """The fields the DLQ stores: `to_hash` without those that hold what a missing field reads as
+        (`from_hash`: '' for text, 0 for counts, [] for the histories). Fewer hash fields are less
+        server CPU and memory per dead-lettering; an entry stored whole reads the same."""
+        return self._stored
+
+    @cached_property
+    def _stored(self) -> dict[str, str]:
+        return {name: value for name, value in self._hash.items() if value != _READ_AS[name]}
+
     @cached_property
     def _hash(self) -> dict[str, str]:
         return {
@@ -109,7 +119,7 @@ class DeadLetterEntry:
         for field in fields(cls):
             text = values.get(field.name, "")
             kwargs[field.name] = _int(text) if field.name in INT_FIELDS else text
-        for name in ("failures", "events"):  # entries written before `events` existed have none
+        for name in _HISTORIES:  # not stored when empty (stored_fields); entries written before `events` had none
             if not kwargs[name]:
                 kwargs[name] = "[]"
         return cls(**kwargs)
@@ -164,6 +174,8 @@ class _ShrunkFields(TypedDict, total=False):
 
 
 FIELD_NAMES = tuple(field.name for field in fields(DeadLetterEntry))
+_HISTORIES = ("failures", "events")  # JSON lists: a missing one reads as []
+_READ_AS = {name: "0" if name in INT_FIELDS else "[]" if name in _HISTORIES else "" for name in FIELD_NAMES}
 _NAMES_BYTES = sum(map(len, FIELD_NAMES))
 
 

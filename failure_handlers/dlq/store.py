@@ -249,7 +249,7 @@ class DeadLetterQueue:
         ]
         # Bytes, not str: redis-py packs bytes as they are (its encoder's first check), and the entry's
         # ~44 arguments are most of what the worker spends packing the failure's one round trip.
-        for name, value in fields.items():
+        for name, value in entry.stored_fields().items():
             args.append(_ENCODED_NAMES.get(name) or name.encode())
             args.append(value.encode())
         return args

@@ -1,4 +1,5 @@
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -20,6 +21,38 @@ def test_add_then_get_round_trips_every_field(fake_redis):
     entry = dead_entry("a")
     dlq.add(entry)
     assert dlq.get("a") == entry
+
+
+def test_fields_holding_what_a_missing_field_reads_as_are_not_stored(fake_redis):
+    """Fewer hash fields, less server CPU and memory; the entry reads back the same."""
+    dlq = make_dlq(fake_redis)
+    entry = dead_entry("a", max_retries=0, reason="", origin="")
+    dlq.add(entry)
+    stored = {name.decode() for name in fake_redis.hkeys("t:dlq:entry:a")}
+    defaults = {"max_retries", "reason", "origin", "failures", "events", "duplicated_runs", "job_snapshot"}
+    assert not stored & defaults and {"job_id", "attempts", "args", "kwargs", "traceback"} <= stored
+    assert dlq.get("a") == entry and entry.failures == "[]" and entry.duplicated_runs == 0
+
+
+def test_an_entry_stored_with_every_field_reads_as_before(fake_redis):
+    """An entry written before defaults were left out (every field stored) reads the same as one written now."""
+    dlq = make_dlq(fake_redis)
+    entry = dead_entry("a", max_retries=0, reason="")
+    fake_redis.hset("t:dlq:entry:old", mapping={**entry.to_hash(), "job_id": "old"})
+    dlq.add(entry)
+    assert len(fake_redis.hkeys("t:dlq:entry:old")) > len(fake_redis.hkeys("t:dlq:entry:a"))
+    assert DeadLetterEntry.from_hash(fake_redis.hgetall("t:dlq:entry:old")) == replace(dlq.get("a"), job_id="old")
+
+
+def test_values_keep_their_last_seen_time_to_the_sweep_interval(fake_redis):
+    """A storm's values are already in <prefix>values with the score its adds would give: left as they are."""
+    dlq = make_dlq(fake_redis)  # TTL 3600 s: a sweep every 36 s
+    first, second = dead_entry("a", minutes_ago=30), dead_entry("b", minutes_ago=29.99)
+    dlq.add(first)
+    seen = fake_redis.zscore("t:dlq:values", "queue:default")
+    assert seen % 36 == 0 and 0 <= seen - first.failed_at_epoch < 36
+    dlq.add(second)
+    assert fake_redis.zscore("t:dlq:values", "queue:default") == -(-second.failed_at_epoch // 36) * 36
 
 
 def test_entry_and_index_use_the_documented_keys_and_ttl(fake_redis):

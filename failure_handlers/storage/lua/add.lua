@@ -64,7 +64,11 @@ else
   redis.call('HSET', key, 'revision', revision, unpack(ARGV, 17))
 end
 redis.call('EXPIREAT', key, math.ceil(score + ttl))
-if index_values(id, score, {ARGV[13], ARGV[14], ARGV[15], ARGV[16]}) > 0 and ARGV[16] ~= '' then
+-- The sweep by age runs at most once per SWEEP_EVERY seconds (1% of the TTL, 1 s to 1 h); the values'
+-- last-seen times are kept to that precision (index_values in prelude.lua).
+local sweep_every = math.max(1, math.min(3600, math.floor(ttl / 100)))
+local seen_at = math.ceil(score / sweep_every) * sweep_every
+if index_values(id, ARGV[3], {ARGV[13], ARGV[14], ARGV[15], ARGV[16]}, seen_at) > 0 and ARGV[16] ~= '' then
   redis.call('HSETNX', groups_key, ARGV[16], ARGV[7])
 end
 if archive then archive_event(maxlen, 'dead', archive_id, id, ARGV[6], 'entry', ARGV[12]) end
@@ -82,8 +86,7 @@ if #excess > 0 then
   if dropped > 0 then redis.call('INCRBY', prefix .. 'dropped', dropped) end
 end
 
--- The sweep by age, at most once per SWEEP_EVERY seconds (1% of the TTL, 1 s to 1 h).
-local sweep_every = math.max(1, math.min(3600, math.floor(ttl / 100)))
+-- The sweep by age, at most once per SWEEP_EVERY seconds.
 if redis.call('SET', prefix .. 'swept', ARGV[6], 'NX', 'EX', sweep_every) then
   local cutoff = now - ttl
   local older = '(' .. cutoff
