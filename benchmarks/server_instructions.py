@@ -33,7 +33,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -49,6 +48,7 @@ from benchmarks.server import BenchServer, apply_bench_settings  # noqa: E402
 from benchmarks.synthetic import make_entries  # noqa: E402
 from benchmarks.worker_throughput import SIMPLE_WORKER, JobPath, enqueue_jobs, run_burst_worker  # noqa: E402
 from failure_handlers.dev.embedded_redis import free_port  # noqa: E402
+from failure_handlers.dev.polling import wait_until  # noqa: E402
 from failure_handlers.dlq.store import DeadLetterQueue  # noqa: E402
 from failure_handlers.errors import RedisUnavailable  # noqa: E402
 from failure_handlers.metrics import counters  # noqa: E402
@@ -123,16 +123,17 @@ def counted_server() -> Iterator[Counted]:
 
 
 def _wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + START_SECONDS
-    while True:
-        try:
-            connect(url).close()
-            return
-        except RedisUnavailable:  # not listening yet
-            if process.poll() is not None or time.monotonic() > deadline:
-                code = process.poll()
-                raise RuntimeError(f"valkey-server under callgrind did not start (exit code {code})") from None
-            time.sleep(0.2)
+    wait_until(lambda: _answers(url, process), START_SECONDS, "valkey-server under callgrind to answer", every=0.2)
+
+
+def _answers(url: str, process: subprocess.Popen[bytes]) -> bool:
+    if process.poll() is not None:
+        raise RuntimeError(f"valkey-server under callgrind exited with {process.returncode} before it answered")
+    try:
+        connect(url).close()
+    except RedisUnavailable:  # not listening yet
+        return False
+    return True
 
 
 def per_add(counted: Counted, adds: int) -> tuple[float, float]:
