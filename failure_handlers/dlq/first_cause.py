@@ -27,7 +27,7 @@ from dataclasses import replace
 from typing import Any
 
 from failure_handlers.dlq import runs as run_numbers
-from failure_handlers.dlq.entry import MAX_RECORDED_FAILURES, DeadLetterEntry
+from failure_handlers.dlq.entry import MAX_RECORDED_FAILURES, DeadLetterEntry, history_json
 from failure_handlers.dlq.synthetic import (
     ABANDONED,
     JOB_STOPPED,
@@ -71,9 +71,9 @@ def merge_entries(stored: DeadLetterEntry, incoming: DeadLetterEntry) -> DeadLet
         merged,
         attempts=max(stored.attempts, incoming.attempts, len({item[run_numbers.RUN] for item in runs})),
         max_retries=max(stored.max_retries, incoming.max_retries),
-        failures=json.dumps(runs[-MAX_RECORDED_FAILURES:], ensure_ascii=False),
+        failures=history_json(runs[-MAX_RECORDED_FAILURES:]),
         duplicated_runs=run_numbers.duplicated_runs(runs),
-        events=json.dumps(events, ensure_ascii=False),
+        events=history_json(events),
     ).bounded()
 
 

@@ -30,13 +30,15 @@ def snapshot_of(fields: Mapping[str, object]) -> str:
     """JSON text of job hash fields (bytes in base64), or '' if it would exceed `MAX_SNAPSHOT_CHARS`.
 
     Takes `Job.to_dict` output or a raw HGETALL of the job hash (keys decoded): both restore alike.
+    Empty fields are left out (RQ's `Job.restore` reads an empty field as a missing one), and the
+    JSON is compact: each byte saved is saved in every DLQ entry.
     """
     encoded = {
         name: {"b64": base64.b64encode(value).decode("ascii")} if isinstance(value, bytes) else value
         for name, value in fields.items()
-        if name not in _DROPPED_FIELDS
+        if name not in _DROPPED_FIELDS and value not in ("", b"")
     }
-    text = json.dumps(encoded, default=str)
+    text = json.dumps(encoded, default=str, separators=(",", ":"))
     return text if len(text) <= MAX_SNAPSHOT_CHARS else ""
 
 

@@ -3,7 +3,6 @@ for failures the handler never saw."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -12,7 +11,7 @@ from loguru import logger
 from rq.job import Job
 
 from failure_handlers.dlq import runs
-from failure_handlers.dlq.entry import MAX_RECORDED_FAILURES, DeadLetterEntry
+from failure_handlers.dlq.entry import MAX_RECORDED_FAILURES, DeadLetterEntry, history_json
 from failure_handlers.jobs.snapshot import take_snapshot
 from failure_handlers.recording.failure_record import iso, job_arguments, one_line
 from failure_handlers.recording.fingerprint import fingerprint
@@ -67,7 +66,7 @@ def build_entry(
         failed_at=record["failed_at"],
         worker=record["worker"],
         reason=reason,
-        failures=json.dumps(every_run[-MAX_RECORDED_FAILURES:], ensure_ascii=False),
+        failures=history_json(every_run[-MAX_RECORDED_FAILURES:]),
         fingerprint=fingerprint(record["exc_type"], record["message"], origin),
         origin=origin,
         job_snapshot=snapshot,

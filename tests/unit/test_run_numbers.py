@@ -135,3 +135,10 @@ def test_the_reconciler_finds_the_handlers_record_in_the_current_budget_only():
     )  # fmt: skip
     assert (killed.record["run"], killed.record["attempt"], killed.record["requeues"]) == (9, 2, 1)
     assert killed.dropped == 5
+
+
+def test_the_entrys_history_is_compact_json():
+    """No separator spaces: `failures` is the biggest field of an entry after retries (entry memory)."""
+    entry = entry_of(recorded(record(1), record(2, message="a, b: c")))
+    assert entry.failures == json.dumps(json.loads(entry.failures), ensure_ascii=False, separators=(",", ":"))
+    assert entry.attempt_history()[1]["message"] == "a, b: c"
