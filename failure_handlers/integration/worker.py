@@ -19,6 +19,7 @@ from loguru import logger
 from rq.job import Job
 
 from failure_handlers.handler import handle_failure, on_failure
+from failure_handlers.recording import fork_warm_up
 from failure_handlers.telemetry import sentry
 
 OUR_CALLBACKS = frozenset({f"{on_failure.__module__}.{on_failure.__qualname__}"})
@@ -61,3 +62,4 @@ def _freeze_startup_objects() -> None:
 
 sentry.install()  # when the worker's settings module initialised Sentry: before RQ reports a failure
 _freeze_startup_objects()
+fork_warm_up.install()  # a forking worker's parent fills what every work-horse's failure reads

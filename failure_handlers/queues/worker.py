@@ -38,6 +38,7 @@ from rq.worker import SimpleWorker, Worker, WorkerStatus
 
 from failure_handlers.jobs.torn_retries import repair_torn_retries
 from failure_handlers.queues.pause import paused_among
+from failure_handlers.recording import fork_warm_up
 from failure_handlers.storage.keys import DlqKeys
 
 PAUSE_POLL_SECONDS = 2  # while a queue is paused: how long a dequeue blocks before it reads the pause again
@@ -168,3 +169,6 @@ class PausableSimpleWorker(PauseAware, SimpleWorker):
 def pause_aware(worker_class: type[Any]) -> bool:
     """Whether workers of this class obey a pause."""
     return issubclass(worker_class, PauseAware)
+
+
+fork_warm_up.install()  # with the callback alone (no exception handler): the same warm-up before each fork
