@@ -1,5 +1,7 @@
 import sys
+from pathlib import PurePath
 
+from failure_handlers.recording import fingerprint as fingerprint_module
 from failure_handlers.recording.fingerprint import (
     fingerprint,
     frames_from_text,
@@ -91,3 +93,25 @@ def test_cpythons_sha1_and_the_hashlib_fallback_give_the_same_digest(monkeypatch
         assert module._sha1(data).hexdigest() == hashlib.sha1(data).hexdigest()
     monkeypatch.setattr(module, "_sha1", hashlib.sha1)  # the fallback (no `_sha1` module)
     assert [fingerprint(*case) for case in cases] == fast
+
+
+def test_the_file_name_is_pathlibs_name_of_the_path():
+    """`_file_name` cuts a code object's file at its last `/` (pathlib costs ~150 µs in a fresh
+    work-horse); whatever the path, the name is the one `PurePath` gives."""
+    paths = [
+        "/srv/app/billing/tasks.py",
+        "relative/tasks.py",
+        "tasks.py",
+        "<string>",
+        "<frozen importlib._bootstrap>",
+        "/srv//app//tasks.py",
+        "/srv/app/",
+        "/srv/app/.",
+        "/srv/app/..",
+        "/",
+        "",
+        "C:\\app\\tasks.py",
+    ]
+    for path in paths:
+        fingerprint_module._file_name.cache_clear()
+        assert fingerprint_module._file_name(path) == PurePath(path).name, path
