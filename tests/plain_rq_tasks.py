@@ -22,3 +22,13 @@ def sleep(seconds: float) -> None:
     import time
 
     time.sleep(seconds)
+
+
+def rq_sources_in_linecache() -> list[str]:
+    """Which of RQ's traceback files this work-horse finds in `linecache` before anything failed in it
+    (a forking worker's parent reads them before each fork: `recording/fork_warm_up.py`)."""
+    import linecache
+
+    from failure_handlers.recording.fork_warm_up import rq_traceback_files
+
+    return [filename for filename in rq_traceback_files() if filename in linecache.cache]
