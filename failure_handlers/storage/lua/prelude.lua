@@ -38,19 +38,29 @@ end
 
 -- Put a member in the main index and in the secondary index of each kind at `score` (a number, or
 -- better the caller's ARGV text: the server then parses it once per ZADD, with no number formatted in between);
--- `values[i]` is its value for kinds[i] ('', false or nil: not indexed for that kind).
+-- `queue`, `func`, `exc`, `group`: its values for kinds[1..4] ('', false or nil: not indexed for that kind).
 -- Every value is noted in <prefix>values in one command, at `seen_at` (default `score`): the add
 -- script rounds it up to its sweep interval, so that a storm's values, already there with that
 -- score, are left as they are (ZADD GT moving a member of that small listpack costs more than all
 -- four secondary indexes together). Returns how many values were new there.
-local function index_values(member, score, values, seen_at)
+-- No table and no loop in the usual case (all four values, ZADD GT): the add script runs this on
+-- every dead-lettering, and each Lua table and string costs the server instructions.
+local function index_values(member, score, seen_at, queue, func, exc, group)
   seen_at = seen_at or score
   redis.call('ZADD', index, score, member)
-  local pairs_ = {}
+  local q, f, e, g = queue and queue ~= '', func and func ~= '', exc and exc ~= '', group and group ~= ''
+  if q then redis.call('ZADD', prefix .. 'by:queue:' .. queue, score, member) end
+  if f then redis.call('ZADD', prefix .. 'by:func:' .. func, score, member) end
+  if e then redis.call('ZADD', prefix .. 'by:exc:' .. exc, score, member) end
+  if g then redis.call('ZADD', prefix .. 'by:group:' .. group, score, member) end
+  if zadd_gt and q and f and e and g then
+    return redis.call('ZADD', values_key, 'GT', seen_at, 'queue:' .. queue, seen_at, 'func:' .. func,
+      seen_at, 'exc:' .. exc, seen_at, 'group:' .. group)
+  end
+  local pairs_, values = {}, {queue, func, exc, group}
   for i = 1, #kinds do
     local value = values[i]
     if value and value ~= '' then
-      redis.call('ZADD', prefix .. 'by:' .. kinds[i] .. ':' .. value, score, member)
       pairs_[#pairs_ + 1] = seen_at
       pairs_[#pairs_ + 1] = kinds[i] .. ':' .. value
     end
@@ -64,12 +74,13 @@ end
 
 -- Put a member (whose hash exists) back in every index at `score` (values read from its hash).
 local function reindex(member, score)
-  return index_values(member, score, redis.call('HMGET', prefix .. 'entry:' .. member, unpack(fields)))
+  local values = redis.call('HMGET', prefix .. 'entry:' .. member, unpack(fields))
+  return index_values(member, score, nil, values[1], values[2], values[3], values[4])
 end
 
 -- Prometheus counters kept in Redis (failure_handlers/metrics/counters.py builds the spec).
--- spec: per increment `metric US 0|1 US field` (new_only, field = the values joined by US), apart by
--- RS; a newline; then JSON {"cap": N, "series": M, "incr": [[metric, [label, ...], [value, ...], new_only], ...]},
+-- spec: per increment `N metric US field` (N: '1' for new_only, else '0'; field = the values joined by US),
+-- apart by RS; a newline; then JSON {"cap": N, "series": M, "incr": [[metric, [label, ...], [value, ...], new_only], ...]},
 -- decoded only for a series not seen yet.
 -- `new_only` items (dead_lettered) are skipped when `replacing` is true: the job already had an
 -- entry (dead-lettered again without a requeue in between, e.g. RQ's cleanup of a killed
@@ -97,27 +108,29 @@ local function count_all(spec, replacing)
   if spec == nil or spec == '' then return 0 end
   local newline = string.find(spec, '\n', 1, true)
   if not newline then return 0 end  -- not a spec of this version
-  local counted, memo, full = 0, {}, nil
-  -- Split with plain finds, no patterns: about 7k fewer server instructions per add of ~390k
-  -- (benchmarks/server_instructions.py). An item without its two separators is skipped.
+  local counted, memo, full = 0, nil, nil
+  -- Split with plain finds, no patterns, and as few new strings as possible (each costs the server
+  -- a hash and an allocation; benchmarks/server_instructions.py). An item without its separator is skipped.
+  local find, sub, byte = string.find, string.sub, string.byte
   local start = 1
   while start < newline do
-    local stop = string.find(spec, '\30', start, true)
+    local stop = find(spec, '\30', start, true)
     if not stop or stop > newline then stop = newline end
-    local sep = string.find(spec, '\31', start, true)
-    local metric, new_only, field
-    if sep and sep + 2 < stop and string.sub(spec, sep + 2, sep + 2) == '\31' then
-      metric, new_only, field = string.sub(spec, start, sep - 1), string.sub(spec, sep + 1, sep + 1), string.sub(spec, sep + 3, stop - 1)
+    local sep = find(spec, '\31', start, true)
+    local metric, field
+    if sep and sep < stop and sep > start + 1 and not (replacing and byte(spec, start) == 49) then  -- 49: '1', new_only
+      metric, field = sub(spec, start + 1, sep - 1), sub(spec, sep + 1, stop - 1)
     end
     start = stop + 1
-    if metric and not (replacing and new_only == '1') then
+    if metric then
       counted = counted + 1
       local hash = prefix .. 'metrics:' .. metric
       -- The usual case: this series exists (its values were admitted when it was created): one command.
-      if redis.call('HINCRBY', hash, field, 1) == 1 then
+      if redis.call('HINCRBY', hash, field, '1') == 1 then
         -- A new series: taken back, then its values admitted (or counted as 'other'), from the JSON part.
         redis.call('HDEL', hash, field)
         full = full or cjson.decode(string.sub(spec, newline + 1))
+        memo = memo or {}
         local cap, series = tonumber(full.cap), tonumber(full.series)
         for _, incr in ipairs(full.incr) do
           if incr[1] == metric then
