@@ -43,10 +43,17 @@ local expected = ARGV[11]
 local key = prefix .. 'entry:' .. id
 if guard ~= '' and not redis.call('ZSCORE', guard, id) then return -1 end
 
--- The usual write (the handler's, the reconciler's: the job has no entry yet) reads one thing.
-local present = redis.call('EXISTS', key) == 1
+-- The usual write (the handler's, the reconciler's: the job has no entry yet) reads one thing: whether
+-- the entry exists (1) and whether the sweep's marker does (2 + 2: EXISTS counts a key named twice
+-- twice), in one command: nothing below touches the marker before the sweep, which sets it.
+local swept_key = prefix .. 'swept'
+local found = redis.call('EXISTS', key, swept_key, swept_key)
+local present = found % 2 == 1
 if expected == 'none' and present then return -2 end
-local old = present and redis.call('HMGET', key, 'revision', 'archive_id', unpack(fields)) or false
+local old = false  -- revision, archive_id, then the indexed values of the entry being replaced
+if present then
+  old = redis.call('HMGET', key, 'revision', 'archive_id', unpack(helpers().fields))
+end
 if expected ~= '' and expected ~= 'none' and not (present and (old[1] or '0') == expected) then return -2 end
 
 -- The older entry of the job (merged into this one by the caller): out of its indexes first.
@@ -56,7 +63,7 @@ local archive_id = archive and (existed and old[2] or (id .. '@' .. ARGV[3]))
 if not (existed and guard ~= '') then count_all(ARGV[9], existed) end
 local revision = '1'
 if present then
-  unindex_values(id, {old[3], old[4], old[5], old[6]})
+  helpers().unindex_values(id, {old[3], old[4], old[5], old[6]})
   redis.call('DEL', key)
   revision = tostring((tonumber(old[1] or '0') or 0) + 1)
 end
@@ -71,6 +78,7 @@ if queue ~= '' and func ~= '' and exc ~= '' and group ~= '' then  -- the usual e
       'fingerprint', group, unpack(ARGV, 20))
   end
 else
+  local fields = helpers().fields
   local head = {'revision', revision}
   if archive then head[3], head[4] = 'archive_id', archive_id end
   for i = 1, #fields do
@@ -83,25 +91,31 @@ redis.call('EXPIREAT', key, ARGV[17])
 -- The sweep by age runs at most once per SWEEP_EVERY seconds (1% of the TTL, 1 s to 1 h); the values'
 -- last-seen times are kept to that precision (index_values in prelude.lua).
 if index_values(id, ARGV[3], ARGV[19], queue, func, exc, group) > 0 and group ~= '' then
-  redis.call('HSETNX', groups_key, group, ARGV[7])
+  redis.call('HSETNX', helpers().groups_key, group, ARGV[7])
 end
-if archive then archive_event(maxlen, 'dead', archive_id, id, ARGV[6], 'entry', ARGV[12]) end
+if archive then
+  helpers().archive_event(maxlen, 'dead', archive_id, id, ARGV[6], 'entry', ARGV[12])
+end
 
 -- Trim by count: the oldest members past max entries (members whose entry has expired first: they
 -- are the oldest). Only entries that still existed count as dropped.
 local dropped = 0
 local excess = redis.call('ZRANGE', index, 0, -(tonumber(ARGV[5]) + 1))
 if #excess > 0 then
+  local h = helpers()
   for _, member in ipairs(excess) do
-    unindex(member)
-    archive_outcome(maxlen, member, 'trimmed', 'DLQ_MAX_ENTRIES', ARGV[6])
+    h.unindex(member)
+    h.archive_outcome(maxlen, member, 'trimmed', 'DLQ_MAX_ENTRIES', ARGV[6])
     dropped = dropped + redis.call('DEL', prefix .. 'entry:' .. member)
   end
   if dropped > 0 then redis.call('INCRBY', prefix .. 'dropped', dropped) end
 end
 
--- The sweep by age, at most once per SWEEP_EVERY seconds.
-if redis.call('SET', prefix .. 'swept', ARGV[6], 'NX', 'EX', ARGV[18]) then
+-- The sweep by age, at most once per SWEEP_EVERY seconds: when the marker was not there (above).
+if found < 2 then
+  redis.call('SET', swept_key, ARGV[6], 'EX', ARGV[18])
+  local h = helpers()  -- the prelude's names and helpers, made only on the paths that need them
+  local kinds, seen, groups_key = h.kinds, h.seen, h.groups_key
   local cutoff = tonumber(ARGV[6]) - tonumber(ARGV[4])
   local older = '(' .. cutoff
   -- The layout of before 2026-11: the values seen per kind in names:<kind>, and a TTL on every index

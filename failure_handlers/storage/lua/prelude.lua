@@ -8,33 +8,16 @@
 local prefix = ARGV[1]
 local index = prefix .. 'index'
 local values_key = prefix .. 'values'
-local groups_key = prefix .. 'groups'
-local kinds = {'queue', 'func', 'exc', 'group'}
-local fields = {'queue', 'func_name', 'exc_type', 'fingerprint'}
-
--- Take a member out of the main index and the secondary index of each kind; `values[i]` is its
--- value for kinds[i] (false/nil: none). Returns 1 if it was in the main index, else 0.
-local function unindex_values(member, values)
-  for i = 1, #kinds do
-    if values[i] then redis.call('ZREM', prefix .. 'by:' .. kinds[i] .. ':' .. values[i], member) end
-  end
-  return redis.call('ZREM', index, member)
-end
-
--- The same, the values read from the member's hash.
-local function unindex(member)
-  return unindex_values(member, redis.call('HMGET', prefix .. 'entry:' .. member, unpack(fields)))
-end
-
--- Note a value as seen at `score` in <prefix>values (member <kind>:<value>), keeping the latest
--- score. Returns 1 if it was not there. ZADD GT (Redis >= 6.2); REDIS_VERSION_NUM exists from
--- Redis 7.0 (and Valkey): older servers (and fakeredis) read the score first.
+-- ZADD GT (Redis >= 6.2); REDIS_VERSION_NUM exists from Redis 7.0 (and Valkey): older servers (and
+-- fakeredis) read the score first (`seen`, below).
 local zadd_gt = (redis.REDIS_VERSION_NUM or 0) >= 0x060200
-local function seen(score, member)
-  local last = redis.call('ZSCORE', values_key, member)
-  if not last or tonumber(score) > tonumber(last) then redis.call('ZADD', values_key, score, member) end
-  return last and 0 or 1
-end
+
+-- The names and helpers most calls of the add script never need are made by `helpers()` (at the end),
+-- which returns them in a table: every Lua table, string, closure and captured local (upvalue) a
+-- script makes costs the server instructions on each call, and the whole prelude made eagerly was
+-- ~19k of the add's ~320k (benchmarks/server_instructions.py). The add script calls `helpers()` only
+-- on its rare paths; the other scripts call it first thing.
+local helpers
 
 -- Put a member in the main index and in the secondary index of each kind at `score` (a number, or
 -- better the caller's ARGV text: the server then parses it once per ZADD, with no number formatted in between);
@@ -57,6 +40,8 @@ local function index_values(member, score, seen_at, queue, func, exc, group)
     return redis.call('ZADD', values_key, 'GT', seen_at, 'queue:' .. queue, seen_at, 'func:' .. func,
       seen_at, 'exc:' .. exc, seen_at, 'group:' .. group)
   end
+  local h = helpers()
+  local kinds, seen = h.kinds, h.seen
   local pairs_, values = {}, {queue, func, exc, group}
   for i = 1, #kinds do
     local value = values[i]
@@ -72,12 +57,6 @@ local function index_values(member, score, seen_at, queue, func, exc, group)
   return new
 end
 
--- Put a member (whose hash exists) back in every index at `score` (values read from its hash).
-local function reindex(member, score)
-  local values = redis.call('HMGET', prefix .. 'entry:' .. member, unpack(fields))
-  return index_values(member, score, nil, values[1], values[2], values[3], values[4])
-end
-
 -- Prometheus counters kept in Redis (failure_handlers/metrics/counters.py builds the spec).
 -- spec: per increment `N metric US field` (N: '1' for new_only, else '0'; field = the values joined by US),
 -- apart by RS; a newline; then JSON {"cap": N, "series": M, "incr": [[metric, [label, ...], [value, ...], new_only], ...]},
@@ -88,22 +67,6 @@ end
 -- Each label admits at most N values (set <prefix>metrics:values:<label>); later values count as
 -- 'other'. Each counter hash (<prefix>metrics:<metric>) holds at most M series; a new series past
 -- that is counted in the all-'other' series (so at most M + 1 series). Field = the values joined by "\31" (keys.py).
-local function admitted(label, value, cap, memo)
-  local seen_key = label .. '\31' .. value
-  if memo[seen_key] then return memo[seen_key] end
-  local set = prefix .. 'metrics:values:' .. label
-  local result = value
-  if redis.call('SISMEMBER', set, value) == 0 then
-    if redis.call('SCARD', set) >= cap then
-      result = 'other'
-    else
-      redis.call('SADD', set, value)
-    end
-  end
-  memo[seen_key] = result
-  return result
-end
-
 local function count_all(spec, replacing)
   if spec == nil or spec == '' then return 0 end
   local newline = string.find(spec, '\n', 1, true)
@@ -131,6 +94,7 @@ local function count_all(spec, replacing)
         redis.call('HDEL', hash, field)
         full = full or cjson.decode(string.sub(spec, newline + 1))
         memo = memo or {}
+        local admitted = helpers().admitted
         local cap, series = tonumber(full.cap), tonumber(full.series)
         for _, incr in ipairs(full.incr) do
           if incr[1] == metric then
@@ -146,28 +110,89 @@ local function count_all(spec, replacing)
             end
           end
         end
-        redis.call('HINCRBY', hash, field, 1)
+        redis.call('HINCRBY', hash, field, '1')
       end
     end
   end
   return counted
 end
 
--- The failure archive's event stream (keys.py: <prefix>archive:events, <prefix>archive:seq;
--- failure_handlers/archive/events.py reads it). `maxlen` '' or '0': the archive is off, nothing is
--- appended. Every event gets the next number of <prefix>archive:seq, so the archiver can count the
--- events that MAXLEN trimmed before it read them. Fields: seq, type (dead | outcome), id (the
--- dead-lettering's archive id), job, at (epoch seconds), then the event's own fields.
-local function archive_event(maxlen, event_type, archive_id, job_id, at, ...)
-  if maxlen == nil or maxlen == '' or maxlen == '0' or not archive_id then return end
-  local seq = redis.call('INCR', prefix .. 'archive:seq')
-  redis.call('XADD', prefix .. 'archive:events', 'MAXLEN', '~', maxlen, '*', 'seq', seq, 'type', event_type,
-    'id', archive_id, 'job', job_id, 'at', at, ...)
-end
+local made
+helpers = function()
+  if made then return made end
+  local groups_key = prefix .. 'groups'
+  local kinds = {'queue', 'func', 'exc', 'group'}
+  local fields = {'queue', 'func_name', 'exc_type', 'fingerprint'}
 
--- An outcome of a dead-lettering whose entry hash still exists (read before it is deleted).
-local function archive_outcome(maxlen, member, outcome, by, at)
-  if maxlen == nil or maxlen == '' or maxlen == '0' then return end
-  local archive_id = redis.call('HGET', prefix .. 'entry:' .. member, 'archive_id')
-  if archive_id then archive_event(maxlen, 'outcome', archive_id, member, at, 'outcome', outcome, 'by', by) end
+  -- Take a member out of the main index and the secondary index of each kind; `values[i]` is its
+  -- value for kinds[i] (false/nil: none). Returns 1 if it was in the main index, else 0.
+  local function unindex_values(member, values)
+    for i = 1, #kinds do
+      if values[i] then redis.call('ZREM', prefix .. 'by:' .. kinds[i] .. ':' .. values[i], member) end
+    end
+    return redis.call('ZREM', index, member)
+  end
+
+  -- The same, the values read from the member's hash.
+  local function unindex(member)
+    return unindex_values(member, redis.call('HMGET', prefix .. 'entry:' .. member, unpack(fields)))
+  end
+
+  -- Note a value as seen at `score` in <prefix>values (member <kind>:<value>), keeping the latest
+  -- score. Returns 1 if it was not there. ZADD GT (Redis >= 6.2); REDIS_VERSION_NUM exists from
+  -- Redis 7.0 (and Valkey): older servers (and fakeredis) read the score first.
+  local function seen(score, member)
+    local last = redis.call('ZSCORE', values_key, member)
+    if not last or tonumber(score) > tonumber(last) then redis.call('ZADD', values_key, score, member) end
+    return last and 0 or 1
+  end
+
+  -- Put a member (whose hash exists) back in every index at `score` (values read from its hash).
+  local function reindex(member, score)
+    local values = redis.call('HMGET', prefix .. 'entry:' .. member, unpack(fields))
+    return index_values(member, score, nil, values[1], values[2], values[3], values[4])
+  end
+
+  -- The failure archive's event stream (keys.py: <prefix>archive:events, <prefix>archive:seq;
+  -- failure_handlers/archive/events.py reads it). `maxlen` '' or '0': the archive is off, nothing is
+  -- appended. Every event gets the next number of <prefix>archive:seq, so the archiver can count the
+  -- events that MAXLEN trimmed before it read them. Fields: seq, type (dead | outcome), id (the
+  -- dead-lettering's archive id), job, at (epoch seconds), then the event's own fields.
+  local function archive_event(maxlen, event_type, archive_id, job_id, at, ...)
+    if maxlen == nil or maxlen == '' or maxlen == '0' or not archive_id then return end
+    local seq = redis.call('INCR', prefix .. 'archive:seq')
+    redis.call('XADD', prefix .. 'archive:events', 'MAXLEN', '~', maxlen, '*', 'seq', seq, 'type', event_type,
+      'id', archive_id, 'job', job_id, 'at', at, ...)
+  end
+
+  -- An outcome of a dead-lettering whose entry hash still exists (read before it is deleted).
+  local function archive_outcome(maxlen, member, outcome, by, at)
+    if maxlen == nil or maxlen == '' or maxlen == '0' then return end
+    local archive_id = redis.call('HGET', prefix .. 'entry:' .. member, 'archive_id')
+    if archive_id then archive_event(maxlen, 'outcome', archive_id, member, at, 'outcome', outcome, 'by', by) end
+  end
+
+  -- A label value admitted for counting (count_all, above), or 'other' past the label's cap.
+  local function admitted(label, value, cap, memo)
+    local seen_key = label .. '\31' .. value
+    if memo[seen_key] then return memo[seen_key] end
+    local set = prefix .. 'metrics:values:' .. label
+    local result = value
+    if redis.call('SISMEMBER', set, value) == 0 then
+      if redis.call('SCARD', set) >= cap then
+        result = 'other'
+      else
+        redis.call('SADD', set, value)
+      end
+    end
+    memo[seen_key] = result
+    return result
+  end
+
+  made = {
+    groups_key = groups_key, kinds = kinds, fields = fields, unindex_values = unindex_values, unindex = unindex,
+    seen = seen, reindex = reindex, archive_event = archive_event, archive_outcome = archive_outcome,
+    admitted = admitted,
+  }
+  return made
 end
