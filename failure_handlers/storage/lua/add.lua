@@ -17,7 +17,8 @@
 --         (ARGV[12]), and each entry trimmed by count a `trimmed` event (archive_event in prelude.lua)
 -- ARGV[11] compare-and-set: '' writes unconditionally; 'none' writes only if the job has no entry;
 --         a number writes only if the stored entry's `revision` field is that number (an entry
---         written before `revision` existed counts as 0). Each write stores revision + 1. The caller
+--         written before `revision` existed counts as 0). A first write (no entry) stores no `revision`:
+--         it reads as 0; each later write stores the stored one + 1. The caller
 --         merges a re-recording with the stored entry (dlq/first_cause.py) and retries on -2.
 -- ARGV[12] the entry's fields as one JSON object, for the archive's `dead` event; '' when the archive is off
 -- ARGV[13..16] the indexed values: queue, func_name, exc_type, fingerprint ('': not indexed, and
@@ -61,7 +62,7 @@ local existed = present and (old[3] or old[4] or old[5] or old[6])
 local archive = maxlen ~= '' and maxlen ~= '0'
 local archive_id = archive and (existed and old[2] or (id .. '@' .. ARGV[3]))
 if not (existed and guard ~= '') then count_all(ARGV[9], existed) end
-local revision = '1'
+local revision = false  -- a first write stores none: the entry reads as revision 0
 if present then
   helpers().unindex_values(id, {old[3], old[4], old[5], old[6]})
   redis.call('DEL', key)
@@ -69,20 +70,25 @@ if present then
 end
 
 local queue, func, exc, group = ARGV[13], ARGV[14], ARGV[15], ARGV[16]
-if queue ~= '' and func ~= '' and exc ~= '' and group ~= '' then  -- the usual entry: no table built
+if not revision and queue ~= '' and func ~= '' and exc ~= '' and group ~= '' then  -- the usual entry: no table
   if archive then
-    redis.call('HSET', key, 'revision', revision, 'archive_id', archive_id, 'queue', queue, 'func_name', func,
-      'exc_type', exc, 'fingerprint', group, unpack(ARGV, 20))
-  else
-    redis.call('HSET', key, 'revision', revision, 'queue', queue, 'func_name', func, 'exc_type', exc,
+    redis.call('HSET', key, 'archive_id', archive_id, 'queue', queue, 'func_name', func, 'exc_type', exc,
       'fingerprint', group, unpack(ARGV, 20))
+  else
+    redis.call('HSET', key, 'queue', queue, 'func_name', func, 'exc_type', exc, 'fingerprint', group,
+      unpack(ARGV, 20))
   end
 else
   local fields = helpers().fields
-  local head = {'revision', revision}
-  if archive then head[3], head[4] = 'archive_id', archive_id end
+  local head = {}
+  local function put(name, value)
+    head[#head + 1] = name
+    head[#head + 1] = value
+  end
+  if revision then put('revision', revision) end
+  if archive then put('archive_id', archive_id) end
   for i = 1, #fields do
-    if ARGV[12 + i] ~= '' then head[#head + 1], head[#head + 2] = fields[i], ARGV[12 + i] end
+    if ARGV[12 + i] ~= '' then put(fields[i], ARGV[12 + i]) end
   end
   for i = 20, #ARGV do head[#head + 1] = ARGV[i] end
   redis.call('HSET', key, unpack(head))
