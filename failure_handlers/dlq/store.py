@@ -12,6 +12,7 @@ from __future__ import annotations
 import builtins
 import functools
 import json
+import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ NOT_WRITTEN = -1  # add_many: the guard failed (the job left its failed registry
 CHANGED = -2  # add.lua: the stored entry is not the one the merge was made from
 MERGE_TRIES = 10  # re-read and re-merge at most this often when concurrent writers race
 _ENCODED_NAMES = {name: name.encode() for name in FIELD_NAMES}
+_INDEXED_NAMES = tuple(INDEXED_FIELDS.values())  # queue, func_name, exc_type, fingerprint: ARGV[13..16]
 
 
 @dataclass(frozen=True)
@@ -232,10 +234,12 @@ class DeadLetterQueue:
             },
             ensure_ascii=False,
         )
+        failed_at = entry.failed_at_epoch
+        sweep_every = max(1, min(3600, int(self.ttl_seconds // 100)))  # add.lua: SWEEP_EVERY
         args: list[ScriptArg] = [
             self.keys.prefix,
             fields["job_id"],
-            entry.failed_at_epoch,
+            failed_at,
             self.ttl_seconds,
             self.max_entries,
             time.time(),
@@ -245,13 +249,18 @@ class DeadLetterQueue:
             self.archive_maxlen,
             expected,
             json.dumps(fields, ensure_ascii=False) if self.archive_maxlen else "",
-            *(fields[name] for name in INDEXED_FIELDS.values()),
+            *(fields[name] for name in _INDEXED_NAMES),
+            math.ceil(failed_at + self.ttl_seconds),
+            sweep_every,
+            math.ceil(failed_at / sweep_every) * sweep_every,
         ]
         # Bytes, not str: redis-py packs bytes as they are (its encoder's first check), and the entry's
-        # ~44 arguments are most of what the worker spends packing the failure's one round trip.
+        # ~36 arguments are most of what the worker spends packing the failure's one round trip. The
+        # indexed fields are ARGV[13..16] already: the script stores them from there.
         for name, value in entry.stored_fields().items():
-            args.append(_ENCODED_NAMES.get(name) or name.encode())
-            args.append(value.encode())
+            if name not in _INDEXED_NAMES:
+                args.append(_ENCODED_NAMES.get(name) or name.encode())
+                args.append(value.encode())
         return args
 
     def delete(

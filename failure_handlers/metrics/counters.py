@@ -49,8 +49,8 @@ def spec(max_label_values: int, max_series: int, increments: Sequence[tuple[str,
     """The counter spec that `count_all` (lua/prelude.lua) applies: one +1 per (metric, values).
 
     Two parts, split at the first newline: what the usual case needs, readable without JSON (per
-    increment `metric US new_only US field`, increments apart by RS; label values hold no control
-    characters), then the JSON of it all, decoded by the script only for a series it has not seen.
+    increment `N metric US field`, N '1' for new_only else '0', increments apart by RS; label values
+    hold no control characters), then the JSON of it all, decoded by the script only for a series it has not seen.
     """
     incr: list[list[object]] = []
     fast: list[str] = []
@@ -61,7 +61,7 @@ def spec(max_label_values: int, max_series: int, increments: Sequence[tuple[str,
         texts = [label_value(value) for value in values]
         new_only = metric in NEW_ENTRY_ONLY
         incr.append([metric, list(labels), texts, new_only])
-        fast.append(SEP.join((metric, "1" if new_only else "0", *texts)))
+        fast.append(("1" if new_only else "0") + SEP.join((metric, *texts)))
     head = "\x1e".join(fast)
     body = json.dumps({"cap": max_label_values, "series": max_series, "incr": incr}, ensure_ascii=False)
     return f"{head}\n{body}"

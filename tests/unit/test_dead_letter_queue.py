@@ -1,3 +1,4 @@
+import math
 import time
 from dataclasses import replace
 
@@ -64,6 +65,32 @@ def test_entry_and_index_use_the_documented_keys_and_ttl(fake_redis):
     index_keys = ["t:dlq:index", "t:dlq:by:queue:default", "t:dlq:values", "t:dlq:groups"]
     assert [fake_redis.ttl(key) for key in index_keys] == [-1, -1, -1, -1]
     assert fake_redis.zscore("t:dlq:values", "queue:default") is not None
+
+
+@pytest.mark.parametrize("fingerprint", ["g1", ""])
+def test_the_indexed_fields_cross_to_the_script_once(fake_redis, fingerprint):
+    """queue, func_name, exc_type and fingerprint are ARGV[13..16], not again among the flat fields
+    (fewer arguments for the server to convert); the script stores them, an empty one not at all."""
+    dlq = make_dlq(fake_redis)
+    entry = dead_entry("a", fingerprint=fingerprint)
+    names = dlq._add_args(entry)[19::2]
+    assert b"job_id" in names and not {b"queue", b"func_name", b"exc_type", b"fingerprint"} & set(names)
+    dlq.add(entry)
+    stored = {name.decode() for name in fake_redis.hkeys("t:dlq:entry:a")}
+    assert {"queue", "func_name", "exc_type"} <= stored and ("fingerprint" in stored) == bool(fingerprint)
+    assert dlq.get("a") == entry
+
+
+@pytest.mark.parametrize("ttl", [3600, 604800, 50, 1_000_000])
+def test_the_expiry_and_the_values_time_are_the_scripts_arithmetic(fake_redis, ttl):
+    """The caller computes ARGV[17..19] (expiry, sweep interval, values' last-seen time) as the script did."""
+    dlq = DeadLetterQueue(fake_redis, "t:dlq:", ttl)
+    entry = dead_entry("a", minutes_ago=0.5, fingerprint="g1")
+    dlq.add(entry)
+    sweep_every = max(1, min(3600, ttl // 100))
+    assert fake_redis.expiretime("t:dlq:entry:a") == math.ceil(entry.failed_at_epoch + ttl)
+    assert fake_redis.zscore("t:dlq:values", "group:g1") == math.ceil(entry.failed_at_epoch / sweep_every) * sweep_every
+    assert 0 < fake_redis.ttl("t:dlq:swept") <= sweep_every
 
 
 def test_index_score_is_failure_time(fake_redis):

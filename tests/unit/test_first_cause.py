@@ -163,9 +163,21 @@ def test_the_reconcilers_guarded_write_merges_too(dlq, fake_redis):
 
 
 def test_every_write_bumps_the_revision(dlq, fake_redis):
+    """A first write stores no `revision` (it reads as 0, one hash field less per dead-lettering);
+    every later write stores the one it replaced + 1."""
     dlq.add(real())
+    assert fake_redis.hget(f"{PREFIX}entry:job", "revision") is None
+    dlq.add(abandoned())
+    assert fake_redis.hget(f"{PREFIX}entry:job", "revision") == b"1"
+
+
+def test_an_entry_written_with_revision_1_on_its_first_write_is_merged_as_before(dlq, fake_redis):
+    """Entries written before first writes left `revision` out carry revision 1: compared as stored."""
+    dlq.add(real())
+    fake_redis.hset(f"{PREFIX}entry:job", "revision", "1")
     dlq.add(abandoned())
     assert fake_redis.hget(f"{PREFIX}entry:job", "revision") == b"2"
+    assert dlq.get("job").exc_type == "RuntimeError"
 
 
 def test_a_write_made_from_a_stale_read_is_refused_and_merged_again(dlq, fake_redis, monkeypatch):
@@ -186,7 +198,7 @@ def test_a_write_made_from_a_stale_read_is_refused_and_merged_again(dlq, fake_re
     entry = dlq.get("job")
     kinds = [event["exc_type"] for event in json.loads(entry.events)]
     assert entry.exc_type == "RuntimeError" and kinds == [first_cause.WORK_HORSE_KILLED, first_cause.ABANDONED]
-    assert fake_redis.hget(f"{PREFIX}entry:job", "revision") == b"3"
+    assert fake_redis.hget(f"{PREFIX}entry:job", "revision") == b"2"
 
 
 def test_an_entry_written_in_the_format_before_first_cause_still_reads_and_merges(dlq, fake_redis):

@@ -49,6 +49,18 @@ def test_counts_accumulate_per_series(fake_redis):
     assert figures["requeued"] == []
 
 
+def test_the_specs_fast_part_is_flag_metric_then_field_and_a_broken_item_is_skipped(fake_redis):
+    """`N metric US field` per increment (N: 1 new_only), apart by RS: the script takes two substrings
+    per increment and tests the flag as a byte (fewer Lua strings, fewer server instructions)."""
+    spec = counters.spec(100, 2000, counters.failure_increments("q", "f", "E", "retries_exhausted"))
+    head, _, body = spec.partition("\n")
+    assert head == "0failures\x1fq\x1ff\x1fE\x1e1dead_lettered\x1fq\x1ff\x1fretries_exhausted"
+    assert scripts.COUNT.run(fake_redis, [PREFIX, spec]) == 2
+    broken = "0failures\x1e" + head + "\n" + body  # an item without its separator first
+    assert scripts.COUNT.run(fake_redis, [PREFIX, broken]) == 2
+    assert counters.read_counters(fake_redis, KEYS)["failures"] == [(("q", "f", "E"), 2)]
+
+
 def test_values_past_the_label_cap_are_counted_as_other(fake_redis):
     for n in range(10):
         count(fake_redis, [("requeued", (f"queue-{n}",))], cap=3)

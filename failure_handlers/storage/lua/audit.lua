@@ -4,6 +4,7 @@
 -- ARGV[1] prefix    ARGV[2] AUDIT_MAX_ENTRIES (0: append without trimming)    ARGV[3] the archive
 -- stream's MAXLEN (0: the archive is off)    ARGV[4] when (epoch seconds)    ARGV[5] the record (JSON)
 -- Returns: the record's id in <prefix>audit.
+local archive_event = helpers().archive_event  -- prelude.lua
 local stream = prefix .. 'audit'
 local id
 if ARGV[2] == '0' then

@@ -9,6 +9,8 @@
 -- Per job three commands (HMGET of its indexed values, ZREM from the main index, ZREM from the
 -- registry); the secondary indexes and <prefix>claims get one command per key for the whole batch
 -- (what `unindex` does job by job, grouped: the script is atomic, so the outcome is the same).
+local h = helpers()  -- prelude.lua
+local kinds, fields, archive_event = h.kinds, h.fields, h.archive_event
 local now = tonumber(ARGV[2])
 local archive_on = not (ARGV[3] == nil or ARGV[3] == '' or ARGV[3] == '0')
 local read = {unpack(fields)}

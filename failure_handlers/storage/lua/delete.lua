@@ -21,6 +21,8 @@
 -- Each id also leaves <prefix>search:indexed (the search index writes its new text when it comes back).
 -- Returns: how many of them were in the main index with their hash (a member whose hash is gone,
 -- expired, is taken out of the main index but not counted).
+local h = helpers()  -- prelude.lua
+local kinds, fields, archive_event = h.kinds, h.fields, h.archive_event
 local removed = 0
 local requeued = ARGV[3] == 'requeued'
 local archive = ARGV[2] ~= nil and ARGV[2] ~= '' and ARGV[2] ~= '0'

@@ -5,6 +5,8 @@
 -- ARGV[5..] pairs: job id, score (its failure time, epoch seconds)
 -- Returns: how many entries went back into the indexes (claimed, and their hash still exists);
 -- each is `open` again in the archive (its claim had marked it `requeued`).
+local h = helpers()  -- prelude.lua
+local reindex, archive_outcome = h.reindex, h.archive_outcome
 local released = 0
 for i = 5, #ARGV, 2 do
   local id = ARGV[i]
