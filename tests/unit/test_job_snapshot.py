@@ -29,9 +29,7 @@ def test_a_snapshot_is_compact_and_has_no_empty_fields():
 
 
 def test_a_job_rebuilt_from_it_equals_the_job():
-    connection, job = _job(
-        retry=Retry(max=3, interval=[30, 60, 120]), job_timeout=90, description="", result_ttl=60
-    )
+    connection, job = _job(retry=Retry(max=3, interval=[30, 60, 120]), job_timeout=90, description="", result_ttl=60)
     rebuilt = rebuild_job(connection, job.id, take_snapshot(job))
     original = {k: v for k, v in job.to_dict(include_meta=False).items() if k not in _DROPPED}
     restored = {k: v for k, v in rebuilt.to_dict(include_meta=False).items() if k not in _DROPPED}
