@@ -9,7 +9,7 @@ EXCEPTION_HANDLER := --exception-handler failure_handlers.integration.record_fai
 STAMP := $(VENV)/.installed
 
 .PHONY: setup demo worker test lint typecheck info dlq-list dlq-show dlq-stats dlq-delete dlq-purge dlq-check dlq-reconcile reconciler \
-	chaos chaos-failover requeue bench bench-quick bench-dlq bench-instructions bench-storm profile-handler clean
+	chaos chaos-failover requeue bench bench-quick bench-dlq bench-instructions bench-worker-instructions bench-storm profile-handler clean
 
 setup: $(STAMP)
 
@@ -86,6 +86,9 @@ bench-storm: setup  ## only the failure storm (issue 20 item 4): 4 rq workers, 2
 
 bench-instructions: setup  ## only the server's instructions per DLQ add and per failed job, under valgrind (~3 min)
 	$(PY) benchmarks/server_instructions.py $(ARGS)
+
+bench-worker-instructions: setup  ## only the worker's instructions per final failure and retried attempt, ours vs plain RQ, under valgrind (~5 min)
+	$(PY) benchmarks/worker_instructions.py $(ARGS)
 
 bench-dlq: setup  ## only items 4-5: the DLQ at 100,000 entries, and bulk requeue vs rq requeue --all
 	$(PY) benchmarks/dlq_at_scale.py $(ARGS)
