@@ -31,7 +31,7 @@ from failure_handlers.dlq.entry import MAX_RECORDED_FAILURES, DeadLetterEntry
 from failure_handlers.dlq.runs import number_record
 from failure_handlers.dlq.settings import DlqSettings
 from failure_handlers.dlq.store import DeadLetterQueue, Written
-from failure_handlers.jobs.meta import queue_save_final
+from failure_handlers.jobs.meta import FinalMetaSave, final_meta_save
 from failure_handlers.metrics import counters
 from failure_handlers.recording.cause import cause_of
 from failure_handlers.recording.entry_builder import build_entry, fields_of
@@ -83,7 +83,7 @@ def handle_failure(
     """Record the attempt, classify, and dead-letter a final failure (may raise: callers guard it).
 
     One round trip either way: a retried attempt saves the job's meta; a final failure writes the
-    meta and the DLQ entry in one pipeline.
+    meta and the DLQ entry in one command (the `add` script saves the meta first).
     """
     settings = runtime.settings()
     recorded, dropped = list(job.meta.get(META_FAILURES) or ()), _count(job.meta.get(META_FAILURES_DROPPED))
@@ -121,9 +121,10 @@ def handle_failure(
         if span is not None:
             trace_id, span_id = tracing.span_ids(span)
             entry = replace(entry, trace_id=trace_id, span_id=span_id).bounded()
-        save_meta = partial(queue_save_final, job)
         write = partial(_write_dead_letter, dlq, job.id)
-        written = _guarded_value("write the DLQ entry and job.meta", job.id, write, entry, save_meta, counted)
+        written = _guarded_value(
+            "write the DLQ entry and job.meta", job.id, write, entry, final_meta_save(job), counted
+        )
         if written is not None:
             if written.short_of_replicas:
                 _warn_short_of_replicas(job.id, written, dlq.wait_timeout_ms)
@@ -309,7 +310,7 @@ def _reason_label(verdict: Verdict, attempt: Attempt) -> str:
 
 
 def _write_dead_letter(
-    dlq: DeadLetterQueue, job_id: str, entry: DeadLetterEntry, save_meta: Callable[..., object], counted: str
+    dlq: DeadLetterQueue, job_id: str, entry: DeadLetterEntry, meta: FinalMetaSave, counted: str
 ) -> Written:
     """The final failure's write (entry, job.meta, counters, then WAIT). Acknowledged by too few replicas
     while the Sentinels came to name another primary, it went to a primary being replaced, which drops it
@@ -317,7 +318,7 @@ def _write_dead_letter(
 
     A write refused (`NOREPLICAS`, `READONLY`) or cut by a failover is retried by the connection itself
     (`runtime.failover_retry`, `sentinel_connection.py`)."""
-    written = dlq.add_replicated(entry, save_meta, counted)
+    written = dlq.add_replicated(entry, meta, counted)
     if written.short_of_replicas and primary_moved(dlq.connection):
         logger.warning(
             "Job {} dead-lettered on a primary the Sentinels no longer name ({} of {} replicas acknowledged): "
@@ -327,7 +328,7 @@ def _write_dead_letter(
             written.wanted,
             job_id=job_id,
         )
-        written = dlq.add_replicated(entry, save_meta, counted)
+        written = dlq.add_replicated(entry, meta, counted)
     return written
 
 

@@ -14,11 +14,10 @@ import functools
 import json
 import math
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from redis import Redis
-from redis.client import Pipeline
 from redis.exceptions import NoScriptError, RedisError
 
 from failure_handlers.archive.settings import ArchiveSettings
@@ -32,6 +31,7 @@ from failure_handlers.dlq.settings import DEFAULT_MAX_ENTRIES, DEFAULT_WAIT_TIME
 from failure_handlers.dlq.stats import DlqStats, dlq_stats
 from failure_handlers.dlq.text import member_list, text
 from failure_handlers.errors import DlqWriteConflict
+from failure_handlers.jobs.meta import FinalMetaSave
 from failure_handlers.storage import scripts
 from failure_handlers.storage.keys import INDEXED_FIELDS, DlqKeys
 from failure_handlers.storage.scripts import ScriptArg
@@ -121,45 +121,37 @@ class DeadLetterQueue:
 
     # -- writing -------------------------------------------------------------------------------
 
-    def add(self, entry: DeadLetterEntry, also: Callable[[Pipeline], object] | None = None, counts: str = "") -> int:
+    def add(self, entry: DeadLetterEntry, meta: FinalMetaSave | None = None, counts: str = "") -> int:
         """Store `entry`, index it, trim by age and count.
 
         A job that already has an entry keeps its first real cause: the two are merged
         (`recording.first_cause.merge_entries`) and written only if the stored entry did not change
         meanwhile, else merged again. Returns how many of the oldest entries were dropped to keep
-        `max_entries` (also added to the `dropped` counter). Atomic, and one round trip together with
-        whatever `also` queues on the same pipeline first (the failure handler's save of the job's
-        meta) when the job has no entry yet. `counts`: a counter spec (`metrics.counters.spec`) the
-        script applies in the same step.
+        `max_entries` (also added to the `dropped` counter). Atomic, and one command: the script also
+        saves the job's meta first when given `meta` (the failure handler's final failure). `counts`:
+        a counter spec (`metrics.counters.spec`) the script applies in the same step.
         """
-        return self.add_replicated(entry, also, counts).dropped
+        return self.add_replicated(entry, meta, counts).dropped
 
-    def add_replicated(
-        self, entry: DeadLetterEntry, also: Callable[[Pipeline], object] | None = None, counts: str = ""
-    ) -> Written:
+    def add_replicated(self, entry: DeadLetterEntry, meta: FinalMetaSave | None = None, counts: str = "") -> Written:
         """`add`, then, with `wait_replicas` > 0, `WAIT wait_replicas wait_timeout_ms` in the same
         pipeline: the reply says how many replicas have the entry (and everything written before it on
         this connection). Fewer than asked is not an error: the entry is on the primary; the caller says so.
+
+        A meta save that failed (the script's error reply, after it wrote the entry) is raised.
         """
-        args = self._add_args(entry, counts=counts, expected="none")
+        args = self._add_args(entry, counts=counts, expected="none", meta=meta)
+        if not self.wait_replicas:  # one command, no pipeline: the common case costs the worker least
+            dropped = int(scripts.ADD.run(self.connection, args))
+            return Written(self._add_merged(entry, "", counts) if dropped == CHANGED else dropped)
         with self.connection.pipeline(transaction=False) as pipe:
-            if also is not None:
-                also(pipe)
             scripts.ADD.queue(pipe, args)
-            if self.wait_replicas:
-                pipe.wait(self.wait_replicas, self.wait_timeout_ms)
-            replies = pipe.execute(raise_on_error=False)
-        acknowledged = replies.pop() if self.wait_replicas else None
-        *before, reply = replies
+            pipe.wait(self.wait_replicas, self.wait_timeout_ms)
+            reply, acknowledged = pipe.execute(raise_on_error=False)
         dropped = int(scripts.ADD.rerun_if_unknown(self.connection, reply, args))
-        for result in before:
-            if isinstance(result, Exception):
-                raise result
         rewritten = isinstance(reply, NoScriptError) or dropped == CHANGED
         if dropped == CHANGED:  # the job has an entry: merged with it (the first cause wins) and written again
             dropped = self._add_merged(entry, "", counts)
-        if not self.wait_replicas:
-            return Written(dropped)
         if rewritten:  # the WAIT ran before the entry was written (a re-sent script, a merge)
             acknowledged = self._wait()
         if isinstance(acknowledged, Exception):  # e.g. an ACL user without WAIT: the entry is written all the same
@@ -220,7 +212,12 @@ class DeadLetterQueue:
         raise DlqWriteConflict(f"the DLQ entry of job {entry.job_id} kept changing during {MERGE_TRIES} writes")
 
     def _add_args(
-        self, entry: DeadLetterEntry, guard: str = "", counts: str = "", expected: str = ""
+        self,
+        entry: DeadLetterEntry,
+        guard: str = "",
+        counts: str = "",
+        expected: str = "",
+        meta: FinalMetaSave | None = None,
     ) -> list[ScriptArg]:
         """The add script's ARGV (lua/add.lua): the entry's fields flat, name then value, so that the
         script needs no JSON decoding; the entry as JSON only for the archive's `dead` event."""
@@ -253,10 +250,12 @@ class DeadLetterQueue:
             math.ceil(failed_at + self.ttl_seconds),
             sweep_every,
             math.ceil(failed_at / sweep_every) * sweep_every,
+            *((meta.key, meta.meta, b"1" if meta.zero_retries_left else b"") if meta else (b"", b"", b"")),
         ]
         # Bytes, not str: redis-py packs bytes as they are (its encoder's first check), and the entry's
         # ~36 arguments are most of what the worker spends packing the failure's one round trip. The
-        # indexed fields are ARGV[13..16] already: the script stores them from there.
+        # indexed fields are ARGV[13..16] already: the script stores them from there; ARGV[20..22] are
+        # the job's meta save.
         for name, value in entry.stored_fields().items():
             if name not in _INDEXED_NAMES:
                 args.append(_ENCODED_NAMES.get(name) or name.encode())

@@ -1,9 +1,9 @@
-"""Saving an RQ job's meta inside a pipeline, so it can share a round trip with other writes."""
+"""Saving an RQ job's meta inside our own scripts, so it shares their command and round trip."""
 
 from __future__ import annotations
 
-from redis.client import Pipeline
-from redis.typing import EncodableT, FieldT
+from dataclasses import dataclass
+
 from rq.job import Job
 
 
@@ -16,16 +16,22 @@ def serialized_meta(job: Job) -> bytes:
     return job._serialize_meta()
 
 
-def queue_save_final(job: Job, pipe: Pipeline) -> None:
-    """Queue on `pipe` the meta save of a final failure, with `retries_left` 0 when the job has a
-    retry budget.
+@dataclass(frozen=True)
+class FinalMetaSave:
+    """A final failure's save of the job's meta, which the DLQ's add script does first (lua/add.lua):
+    HSET <key> meta <meta>, and `retries_left` 0 when `zero_retries_left`."""
+
+    key: str
+    meta: bytes
+    zero_retries_left: bool
+
+
+def final_meta_save(job: Job) -> FinalMetaSave:
+    """The meta save of a final failure, with `retries_left` 0 when the job has a retry budget.
 
     RQ stores `retries_left` only when it fails the job, after the handlers; a worker or server that
     dies in between would leave the old budget, so the job, cleaned up as abandoned later, would be
     retried (a permanent failure run again and dead-lettered a second time). Stored here, in the same
-    round trip as the DLQ entry, it is what RQ itself stores a moment later.
+    command as the DLQ entry, it is what RQ itself stores a moment later.
     """
-    fields: dict[FieldT, EncodableT] = {"meta": serialized_meta(job)}
-    if job.retries_left is not None:
-        fields["retries_left"] = 0
-    pipe.hset(job.key, mapping=fields)
+    return FinalMetaSave(job.key, serialized_meta(job), job.retries_left is not None)

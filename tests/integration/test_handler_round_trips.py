@@ -48,6 +48,31 @@ def test_final_failure_writes_meta_and_entry_in_that_round_trip(redis, redis_url
     assert [f["attempt"] for f in meta["failures"]] == [1] and entry.attempts == 1
 
 
+def test_the_final_meta_save_stores_no_retries_left_in_the_add_script(redis, redis_url, dlq):
+    """The meta save is the add script's first step (lua/add.lua ARGV[20..22]): with a retry budget,
+    `retries_left` 0 with it, before RQ itself stores it."""
+    round_trips_of_one_failure(redis_url, Retry(max=2, interval=1), 0)
+    [entry] = dlq.list()
+    assert redis.hget(f"rq:job:{entry.job_id}", "retries_left") == b"0"
+    assert [f["attempt"] for f in Job.fetch(entry.job_id, connection=redis).get_meta()["failures"]] == [3]
+
+
+def test_a_meta_save_that_fails_still_writes_the_entry_and_is_raised(redis, dlq):
+    """The job's hash replaced by a string (WRONGTYPE for HSET): the entry is written all the same and
+    the script then replies with the meta's error, as the separate HSET it replaced did."""
+    from redis.exceptions import ResponseError
+
+    from failure_handlers.jobs.meta import FinalMetaSave
+    from tests.factories import dead_entry
+
+    redis.set("rq:job:not-a-hash", "x")
+    entry = dead_entry("not-a-hash")
+    with pytest.raises(ResponseError, match="the job meta was not saved: WRONGTYPE"):
+        dlq.add(entry, FinalMetaSave("rq:job:not-a-hash", b"meta", True))
+    assert dlq.get("not-a-hash") == entry
+    assert redis.get("rq:job:not-a-hash") == b"x"
+
+
 def test_waiting_for_replicas_adds_no_round_trip(redis, redis_url, dlq, monkeypatch, log_messages):
     if redis.info("replication").get("connected_slaves"):
         pytest.skip("this test's server has replicas; the test needs one without")

@@ -73,7 +73,7 @@ def test_the_indexed_fields_cross_to_the_script_once(fake_redis, fingerprint):
     (fewer arguments for the server to convert); the script stores them, an empty one not at all."""
     dlq = make_dlq(fake_redis)
     entry = dead_entry("a", fingerprint=fingerprint)
-    names = dlq._add_args(entry)[19::2]
+    names = dlq._add_args(entry)[22::2]
     assert b"job_id" in names and not {b"queue", b"func_name", b"exc_type", b"fingerprint"} & set(names)
     dlq.add(entry)
     stored = {name.decode() for name in fake_redis.hkeys("t:dlq:entry:a")}

@@ -150,8 +150,8 @@ def test_a_dlq_write_short_of_replicas_is_written_again_only_when_the_sentinels_
     written: list[str] = []
     add_replicated = DeadLetterQueue.add_replicated
 
-    def first_one_short(self, entry, also=None, counts=""):
-        result = add_replicated(self, entry, also, counts)
+    def first_one_short(self, entry, meta=None, counts=""):
+        result = add_replicated(self, entry, meta, counts)
         written.append(entry.job_id)
         return Written(result.dropped, 0, 1) if len(written) == 1 else result  # no replica acknowledged the first
 

@@ -26,23 +26,43 @@
 -- ARGV[17] the entry's expiry, epoch seconds: ceil(score + ttl)
 -- ARGV[18] SWEEP_EVERY (below): max(1, min(3600, floor(ttl / 100))) seconds
 -- ARGV[19] the values' last-seen time: score rounded up to a multiple of SWEEP_EVERY
--- ARGV[20..] the entry's other fields (entry.DeadLetterEntry.stored_fields without the four indexed
+-- ARGV[20] '' or the failed job's RQ hash key: HSET <it> meta ARGV[21] (and retries_left 0 when
+--         ARGV[22] is '1'), the failure handler's save of the job's meta (jobs/meta.py), done first
+--         so that it is saved whatever the rest does. If it fails, the script goes on and, its
+--         work done, replies with that error (as the separate HSET it replaces did)
+-- ARGV[23..] the entry's other fields (entry.DeadLetterEntry.stored_fields without the four indexed
 --         ones), flat: name, value, name, value, ...
 -- ARGV[17..19] are computed by the caller (dlq/store.py), with the same arithmetic: Lua's number
 -- parsing, formatting and math calls cost the server more than three more arguments.
 -- Returns: how many of the oldest entries were dropped to stay under max entries (also added to
--- <prefix>dropped), -1 (guard failed) or -2 (the stored entry is not the one expected: nothing written).
+-- <prefix>dropped), -1 (guard failed) or -2 (the stored entry is not the one expected: nothing written);
+-- an error reply instead when the meta save (ARGV[20]) failed.
 --
 -- The index keys (<prefix>index, by:*, values, groups) have no TTL. The trim by count runs on every
 -- add; the sweep by age (members older than the TTL, whose entries have expired) runs when the key
 -- <prefix>swept has expired (at most once per SWEEP_EVERY seconds): it also moves the layout written
 -- before 2026-11 (names:<kind>, index keys with a TTL) to this one (docs/dlq-contract.md#upgrading).
+local meta_error = false
+if ARGV[20] ~= '' then
+  local saved
+  if ARGV[22] == '1' then
+    saved = redis.pcall('HSET', ARGV[20], 'meta', ARGV[21], 'retries_left', '0')
+  else
+    saved = redis.pcall('HSET', ARGV[20], 'meta', ARGV[21])
+  end
+  if type(saved) == 'table' and saved.err then meta_error = saved.err end
+end
+local function reply(result)
+  if meta_error then return redis.error_reply('the job meta was not saved: ' .. meta_error) end
+  return result
+end
+
 local id = ARGV[2]
 local guard = ARGV[8]
 local maxlen = ARGV[10]
 local expected = ARGV[11]
 local key = prefix .. 'entry:' .. id
-if guard ~= '' and not redis.call('ZSCORE', guard, id) then return -1 end
+if guard ~= '' and not redis.call('ZSCORE', guard, id) then return reply(-1) end
 
 -- The usual write (the handler's, the reconciler's: the job has no entry yet) reads one thing: whether
 -- the entry exists (1) and whether the sweep's marker does (2 + 2: EXISTS counts a key named twice
@@ -50,12 +70,12 @@ if guard ~= '' and not redis.call('ZSCORE', guard, id) then return -1 end
 local swept_key = prefix .. 'swept'
 local found = redis.call('EXISTS', key, swept_key, swept_key)
 local present = found % 2 == 1
-if expected == 'none' and present then return -2 end
+if expected == 'none' and present then return reply(-2) end
 local old = false  -- revision, archive_id, then the indexed values of the entry being replaced
 if present then
   old = redis.call('HMGET', key, 'revision', 'archive_id', unpack(helpers().fields))
 end
-if expected ~= '' and expected ~= 'none' and not (present and (old[1] or '0') == expected) then return -2 end
+if expected ~= '' and expected ~= 'none' and not (present and (old[1] or '0') == expected) then return reply(-2) end
 
 -- The older entry of the job (merged into this one by the caller): out of its indexes first.
 local existed = present and (old[3] or old[4] or old[5] or old[6])
@@ -73,10 +93,10 @@ local queue, func, exc, group = ARGV[13], ARGV[14], ARGV[15], ARGV[16]
 if not revision and queue ~= '' and func ~= '' and exc ~= '' and group ~= '' then  -- the usual entry: no table
   if archive then
     redis.call('HSET', key, 'archive_id', archive_id, 'queue', queue, 'func_name', func, 'exc_type', exc,
-      'fingerprint', group, unpack(ARGV, 20))
+      'fingerprint', group, unpack(ARGV, 23))
   else
     redis.call('HSET', key, 'queue', queue, 'func_name', func, 'exc_type', exc, 'fingerprint', group,
-      unpack(ARGV, 20))
+      unpack(ARGV, 23))
   end
 else
   local fields = helpers().fields
@@ -90,7 +110,7 @@ else
   for i = 1, #fields do
     if ARGV[12 + i] ~= '' then put(fields[i], ARGV[12 + i]) end
   end
-  for i = 20, #ARGV do head[#head + 1] = ARGV[i] end
+  for i = 23, #ARGV do head[#head + 1] = ARGV[i] end
   redis.call('HSET', key, unpack(head))
 end
 redis.call('EXPIREAT', key, ARGV[17])
@@ -156,4 +176,4 @@ if found < 2 then
   end
   redis.call('ZREMRANGEBYSCORE', values_key, '-inf', older)
 end
-return dropped
+return reply(dropped)
