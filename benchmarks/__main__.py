@@ -33,6 +33,7 @@ from benchmarks import (  # noqa: E402
     server_instructions,
     server_limit,
     storm,
+    worker_instructions,
     worker_throughput,
 )
 from benchmarks.figures import Figure  # noqa: E402
@@ -57,6 +58,8 @@ class Sizes:
     storm_pairs: int = 1
     instruction_adds: int = 2_000  # under valgrind: about 50 times slower than native
     instruction_jobs: int = 500
+    worker_instruction_jobs: tuple[int, int] = (10, 30)  # the small and the large counted burst
+    worker_instruction_rows: str = "final,retried"
 
 
 QUICK = Sizes(
@@ -75,6 +78,8 @@ QUICK = Sizes(
     storm_jobs=500,
     instruction_adds=100,
     instruction_jobs=50,
+    worker_instruction_jobs=(1, 2),
+    worker_instruction_rows="final",
 )
 
 
@@ -100,6 +105,12 @@ def suite(server: BenchServer, sizes: Sizes, log_dir: Path, load: report.LoadWat
         ),
         ("11 failure storm", lambda: storm.figures(server, sizes.storm_jobs, sizes.storm_pairs)),
         ("12 server instructions", lambda: server_instructions.figures(sizes.instruction_adds, sizes.instruction_jobs)),
+        (
+            "13 worker instructions",
+            lambda: worker_instructions.figures(
+                *sizes.worker_instruction_jobs, set(sizes.worker_instruction_rows.split(","))
+            ),
+        ),
     ]
     figures: list[Figure] = []
     with log_files.logs_to_files(log_dir):

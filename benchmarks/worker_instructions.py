@@ -6,7 +6,7 @@ instructions the worker executes for the same jobs do not move: this runs an in-
 `SimpleWorker` burst (the worker and its work-horse in one process, as `worker_cpu.py` does) under
 `valgrind --tool=callgrind`, for a small and a larger burst of the same jobs, and takes the difference
 per job: the start-up, imports and the worker's start and stop cancel out. The jobs are enqueued
-by this process, outside the counted one; the server runs outside valgrind.
+by this process, outside the counted one, on a private embedded server that runs outside valgrind.
 
 - **final**: always-failing jobs without retries, extra = (ours - plain) / plain per failed job;
 - **retried**: jobs failing 3 times then succeeding, extra = ours' extra per retried attempt / plain
@@ -42,8 +42,9 @@ import failure_handlers  # noqa: E402
 from benchmarks import report  # noqa: E402
 from benchmarks.figures import Figure  # noqa: E402
 from benchmarks.handler_cost import RETRIES, enqueue_flaky  # noqa: E402
-from benchmarks.server import BenchServer, apply_bench_settings, bench_server  # noqa: E402
+from benchmarks.server import BenchServer, apply_bench_settings  # noqa: E402
 from benchmarks.worker_throughput import JobPath, enqueue_jobs  # noqa: E402
+from failure_handlers.dev.embedded_redis import embedded_server  # noqa: E402
 
 SECTION = "13. Worker instructions (valgrind callgrind: the same count under any load)"
 ROOT = Path(__file__).resolve().parents[1]
@@ -104,7 +105,9 @@ def figures(small: int, large: int, parts: set[str]) -> list[Figure]:
     if reason:
         return [Figure(SECTION, "worker instructions", f"not run: {reason}")]
     rows: list[Figure] = []
-    with bench_server() as server:
+    # Always a private server: the counted bursts use (and flush) its databases 1 to 4.
+    with embedded_server() as url:
+        server = BenchServer(url, "a private embedded valkey-server", private=True)
         if "final" in parts:
             counts = per_unit(server, small, large, retried=False)
             ours, plain = counts[True], counts[False]
