@@ -40,7 +40,8 @@ def job_fields(job: Job) -> dict[str, Any]:
     """`job.to_dict()` without the fields a snapshot drops, and with `data` as it is in memory.
 
     `Job.to_dict` compresses `data` with zlib every time: a deflate stream's set-up (a 256 KB window)
-    for ~100 bytes of pickle, ~15 % of the instructions of a final failure's handler. `Job.restore`
+    for ~100 bytes of pickle: ~155k of the ~1.9M instructions of a final failure's handler
+    (benchmarks/worker_instructions.py). `Job.restore`
     reads uncompressed data alike (a zlib error falls back to the bytes as they are), and the pickle
     of a job's call is short: the snapshot keeps it as it is. Mirrors rq 3.0's `Job.to_dict`, field
     for field (MIRRORED_RQ).

@@ -106,3 +106,7 @@ def test_under_another_rq_release_the_snapshot_comes_from_to_dict(monkeypatch):
     assert {k: v for k, v in json.loads(take_snapshot(job)).items() if k != "data"} == {
         k: v for k, v in from_rq.items() if k != "data"
     }
+    # An entry written before the mirror (or under another rq) holds RQ's compressed data: rebuilt alike.
+    assert rebuild_job(job.connection, job.id, json.dumps(from_rq)).to_dict(include_meta=False) == job.to_dict(
+        include_meta=False
+    )
