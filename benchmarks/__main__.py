@@ -107,9 +107,9 @@ def suite(server: BenchServer, sizes: Sizes, log_dir: Path, load: report.LoadWat
         ("12 server instructions", lambda: server_instructions.figures(sizes.instruction_adds, sizes.instruction_jobs)),
     ]
     if sizes.worker_instruction_rows:
-        rows = set(sizes.worker_instruction_rows.split(","))
+        parts = set(sizes.worker_instruction_rows.split(","))  # not `rows`: the loop below reuses that name
         steps.append(
-            ("13 worker instructions", lambda: worker_instructions.figures(*sizes.worker_instruction_jobs, rows))
+            ("13 worker instructions", lambda: worker_instructions.figures(*sizes.worker_instruction_jobs, parts))
         )
     figures: list[Figure] = []
     with log_files.logs_to_files(log_dir):
