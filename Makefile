@@ -7,6 +7,9 @@ RQ_CONFIG := -c failure_handlers.rq_settings
 WORKER_CLASS := -w failure_handlers.queues.PausableWorker
 EXCEPTION_HANDLER := --exception-handler failure_handlers.integration.record_failure
 STAMP := $(VENV)/.installed
+# pytest-xdist processes for `make test` (0: one process). Each has its own embedded server, or its own
+# database of TEST_REDIS_URL (the URL's database, then the next ones).
+TEST_WORKERS ?= 2
 
 .PHONY: setup demo worker test lint typecheck info dlq-list dlq-show dlq-stats dlq-delete dlq-purge dlq-check dlq-reconcile reconciler \
 	chaos chaos-failover requeue bench bench-quick bench-dlq bench-instructions bench-worker-instructions bench-storm profile-handler clean
@@ -26,8 +29,8 @@ demo: setup  ## the whole product once, on REDIS_URL or an embedded server
 worker: setup  ## a production-style worker that covers every job (what the Procfile runs)
 	$(VENV)/bin/rq worker default --with-scheduler $(RQ_CONFIG) $(WORKER_CLASS) $(EXCEPTION_HANDLER)
 
-test: setup  ## the whole suite: unit tests, then integration tests on a real server
-	$(PY) -m pytest $(ARGS)
+test: setup  ## the whole suite: unit and integration tests on a real server, in TEST_WORKERS processes
+	$(PY) -m pytest -n $(TEST_WORKERS) $(ARGS)
 
 lint: setup  ## ruff, then the type checker
 	$(VENV)/bin/ruff check .

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from redis import Redis
@@ -27,10 +28,22 @@ def redis_url() -> Iterator[str]:
     """TEST_REDIS_URL (a database the suite may flush) or a private embedded server."""
     url = os.environ.get("TEST_REDIS_URL")
     if url:
-        yield url
+        yield database_of_this_process(url, os.environ.get("PYTEST_XDIST_WORKER", ""))
         return
     with embedded_server() as embedded_url:
         yield embedded_url
+
+
+def database_of_this_process(url: str, xdist_worker: str) -> str:
+    """`url` itself, or under pytest-xdist, database N after it for worker `gwN`: each process flushes its own."""
+    if not xdist_worker:
+        return url
+    parts = urlsplit(url)
+    base = int(parts.path.strip("/") or 0)
+    database = base + int(xdist_worker.removeprefix("gw"))
+    if database > 15:
+        pytest.exit(f"TEST_REDIS_URL: database {base} + {xdist_worker} is past 15; use a lower database", returncode=2)
+    return urlunsplit(parts._replace(path=f"/{database}"))
 
 
 @pytest.fixture
