@@ -74,7 +74,7 @@ class Counted:
         for path in glob.glob(f"{self.out_prefix}.*"):
             os.remove(path)
         self._control("-d")
-        totals = [_total(path) for path in glob.glob(f"{self.out_prefix}.*")]
+        totals = [callgrind_total(path) for path in glob.glob(f"{self.out_prefix}.*")]
         if not totals:
             raise RuntimeError("callgrind wrote no profile")
         return max(totals)
@@ -83,7 +83,8 @@ class Counted:
         subprocess.run(["callgrind_control", flag, str(self.pid)], capture_output=True, check=True, timeout=60)
 
 
-def _total(path: str) -> int:
+def callgrind_total(path: str | Path) -> int:
+    """The instructions a callgrind profile counted in all (0 when it holds no total yet)."""
     with open(path) as profile:
         for line in profile:
             if line.startswith(("summary:", "totals:")):

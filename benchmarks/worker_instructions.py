@@ -43,6 +43,7 @@ from benchmarks import report  # noqa: E402
 from benchmarks.figures import Figure  # noqa: E402
 from benchmarks.handler_cost import RETRIES, enqueue_flaky  # noqa: E402
 from benchmarks.server import BenchServer, apply_bench_settings  # noqa: E402
+from benchmarks.server_instructions import callgrind_total  # noqa: E402
 from benchmarks.worker_throughput import JobPath, enqueue_jobs  # noqa: E402
 from failure_handlers.dev.embedded_redis import embedded_server  # noqa: E402
 
@@ -76,15 +77,10 @@ def burst_instructions(server: BenchServer, database: int, jobs: int, ours: bool
     left = connection.llen("rq:queue:default")
     if left:
         raise RuntimeError(f"the counted burst left {left} jobs in the queue")
-    return _total(out)
-
-
-def _total(path: Path) -> int:
-    with open(path) as profile:
-        for line in profile:
-            if line.startswith(("summary:", "totals:")):
-                return int(line.split()[1])
-    raise RuntimeError(f"callgrind wrote no total to {path}")
+    total = callgrind_total(out)
+    if not total:
+        raise RuntimeError(f"callgrind wrote no total to {out}")
+    return total
 
 
 def per_unit(server: BenchServer, small: int, large: int, retried: bool) -> dict[bool, float]:
