@@ -240,19 +240,20 @@ def track(runs: BulkRuns, run_id: str, spec: RunSpec, work: Work, audit: AuditLo
         reason = redact_text(f"{type(error).__name__}: {error}")
         logger.error("bulk {} {} failed: {}", spec.action, run_id, reason)  # no traceback: it may hold a password
         try:
-            state = runs.finish(run_id, None, reason)
             reached = runs.get(run_id)  # the counts of its last batch: what was done stays done
             if reached is not None:
                 counts = reached.report()
                 record_run(audit, spec.action, spec.actor, spec.ids, counts, spec.what, outcome=FAILED, detail=reason)
-            return state
+            return runs.finish(run_id, None, reason)
         except RedisError:
             return FAILED  # the lease expires: the run reads as interrupted
+    # The audit record first: a page that reads the run as ended finds its record too (a process that dies
+    # in between leaves the run leased: it is then also recorded as interrupted, never not recorded).
     try:
         cancel_by = _text(runs.connection.hget(runs.keys.bulk_run(run_id), "cancel_by") or b"")
-        state = runs.finish(run_id, report)
         detail = f"cancelled by {cancel_by}" if report.cancelled and cancel_by else ""
         record_run(audit, spec.action, spec.actor, spec.ids, report, spec.what, detail=detail)
+        state = runs.finish(run_id, report)
     except RedisError as error:
         logger.warning("bulk {} {} ran, but its end could not be recorded: {}", spec.action, run_id, error)
         return FAILED
