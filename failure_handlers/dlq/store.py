@@ -43,6 +43,7 @@ CHANGED = -2  # add.lua: the stored entry is not the one the merge was made from
 MERGE_TRIES = 10  # re-read and re-merge at most this often when concurrent writers race
 _ENCODED_NAMES = {name: name.encode() for name in FIELD_NAMES}
 _INDEXED_NAMES = tuple(INDEXED_FIELDS.values())  # queue, func_name, exc_type, fingerprint: ARGV[13..16]
+_TEXT_JSON = json.JSONEncoder(ensure_ascii=False)  # built once: `json.dumps` with options builds one per call
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,7 @@ class DeadLetterQueue:
         # > 0: `add_replicated` ends its round trip with WAIT (DLQ_WAIT_REPLICAS, DLQ_WAIT_TIMEOUT_MS)
         self.wait_replicas = wait_replicas
         self.wait_timeout_ms = wait_timeout_ms
+        self._constants: tuple[tuple[str, int, int, int], tuple[bytes, bytes, bytes, bytes, bytes], int] | None = None
 
     # Built on first use, not by every constructor: the failure handler's DLQ only ever adds.
     @functools.cached_property
@@ -222,45 +224,63 @@ class DeadLetterQueue:
         """The add script's ARGV (lua/add.lua): the entry's fields flat, name then value, so that the
         script needs no JSON decoding; the entry as JSON only for the archive's `dead` event."""
         fields = entry.to_hash()
-        sample = json.dumps(
+        sample = _TEXT_JSON.encode(
             {
                 "exc_type": fields["exc_type"],
                 "func_name": fields["func_name"],
                 "origin": fields["origin"],
                 "message": fields["exc_message"][:300],
-            },
-            ensure_ascii=False,
+            }
         )
         failed_at = entry.failed_at_epoch
-        sweep_every = max(1, min(3600, int(self.ttl_seconds // 100)))  # add.lua: SWEEP_EVERY
+        (prefix, ttl, max_entries, archive_maxlen, sweep_every), sweep = self._constant_args()
+        archived = _TEXT_JSON.encode(fields).encode() if self.archive_maxlen else b""
+        # Every argument as bytes: redis-py packs bytes as they are (its encoder's first check), and
+        # each str, int or float it encodes itself costs the worker ~1.8k more instructions (the final
+        # failure's ~46 arguments are most of what it spends packing its one round trip). The indexed
+        # fields are ARGV[13..16] already: the script stores them from there; ARGV[20..22] are the
+        # job's meta save.
         args: list[ScriptArg] = [
-            self.keys.prefix,
-            fields["job_id"],
-            failed_at,
-            self.ttl_seconds,
-            self.max_entries,
-            time.time(),
-            sample,
-            guard,
-            counts,
-            self.archive_maxlen,
-            expected,
-            json.dumps(fields, ensure_ascii=False) if self.archive_maxlen else "",
-            *(fields[name] for name in _INDEXED_NAMES),
-            math.ceil(failed_at + self.ttl_seconds),
+            prefix,
+            fields["job_id"].encode(),
+            repr(failed_at).encode(),
+            ttl,
+            max_entries,
+            repr(time.time()).encode(),
+            sample.encode(),
+            guard.encode(),
+            counts.encode(),
+            archive_maxlen,
+            expected.encode(),
+            archived,
+            *(fields[name].encode() for name in _INDEXED_NAMES),
+            b"%d" % math.ceil(failed_at + self.ttl_seconds),
             sweep_every,
-            math.ceil(failed_at / sweep_every) * sweep_every,
-            *((meta.key, meta.meta, b"1" if meta.zero_retries_left else b"") if meta else (b"", b"", b"")),
+            b"%d" % (math.ceil(failed_at / sweep) * sweep),
+            *((meta.key.encode(), meta.meta, b"1" if meta.zero_retries_left else b"") if meta else (b"", b"", b"")),
         ]
-        # Bytes, not str: redis-py packs bytes as they are (its encoder's first check), and the entry's
-        # ~36 arguments are most of what the worker spends packing the failure's one round trip. The
-        # indexed fields are ARGV[13..16] already: the script stores them from there; ARGV[20..22] are
-        # the job's meta save.
         for name, value in entry.stored_fields().items():
             if name not in _INDEXED_NAMES:
                 args.append(_ENCODED_NAMES.get(name) or name.encode())
                 args.append(value.encode())
         return args
+
+    def _constant_args(self) -> tuple[tuple[bytes, bytes, bytes, bytes, bytes], int]:
+        """The add script's arguments that only the DLQ's settings decide, as bytes, and the sweep's
+        interval (add.lua: SWEEP_EVERY); computed once while the settings stay the same (they are
+        plain attributes: a caller may change them)."""
+        settings = (self.keys.prefix, self.ttl_seconds, self.max_entries, self.archive_maxlen)
+        if self._constants is None or self._constants[0] != settings:
+            sweep = max(1, min(3600, int(self.ttl_seconds // 100)))
+            encoded = (
+                self.keys.prefix.encode(),
+                b"%d" % self.ttl_seconds,
+                b"%d" % self.max_entries,
+                b"%d" % self.archive_maxlen,
+                b"%d" % sweep,
+            )
+            self._constants = (settings, encoded, sweep)
+        return self._constants[1], self._constants[2]
 
     def delete(
         self, job_ids: Iterable[str], outcome: str = "deleted", by: str = "", rq_keys: Sequence[str] = ()
