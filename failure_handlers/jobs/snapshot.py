@@ -27,6 +27,8 @@ _DROPPED_FIELDS = frozenset(
 # The rq releases whose `Job.to_dict` `job_fields` mirrors (tests/unit/test_job_snapshot.py checks it
 # field by field); under any other, the snapshot is taken with `Job.to_dict` itself.
 MIRRORED_RQ = ("3.0.",)
+# Built once: `json.dumps` with options builds an encoder per call (the failure handler's hot path)
+_SNAPSHOT_JSON = json.JSONEncoder(default=str, separators=(",", ":"))
 
 
 def take_snapshot(job: Job) -> str:
@@ -112,7 +114,7 @@ def snapshot_of(fields: Mapping[str, object]) -> str:
         for name, value in fields.items()
         if name not in _DROPPED_FIELDS and value not in ("", b"")
     }
-    text = json.dumps(encoded, default=str, separators=(",", ":"))
+    text = _SNAPSHOT_JSON.encode(encoded)
     return text if len(text) <= MAX_SNAPSHOT_CHARS else ""
 
 

@@ -158,19 +158,25 @@ def one_line(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _bounded_repr(obj: Any) -> str:
+    """A value JSON cannot hold, as its bounded `repr`."""
+    try:
+        return truncate(repr(obj), MAX_REPR_CHARS)
+    except Exception:  # noqa: BLE001 - any __repr__ may fail
+        return f"<unrepresentable {type(obj).__name__}>"
+
+
+# One encoder for every call: `json.dumps` with options builds a new one each time (~8k instructions
+# of the failure handler's hot path per call); its `encode` keeps no state between calls.
+_ARGUMENTS_JSON = json.JSONEncoder(default=_bounded_repr, ensure_ascii=False)
+
+
 def safe_json(value: Any, limit: int = MAX_ARGS_CHARS) -> str:
     """JSON text for job arguments: non-JSON values become a bounded `repr`, never an error."""
-
-    def fallback(obj: Any) -> str:
-        try:
-            return truncate(repr(obj), MAX_REPR_CHARS)
-        except Exception:  # noqa: BLE001 - any __repr__ may fail
-            return f"<unrepresentable {type(obj).__name__}>"
-
     try:
-        text = json.dumps(value, default=fallback, ensure_ascii=False)
+        text = _ARGUMENTS_JSON.encode(value)
     except (TypeError, ValueError, RecursionError):
-        text = json.dumps(fallback(value))
+        text = json.dumps(_bounded_repr(value))
     return truncate(utf8_text(text), limit)
 
 
