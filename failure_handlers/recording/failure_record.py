@@ -132,8 +132,25 @@ def _format_lone(exc_value: BaseException, tb: TracebackType | None) -> str:
             parts.append(f"    {line}\n")
     if repeats > _RECURSIVE_CUTOFF:
         parts.append(_repeated(repeats - _RECURSIVE_CUTOFF))
-    parts.extend(traceback_module.format_exception_only(type(exc_value), exc_value))
+    parts.append(_exception_line(exc_value))
     return "".join(parts)
+
+
+def _exception_line(exc_value: BaseException) -> str:
+    """`traceback.format_exception_only` of a lone exception, as one string: its `type: message` line
+    written here (the stdlib builds a whole `TracebackException` for it, ~37k instructions of every
+    failure); a `SyntaxError` or an exception with notes goes through the stdlib."""
+    exc_type = type(exc_value)
+    if issubclass(exc_type, SyntaxError) or getattr(exc_value, "__notes__", None) is not None:
+        return "".join(traceback_module.format_exception_only(exc_type, exc_value))
+    name, module = exc_type.__qualname__, exc_type.__module__
+    if module not in ("__main__", "builtins"):
+        name = f"{module if isinstance(module, str) else '<unknown>'}.{name}"
+    try:
+        message = str(exc_value)
+    except Exception:  # noqa: BLE001 - as the stdlib: any __str__ may fail
+        message = "<exception str() failed>"
+    return f"{name}: {message}\n" if message else f"{name}\n"
 
 
 def _repeated(count: int) -> str:
