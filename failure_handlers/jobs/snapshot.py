@@ -10,13 +10,14 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 import rq
 from redis import Redis
 from rq.job import Job
 from rq.serializers import Serializer
-from rq.utils import now, utcformat
+from rq.utils import now
 
 MAX_SNAPSHOT_CHARS = 32_000  # larger jobs are not self-sufficient (their entry says so)
 _DROPPED_FIELDS = frozenset(
@@ -49,7 +50,7 @@ def job_fields(job: Job) -> dict[str, Any]:
     for field (MIRRORED_RQ).
     """
     obj: dict[str, Any] = {
-        "created_at": utcformat(job.created_at or now()),
+        "created_at": _rq_time(job.created_at or now()),
         "data": job.data,
         "success_callback_name": job._success_callback_name or "",
         "failure_callback_name": job._failure_callback_name or "",
@@ -69,7 +70,7 @@ def job_fields(job: Job) -> dict[str, Any]:
     if job.description is not None:
         obj["description"] = job.description
     if job.enqueued_at is not None:
-        obj["enqueued_at"] = utcformat(job.enqueued_at)
+        obj["enqueued_at"] = _rq_time(job.enqueued_at)
     if job.repeats_left is not None:
         obj["repeats_left"] = job.repeats_left
     if job.repeat_intervals is not None:
@@ -100,6 +101,16 @@ def job_fields(job: Job) -> dict[str, Any]:
     if job.enqueue_at_front is not None:
         obj["enqueue_at_front"] = int(job.enqueue_at_front)
     return obj
+
+
+_RQ_TIME = "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ"
+
+
+def _rq_time(moment: datetime) -> str:
+    """rq's `utcformat` (`%Y-%m-%dT%H:%M:%S.%fZ`), written field by field: half the instructions of strftime."""
+    return _RQ_TIME % (
+        moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second, moment.microsecond,
+    )  # fmt: skip
 
 
 def snapshot_of(fields: Mapping[str, object]) -> str:

@@ -1,5 +1,8 @@
 import json
 import sys
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
 
 from failure_handlers.recording.failure_record import (
     MAX_MESSAGE_CHARS,
@@ -7,10 +10,12 @@ from failure_handlers.recording.failure_record import (
     attempt_record,
     exception_message,
     format_traceback,
+    iso,
     job_arguments,
     one_line,
     safe_json,
     truncate,
+    utc_now_iso,
 )
 from failure_handlers.redaction import redact_kwargs, redact_url
 
@@ -100,3 +105,25 @@ def test_redact_url_hides_password_keeps_user():
     assert redact_url("redis://host:6379") == "redis://host:6379"
     assert redact_url(None) == "(unset)"
     assert "s3cret" not in redact_url("redis://:s3cret@host:notaport")
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(2026, 11, 29, 22, 56, 47, 275999),  # naive: RQ's UTC
+        datetime(2026, 11, 29, 22, 56, 47, 999, tzinfo=UTC),
+        datetime(2026, 11, 29, 23, 56, 47, 275000, tzinfo=timezone(timedelta(hours=1))),
+        datetime(999, 1, 2, 3, 4, 5, 6, tzinfo=UTC),
+    ],
+)
+def test_iso_is_isoformat_in_utc_with_milliseconds_cut_and_z(moment):
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    expected = aware.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    assert iso(moment) == expected
+
+
+def test_utc_now_iso_reads_back_as_now():
+    before = datetime.now(UTC).replace(microsecond=0)
+    stamp = utc_now_iso()
+    assert stamp.endswith("Z") and len(stamp) == 24
+    assert before <= datetime.fromisoformat(stamp.replace("Z", "+00:00")) <= datetime.now(UTC)
