@@ -78,9 +78,10 @@ def classify(
         return Verdict(True, f"message matches PERMANENT_MESSAGE_PATTERNS {pattern.pattern!r}")
     if pattern := first_pattern_match(retryable_patterns, message):
         return Verdict(False, f"message matches RETRYABLE_MESSAGE_PATTERNS {pattern.pattern!r}")
-    for cls in exc_type.__mro__:
+    listed = set(non_retryable)
+    for cls in exc_type.__mro__ if listed else ():
         names = {qualified_name(cls), f"{cls.__module__}.{cls.__qualname__}"}
-        if names & set(non_retryable):
+        if names & listed:
             return Verdict(True, f"{qualified_name(cls)} is listed in NON_RETRYABLE_EXCEPTIONS")
     status = _http_status(exc_value)
     if status is not None:
