@@ -127,7 +127,8 @@ def _format_lone(exc_value: BaseException, tb: TracebackType | None) -> str:
     parts = ["Traceback (most recent call last):\n"] if tb is not None else []
     last: tuple[str, int | None, str] | None = None
     repeats = 0
-    for frame, lineno in traceback_module.walk_tb(tb):
+    while tb is not None:  # `traceback.walk_tb`, without its generator
+        frame, lineno, tb = tb.tb_frame, tb.tb_lineno, tb.tb_next
         code = frame.f_code
         key = (code.co_filename, lineno, code.co_name)
         if key != last:
