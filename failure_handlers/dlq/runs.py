@@ -81,12 +81,19 @@ def duplicated(history: Iterable[Mapping[str, Any]]) -> set[int]:
 
 def marked(history: Iterable[Mapping[str, Any]], dropped: int = 0) -> list[dict[str, Any]]:
     """`numbered` records, those of a duplicated run with `duplicate: true` (the DLQ entry's history)."""
-    runs = [{key: value for key, value in item.items() if key != DUPLICATE} for item in numbered(history, dropped)]
+    runs = numbered(history, dropped)  # copies: marked here without changing `history`
+    for item in runs:
+        item.pop(DUPLICATE, None)
     repeated = duplicated(runs)
     for item in runs:
         if item[RUN] in repeated:
             item[DUPLICATE] = True
     return runs
+
+
+def marked_runs(history: Iterable[Mapping[str, Any]]) -> int:
+    """`duplicated_runs` of `marked` records, read from their marks."""
+    return len({item[RUN] for item in history if item.get(DUPLICATE)})
 
 
 def duplicated_runs(history: Iterable[Mapping[str, Any]]) -> int:

@@ -71,7 +71,7 @@ def build_entry(
         origin=origin,
         job_snapshot=snapshot,
         retry_schedule=retry_schedule,
-        duplicated_runs=runs.duplicated_runs(every_run),
+        duplicated_runs=runs.marked_runs(every_run),
     ).bounded()
 
 

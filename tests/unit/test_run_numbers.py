@@ -39,7 +39,10 @@ def test_the_same_attempt_recorded_again_by_a_real_run_is_a_new_run_and_a_duplic
     """Re-enqueued with the same retries_left (a failover lost RQ's bookkeeping): attempt 1 ran twice."""
     history = recorded(record(1), record(1), record(2))
     assert shape(runs.marked(history)) == [(1, 1, False), (2, 1, True), (3, 2, False)]
-    assert runs.duplicated_runs(history) == 1
+    assert runs.duplicated_runs(history) == 1 == runs.marked_runs(runs.marked(history))
+    assert all("duplicate" not in item for item in history)  # marked on copies
+    twice = recorded(record(1), record(1), record(1), record(2), record(2))
+    assert runs.marked_runs(runs.marked(twice)) == runs.duplicated_runs(twice) == 3
 
 
 def test_a_synthetic_record_of_the_attempt_just_recorded_is_the_same_run():
