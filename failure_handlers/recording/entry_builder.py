@@ -106,7 +106,7 @@ def _history_item(item: dict[str, Any]) -> dict[str, Any]:
     final run, `retry_note` is dropped when the delay was simply the plan, `decided_by` when no rule
     but the default decided); `job.meta` keeps every record in full.
     """
-    summary = {key: item[key] for key in HISTORY_FIELDS if item.get(key) is not None}
+    summary = {key: value for key in HISTORY_FIELDS if (value := item.get(key)) is not None}
     summary["message"] = one_line(str(item.get("message") or ""))
     if summary.get("retry_note") == f"planned {summary.get('retry_in')}s":
         del summary["retry_note"]

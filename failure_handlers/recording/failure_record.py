@@ -213,7 +213,9 @@ def job_arguments(
     args: Iterable[Any] | None, kwargs: Mapping[str, Any] | None, secret_keys: Iterable[str]
 ) -> tuple[str, str]:
     """`(args_json, kwargs_json)` with secret-looking keyword values replaced by `***`."""
-    return safe_json(list(args or ())), safe_json(redact_kwargs(kwargs or {}, secret_keys))
+    # No arguments of a kind (often no kwargs): their JSON without an encoder's pass
+    args_json = safe_json(list(args)) if args else "[]"
+    return args_json, safe_json(redact_kwargs(kwargs, secret_keys)) if kwargs else "{}"
 
 
 def attempt_record(
