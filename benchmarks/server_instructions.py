@@ -14,7 +14,11 @@ exact measure of what our scripts and commands cost, and of what a change to the
   handler's counter spec (one EVALSHA round trip each), against a bare SET;
 - per failed job: an `rq worker --burst -w rq.worker.SimpleWorker` over always-failing jobs without
   retries, ours (the Procfile's worker) and plain RQ, each less the same worker's start and stop on
-  an empty queue.
+  an empty queue; and the same with the forking `Worker` (a work-horse and a connection per job).
+  The two extras are close; INFO cpu's are not (BENCHMARKS.md section 2: the forking row's extra,
+  in µs per job, is 1.6 to 2 times the `SimpleWorker` row's). So the forking row's larger CPU extra
+  is not more work for the server but dearer instructions: each job's fork evicts the server's
+  caches on a 2-core machine (benchmarks/NOTES.md, the ninth session).
 
 To compare two checkouts, run it with the other one first on the path (as `benchmarks/worker_cpu.py`):
 
@@ -159,14 +163,17 @@ def per_add(counted: Counted, adds: int) -> tuple[float, float]:
     return counted.measure(add_all) / adds, counted.measure(set_all) / adds
 
 
-def per_failed_job(counted: Counted, jobs: int, ours: bool, log_dir: Path) -> float:
-    """Instructions per always-failing job of one SimpleWorker burst, less an empty burst's."""
+def per_failed_job(
+    counted: Counted, jobs: int, ours: bool, log_dir: Path, worker_class: str | None = SIMPLE_WORKER
+) -> float:
+    """Instructions per always-failing job of one `rq worker --burst` (`worker_class`; None: the
+    forking `Worker`), less an empty burst's."""
 
     def burst(count: int) -> int:
         connection = counted.server.fresh()
         if count:
             enqueue_jobs(connection, JobPath.FAILURE, count, ours)
-        return counted.measure(lambda: run_burst_worker(counted.server, SIMPLE_WORKER, log_dir, ours))
+        return counted.measure(lambda: run_burst_worker(counted.server, worker_class, log_dir, ours))
 
     empty = burst(0)
     return (burst(jobs) - empty) / jobs
@@ -176,27 +183,37 @@ def figures(adds: int, jobs: int) -> list[Figure]:
     reason = missing_tools()
     if reason:
         return [Figure(SECTION, "server instructions", f"not run: {reason}")]
+    workers = ((SIMPLE_WORKER, "`SimpleWorker`"), (None, "forking `Worker`"))
     with counted_server() as counted, tempfile.TemporaryDirectory(prefix="bench-callgrind-logs-") as log_dir:
         add, bare_set = per_add(counted, adds)
-        ours = per_failed_job(counted, jobs, True, Path(log_dir))
-        plain = per_failed_job(counted, jobs, False, Path(log_dir))
-    return [
+        per_job = {
+            label: (
+                per_failed_job(counted, jobs, True, Path(log_dir), worker_class),
+                per_failed_job(counted, jobs, False, Path(log_dir), worker_class),
+            )
+            for worker_class, label in workers
+        }
+    rows = [
         Figure(
             SECTION,
             f"per DLQ `add` (one EVALSHA round trip, with the handler's counters; {adds:,} sequential) vs a bare SET",
             f"{add:,.0f}",
             f"{bare_set:,.0f}",
             bare_set / add,
-        ),
-        Figure(
-            SECTION,
-            f"per failed job, `SimpleWorker` burst of {jobs:,} always-failing jobs, start and stop subtracted "
-            "(user space only: see benchmarks/server_instructions.py)",
-            f"{ours:,.0f}; extra {ours - plain:+,.0f} ({(ours - plain) / plain:+.1%})",
-            f"{plain:,.0f}",
-            plain / ours,
-        ),
+        )
     ]
+    for label, (ours, plain) in per_job.items():
+        rows.append(
+            Figure(
+                SECTION,
+                f"per failed job, {label} burst of {jobs:,} always-failing jobs, start and stop subtracted "
+                "(user space only: see benchmarks/server_instructions.py)",
+                f"{ours:,.0f}; extra {ours - plain:+,.0f} ({(ours - plain) / plain:+.1%})",
+                f"{plain:,.0f}",
+                plain / ours,
+            )
+        )
+    return rows
 
 
 def main() -> int:
