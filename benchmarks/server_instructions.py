@@ -183,36 +183,31 @@ def figures(adds: int, jobs: int) -> list[Figure]:
     reason = missing_tools()
     if reason:
         return [Figure(SECTION, "server instructions", f"not run: {reason}")]
-    workers = ((SIMPLE_WORKER, "`SimpleWorker`"), (None, "forking `Worker`"))
     with counted_server() as counted, tempfile.TemporaryDirectory(prefix="bench-callgrind-logs-") as log_dir:
         add, bare_set = per_add(counted, adds)
-        per_job = {
-            label: (
-                per_failed_job(counted, jobs, True, Path(log_dir), worker_class),
-                per_failed_job(counted, jobs, False, Path(log_dir), worker_class),
-            )
-            for worker_class, label in workers
-        }
-    rows = [
-        Figure(
-            SECTION,
-            f"per DLQ `add` (one EVALSHA round trip, with the handler's counters; {adds:,} sequential) vs a bare SET",
-            f"{add:,.0f}",
-            f"{bare_set:,.0f}",
-            bare_set / add,
-        )
-    ]
-    for label, (ours, plain) in per_job.items():
-        rows.append(
+        rows = [
             Figure(
                 SECTION,
-                f"per failed job, {label} burst of {jobs:,} always-failing jobs, start and stop subtracted "
-                "(user space only: see benchmarks/server_instructions.py)",
-                f"{ours:,.0f}; extra {ours - plain:+,.0f} ({(ours - plain) / plain:+.1%})",
-                f"{plain:,.0f}",
-                plain / ours,
+                f"per DLQ `add` (one EVALSHA round trip, with the handler's counters; {adds:,} sequential) "
+                "vs a bare SET",
+                f"{add:,.0f}",
+                f"{bare_set:,.0f}",
+                bare_set / add,
             )
-        )
+        ]
+        for worker_class, label in ((SIMPLE_WORKER, "`SimpleWorker`"), (None, "forking `Worker`")):
+            ours = per_failed_job(counted, jobs, True, Path(log_dir), worker_class)
+            plain = per_failed_job(counted, jobs, False, Path(log_dir), worker_class)
+            rows.append(
+                Figure(
+                    SECTION,
+                    f"per failed job, {label} burst of {jobs:,} always-failing jobs, start and stop subtracted "
+                    "(user space only: see benchmarks/server_instructions.py)",
+                    f"{ours:,.0f}; extra {ours - plain:+,.0f} ({(ours - plain) / plain:+.1%})",
+                    f"{plain:,.0f}",
+                    plain / ours,
+                )
+            )
     return rows
 
 
